@@ -1,0 +1,1 @@
+import '../../functions/runtime/node-compat';
