@@ -1,0 +1,138 @@
+import '../../functions/runtime/node-compat';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { FUNCTIONS, functionArnPlaceholder, type LifecycleSpec } from '../../functions/catalog';
+import { REPO_ROOT } from './repo-root';
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** What the runner tells a watcher, in the order it happens. */
+export type LifecycleEvent =
+  | { readonly type: 'state-entered'; readonly state: string; readonly stateType: string }
+  | { readonly type: 'state-retried'; readonly state: string; readonly attempt: number; readonly error: string }
+  | { readonly type: 'state-failed'; readonly state: string; readonly error: string; readonly cause: string }
+  | { readonly type: 'state-caught'; readonly state: string; readonly next: string };
+
+export interface LifecycleOutcome {
+  readonly succeeded: boolean;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** The states in the order they ran. */
+  readonly path: readonly string[];
+}
+
+export interface RunLifecycleOptions {
+  readonly lifecycle: LifecycleSpec;
+  readonly input: JsonValue;
+  readonly executionName?: string;
+  /** Milliseconds per Wait state name; tests shorten the poll waits, the CLI waits for real. */
+  readonly waitOverridesMs?: Readonly<Record<string, number>>;
+  /** Milliseconds per state name between Retry attempts. */
+  readonly retryOverridesMs?: Readonly<Record<string, number>>;
+  readonly onEvent?: (event: LifecycleEvent) => void;
+}
+
+const LOCAL_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:offsite-local-';
+
+/** The same ASL the stack deploys, with each `${<Id>FunctionArn}` filled by a local name. */
+export function loadLocalDefinition(lifecycle: LifecycleSpec): StateMachineDefinition {
+  let text = readFileSync(join(REPO_ROOT, lifecycle.definitionFile), 'utf8');
+  for (const fn of FUNCTIONS) {
+    text = text.split(`\${${functionArnPlaceholder(fn.id)}}`).join(`${LOCAL_ARN_PREFIX}${fn.id}`);
+  }
+  const unresolved = /\$\{[A-Za-z0-9]+\}/.exec(text);
+  if (unresolved) throw new Error(`${lifecycle.definitionFile}: no function in the catalog for ${unresolved[0]}`);
+  return JSON.parse(text) as StateMachineDefinition;
+}
+
+function lambdaContext(functionId: string, timeoutSeconds: number, executionName: string): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `offsite-local-${functionId}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `${LOCAL_ARN_PREFIX}${functionId}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/offsite/local/${executionName}`,
+    logStreamName: functionId,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Task state name → the real handler of the function its Resource names, invoked in-process. */
+async function localTaskHandlers(definition: StateMachineDefinition, executionName: string): Promise<Record<string, (input: JsonValue) => Promise<JsonValue>>> {
+  const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (state.Type !== 'Task') continue;
+    const resource = (state as { Resource?: string }).Resource ?? '';
+    const fn = FUNCTIONS.find((candidate) => resource === `${LOCAL_ARN_PREFIX}${candidate.id}`);
+    if (!fn) throw new Error(`Task state ${stateName} calls ${resource}, which is not in the function catalog`);
+    const module = (await import(join(REPO_ROOT, fn.entry))) as { handler: LambdaHandler };
+    handlers[stateName] = async (input) => {
+      // Round-trip through JSON as Lambda does, so nothing passes locally that would not in AWS.
+      const result = await module.handler(JSON.parse(JSON.stringify(input)), lambdaContext(fn.id, fn.timeoutSeconds, executionName));
+      return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+    };
+  }
+  return handlers;
+}
+
+/** Runs one lifecycle ASL file in-process, with the real handlers as Task overrides. */
+export async function runLifecycle(options: RunLifecycleOptions): Promise<LifecycleOutcome> {
+  const definition = loadLocalDefinition(options.lifecycle);
+  const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const execution = machine.run(options.input, {
+    overrides: {
+      taskResourceLocalHandlers: await localTaskHandlers(definition, executionName),
+      waitTimeOverrides: { ...options.waitOverridesMs },
+      retryIntervalOverrides: { ...options.retryOverridesMs },
+    },
+    context: { Execution: { Name: executionName } },
+  });
+
+  const path: string[] = [];
+  let failure: { error: string; cause: string } | undefined;
+  let output: unknown;
+  for await (const event of execution.eventLogs) {
+    switch (event.type) {
+      case 'StateEntered':
+        path.push(event.state.name);
+        options.onEvent?.({ type: 'state-entered', state: event.state.name, stateType: event.state.type });
+        break;
+      case 'StateRetried':
+        options.onEvent?.({ type: 'state-retried', state: event.state.name, attempt: event.retry.attempt, error: event.retry.retrier.ErrorEquals.join('|') });
+        break;
+      case 'StateFailed':
+        options.onEvent?.({ type: 'state-failed', state: event.state.name, error: event.Error, cause: String(event.Cause) });
+        break;
+      case 'StateCaught':
+        options.onEvent?.({ type: 'state-caught', state: event.state.name, next: event.catch.catcher.Next });
+        break;
+      case 'ExecutionFailed':
+        failure = { error: event.Error, cause: describeCause(event.Cause) };
+        break;
+      case 'ExecutionSucceeded':
+        output = event.output;
+        break;
+      default:
+        break;
+    }
+  }
+  await execution.result.catch(() => undefined);
+  return failure ? { succeeded: false, ...failure, path } : { succeeded: true, output, path };
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return typeof cause === 'string' ? cause : JSON.stringify(cause);
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+import './cli/environment';
+import { createInterface } from 'node:readline/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, findTarget, resolveConfigPath } from '../functions/config/load';
+import { InvalidInput } from '../functions/shared/errors';
+import { backupCommand, listCommand, restoreCommand, useConfig, type CliIo } from './cli/commands';
+import { sandboxCommand } from './sandbox/sandbox';
+
+const io: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  errStream: process.stderr,
+};
+
+/** Exit codes: 0 done and verified, 1 the lifecycle failed, 2 bad input or configuration. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+async function typedConfirmation(expected: string): Promise<string | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await prompt.question(`This overwrites ${expected}. Type ${expected} to continue: `)).trim();
+  } finally {
+    prompt.close();
+  }
+}
+
+function program(): Command {
+  const cli = new Command('offsite')
+    .description('Verified off-site backups and safe restores, run locally with the same state machines as in AWS.')
+    .option('-c, --config <path>', 'configuration file (default: $OFFSITE_CONFIG or ./offsite.config.json)')
+    .option('--verbose', 'also print the functions\' structured logs')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const configPath = (): string => resolveConfigPath(cli.opts<{ config?: string }>().config);
+
+  cli
+    .command('backup')
+    .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive')
+    .argument('<target>', 'a configured target name')
+    .option('--json', 'print the result as JSON')
+    .action(async (targetName: string, options: { json?: boolean }) => {
+      const config = useConfig(configPath());
+      const result = await backupCommand(config, targetName, io, { json: options.json ?? false });
+      process.exitCode = result.exitCode;
+    });
+
+  cli
+    .command('restore')
+    .description('run one restore lifecycle; exit 0 only when the vendor reports the restore completed')
+    .argument('<target>', 'a configured target name')
+    .requiredOption('--backup <id|latest>', 'the backup to restore: its id, or "latest"')
+    .option('--to <instance>', 'the instance to restore onto (default: the target\'s own instance)')
+    .option('--yes', 'confirm the restore (the typed confirmation a console user gives)')
+    .action(async (targetName: string, options: { backup: string; to?: string; yes?: boolean }) => {
+      const config = useConfig(configPath());
+      const target = findTarget(config, targetName);
+      const destination = options.to ?? target.instanceId;
+      const confirm = options.yes ? destination : await typedConfirmation(destination);
+      if (confirm !== destination) {
+        io.err(`Nothing was restored: restoring overwrites ${destination}. Pass --yes, or type ${destination} when asked.`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      const result = await restoreCommand(config, targetName, io, { backup: options.backup, confirm, ...(options.to ? { to: options.to } : {}) });
+      process.exitCode = result.exitCode;
+    });
+
+  cli
+    .command('list')
+    .description('archived copies of a target, newest first, with size, sha256 and age')
+    .argument('<target>', 'a configured target name')
+    .option('--json', 'print the listing as JSON')
+    .action(async (targetName: string, options: { json?: boolean }) => {
+      const config = useConfig(configPath());
+      const result = await listCommand(config, targetName, io, { json: options.json ?? false });
+      process.exitCode = result.exitCode;
+    });
+
+  cli
+    .command('sandbox')
+    .description('start the bundled vendor simulators and a local S3 store, back up and restore every kind, print a summary')
+    .addOption(new Option('--keep', 'keep the sandbox directory (archive contents, config) afterwards'))
+    .action(async (options: { keep?: boolean }) => {
+      const result = await sandboxCommand(io, { keep: options.keep ?? false });
+      process.exitCode = result.exitCode;
+    });
+
+  return cli;
+}
+
+async function main(): Promise<void> {
+  try {
+    await program().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (error instanceof ConfigError || error instanceof InvalidInput) {
+      io.err(error.message);
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    io.err(`offsite: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    process.exitCode = EXIT_FAILED;
+  }
+}
+
+void main();

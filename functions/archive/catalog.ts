@@ -1,0 +1,57 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { MANIFEST_SUFFIX, manifestSchema, type Manifest } from './manifest';
+
+export interface ArchivedCopy {
+  readonly manifestKey: string;
+  readonly manifest: Manifest;
+  /** The object the manifest describes is present with the size the manifest records. */
+  readonly objectMatchesManifest: boolean;
+}
+
+export interface ArchiveListing {
+  /** Copies with a manifest, newest first by vendor creation time. */
+  readonly copies: readonly ArchivedCopy[];
+  /** Objects without a manifest: not backups (an interrupted copy, or something else). */
+  readonly withoutManifest: readonly string[];
+  /** Manifests that could not be read or do not have the manifest's shape. */
+  readonly unreadableManifests: readonly string[];
+}
+
+async function listAllKeys(s3: S3Client, bucket: string, prefix: string): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key) sizes.set(object.Key, object.Size ?? 0);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return sizes;
+}
+
+/** Every archived copy of one target, read through the manifests next to the objects. */
+export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: string, target: string): Promise<ArchiveListing> {
+  const sizes = await listAllKeys(s3, bucket, `${prefix}${target}/`);
+  const copies: ArchivedCopy[] = [];
+  const unreadableManifests: string[] = [];
+  const described = new Set<string>();
+  for (const key of sizes.keys()) {
+    if (!key.endsWith(MANIFEST_SUFFIX)) continue;
+    try {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const parsed = manifestSchema.safeParse(JSON.parse((await answer.Body?.transformToString('utf8')) ?? ''));
+      if (!parsed.success) {
+        unreadableManifests.push(key);
+        continue;
+      }
+      described.add(parsed.data.objectKey);
+      copies.push({ manifestKey: key, manifest: parsed.data, objectMatchesManifest: sizes.get(parsed.data.objectKey) === parsed.data.sizeBytes });
+    } catch {
+      unreadableManifests.push(key);
+    }
+  }
+  const withoutManifest = [...sizes.keys()].filter((key) => !key.endsWith(MANIFEST_SUFFIX) && !described.has(key));
+  copies.sort((a, b) => new Date(b.manifest.createdAt).getTime() - new Date(a.manifest.createdAt).getTime());
+  return { copies, withoutManifest, unreadableManifests };
+}

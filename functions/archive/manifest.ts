@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+export const MANIFEST_SUFFIX = '.manifest.json';
+
+export const manifestSchema = z.looseObject({
+  formatVersion: z.literal(1),
+  target: z.string(),
+  kind: z.string(),
+  sourceBackupId: z.string(),
+  objectKey: z.string(),
+  sizeBytes: z.number().int().nonnegative(),
+  /** Hex SHA-256 of the bytes stored in objectKey, computed while they streamed in. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** What the vendor reported, verbatim; null when it reported nothing. */
+  sourceChecksum: z.string().nullable(),
+  sourceChecksumAlgorithm: z.string().nullable(),
+  /** True when the vendor checksum's algorithm was recognised and it matched. */
+  sourceChecksumVerified: z.boolean(),
+  sourceSizeBytes: z.number().nullable(),
+  /** When the vendor made the backup. */
+  createdAt: z.string(),
+  /** When the copy was verified and completed. */
+  copiedAt: z.string(),
+  contentType: z.string(),
+  /** Vendor metadata worth keeping next to the bytes (instance, version, ...). */
+  source: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export function manifestKeyFor(objectKey: string): string {
+  return `${objectKey}${MANIFEST_SUFFIX}`;
+}
+
+function safeSegment(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
+/** `<prefix><target>/<vendor time, UTC>_<source backup id><extension>`: sorts by time, unique per source backup. */
+export function archiveKeyFor(prefix: string, target: string, createdAt: string, sourceBackupId: string, extension: string): string {
+  const date = new Date(createdAt);
+  const stamp = Number.isNaN(date.getTime()) ? 'unknown-time' : date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return `${prefix}${target}/${stamp}_${safeSegment(sourceBackupId)}${extension}`;
+}

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { requestBackup } from '../../netbox-cloud/lifecycle';
+import { lambdaHandler } from '../middleware';
+import { clock, netboxCloudTarget, targetName } from './events';
+
+/** RequestBackup: POST backup-requests for the target's instance. */
+export const handler = lambdaHandler(z.object({ target: targetName }), async (event) => {
+  const { target, client } = await netboxCloudTarget(event.target);
+  return requestBackup(client, target, clock);
+});

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import type { NetboxCloudTarget } from '../config/schema';
+import type { PreparedDownload } from '../archive/prepared-download';
+import { downloadUrlOf, type BackupSummary, type Clock } from './lifecycle';
+import type { NetboxCloudClient } from './client';
+
+export const netboxCloudCopySource = z.object({
+  retrievalId: z.string().min(1),
+  backup: z.object({
+    backupId: z.string().min(1),
+    instanceId: z.string(),
+    createdAt: z.string(),
+    sizeBytes: z.number().nullable(),
+    checksum: z.string().nullable(),
+    version: z.string().nullable(),
+    triggerType: z.string().nullable(),
+  }),
+});
+
+/**
+ * What to stream for one NetBox Cloud backup. The presigned URL is looked up here from
+ * the retrieval id, inside the copy function, and goes no further than the download.
+ */
+export async function prepareNetboxCloudDownload(
+  client: NetboxCloudClient,
+  target: NetboxCloudTarget,
+  source: z.infer<typeof netboxCloudCopySource>,
+  clock: Clock,
+): Promise<PreparedDownload> {
+  const backup: BackupSummary = source.backup;
+  const { url, retrieval } = await downloadUrlOf(client, source.retrievalId, clock);
+  if (retrieval.backup_id !== backup.backupId) {
+    throw new Error(`Retrieval ${source.retrievalId} is of backup ${retrieval.backup_id}, not ${backup.backupId}.`);
+  }
+  return {
+    source: { url },
+    expected: { sizeBytes: backup.sizeBytes, checksum: backup.checksum },
+    extension: '.backup',
+    describe: {
+      target: target.name,
+      kind: target.kind,
+      sourceBackupId: backup.backupId,
+      createdAt: backup.createdAt,
+      source: {
+        instanceId: backup.instanceId,
+        netboxVersion: backup.version,
+        triggerType: backup.triggerType,
+        retrievalId: source.retrievalId,
+        orgId: target.orgId,
+      },
+    },
+  };
+}

@@ -1,0 +1,78 @@
+// Typed errors. The state machines Retry and Catch on `name`, which Lambda reports as
+// the errorType (and aws-local-stepfunctions matches the same way), so every class
+// sets `name` explicitly: bundlers rename classes, and constructor.name would drift.
+
+/** Bad execution input or configuration: fix the input, do not retry. */
+export class InvalidInput extends Error {
+  override readonly name = 'InvalidInput';
+}
+
+/** A 429, a 5xx, a timeout or a dropped connection: worth retrying with backoff. */
+export class TransientApiError extends Error {
+  override readonly name = 'TransientApiError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** 429 on a request that creates something: the vendor did not act on it, so it is safe to repeat. */
+export class RateLimited extends Error {
+  override readonly name = 'RateLimited';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** 401/403: the key is wrong, expired or lacks a permission. Retrying will not help. */
+export class NotAuthorized extends Error {
+  override readonly name = 'NotAuthorized';
+}
+
+/** Any other 4xx, or an answer that does not have the documented shape. */
+export class VendorApiError extends Error {
+  override readonly name = 'VendorApiError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** NetBox Cloud answered 422 to a restore: the target cannot run the backup's NetBox version. */
+export class TargetVersionUnavailable extends Error {
+  override readonly name = 'TargetVersionUnavailable';
+}
+
+export class BackupNotFound extends Error {
+  override readonly name = 'BackupNotFound';
+}
+
+export class RetrievalNotFound extends Error {
+  override readonly name = 'RetrievalNotFound';
+}
+
+/** A retrieval exists but its download link has expired (or is about to). */
+export class RetrievalExpired extends Error {
+  override readonly name = 'RetrievalExpired';
+}
+
+/** The bytes that arrived are not the bytes the vendor described (size or checksum). */
+export class CopyVerificationFailed extends Error {
+  override readonly name = 'CopyVerificationFailed';
+}
+
+/** A credential reference could not be resolved (unset environment variable, missing secret). */
+export class CredentialsUnavailable extends Error {
+  override readonly name = 'CredentialsUnavailable';
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,117 @@
+import { NotAuthorized, TransientApiError, VendorApiError } from './errors';
+
+export type FetchFn = typeof fetch;
+export type Sleep = (ms: number) => Promise<void>;
+
+export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface HttpErrorContext {
+  readonly method: string;
+  /** What the call was for, in words ("list backups"); goes into every error message. */
+  readonly operation: string;
+  readonly status: number;
+  readonly body: unknown;
+  readonly retryAfterSeconds: number | undefined;
+}
+
+export interface JsonRequest {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly url: URL;
+  readonly operation: string;
+  readonly headers: Record<string, string>;
+  readonly body?: unknown;
+  /** GETs are repeated after a short Retry-After; creating calls only when the vendor said it did not act (429). */
+  readonly idempotent: boolean;
+}
+
+export interface HttpOptions {
+  readonly fetch?: FetchFn;
+  readonly timeoutMs: number;
+  readonly sleep?: Sleep;
+  /** A Retry-After longer than this is handed to the state machine instead of waited out here. */
+  readonly maxInlineRetryAfterSeconds?: number;
+  /** How many times one call waits out a Retry-After inside the function. */
+  readonly maxInlineRetries?: number;
+  /** Maps a non-2xx answer to a typed error; return undefined for the default mapping. */
+  readonly mapError?: (context: HttpErrorContext) => Error | undefined;
+}
+
+/** Seconds from a Retry-After header (delta-seconds or HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/** Where a request went, without its query string: presigned URLs carry their signature there. */
+export function describeUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function isTransientStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text.slice(0, 500);
+  }
+}
+
+function defaultError(context: HttpErrorContext, detail: string): Error {
+  const prefix = `${context.operation} failed: HTTP ${context.status}${detail ? ` — ${detail}` : ''}`;
+  if (isTransientStatus(context.status)) return new TransientApiError(prefix, context.retryAfterSeconds);
+  if (context.status === 401 || context.status === 403) return new NotAuthorized(prefix);
+  return new VendorApiError(prefix, context.status);
+}
+
+/**
+ * One JSON call with a timeout. 429/5xx, timeouts and dropped connections become
+ * TransientApiError (retried by the state machine with backoff and jitter); a short
+ * Retry-After is honoured here first. Error messages carry the vendor's error body.
+ */
+export async function requestJson(request: JsonRequest, options: HttpOptions, describeBody: (body: unknown) => string): Promise<unknown> {
+  const fetchFn = options.fetch ?? fetch;
+  const wait = options.sleep ?? sleep;
+  const maxInline = options.maxInlineRetryAfterSeconds ?? 30;
+  const maxRetries = options.maxInlineRetries ?? 2;
+  for (let attempt = 0; ; attempt += 1) {
+    let response: Response;
+    try {
+      response = await fetchFn(request.url, {
+        method: request.method,
+        headers: { accept: 'application/json', ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : networkReason(error);
+      throw new TransientApiError(`${request.operation} failed: ${reason} (${describeUrl(request.url)})`);
+    }
+    if (response.ok) {
+      return readBody(response);
+    }
+    const body = await readBody(response);
+    const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
+    const context: HttpErrorContext = { method: request.method, operation: request.operation, status: response.status, body, retryAfterSeconds };
+    const mayRepeat = response.status === 429 || (request.idempotent && response.status >= 500);
+    if (mayRepeat && retryAfterSeconds !== undefined && retryAfterSeconds <= maxInline && attempt < maxRetries) {
+      await wait(retryAfterSeconds * 1000);
+      continue;
+    }
+    throw options.mapError?.(context) ?? defaultError(context, describeBody(body));
+  }
+}
+
+/** A network failure in words, without the URL (the caller adds a query-free one). */
+export function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code) return `network error ${cause.code}`;
+  return `network error: ${(error as Error).message}`;
+}
