@@ -24,6 +24,8 @@ export interface LifecycleOutcome {
   readonly cause?: string;
   /** The states in the order they ran. */
   readonly path: readonly string[];
+  /** How many times each state was retried. */
+  readonly retries: Readonly<Record<string, number>>;
 }
 
 export interface RunLifecycleOptions {
@@ -101,6 +103,7 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
   });
 
   const path: string[] = [];
+  const retries: Record<string, number> = {};
   let failure: { error: string; cause: string } | undefined;
   let output: unknown;
   for await (const event of execution.eventLogs) {
@@ -110,6 +113,7 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
         options.onEvent?.({ type: 'state-entered', state: event.state.name, stateType: event.state.type });
         break;
       case 'StateRetried':
+        retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
         options.onEvent?.({ type: 'state-retried', state: event.state.name, attempt: event.retry.attempt, error: event.retry.retrier.ErrorEquals.join('|') });
         break;
       case 'StateFailed':
@@ -129,7 +133,7 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
     }
   }
   await execution.result.catch(() => undefined);
-  return failure ? { succeeded: false, ...failure, path } : { succeeded: true, output, path };
+  return failure ? { succeeded: false, ...failure, path, retries } : { succeeded: true, output, path, retries };
 }
 
 function describeCause(cause: unknown): string {

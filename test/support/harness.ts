@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { lifecycleFor } from '../../functions/catalog';
+import type { OffsiteConfig } from '../../functions/config/schema';
+import { archiveClient } from '../../functions/runtime/archive-client';
+import { useConfig } from '../../bin/cli/commands';
+import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
+import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
+
+export { SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
+
+/** Poll waits and Retry intervals shortened so a lifecycle runs in well under a second of waiting. */
+export const FAST_WAITS_MS = {
+  WaitForBackupRequest: 25,
+  WaitForRetrieval: 25,
+  WaitForRestore: 25,
+};
+
+export const NO_RETRY_DELAY_MS = {
+  RequestBackup: 0,
+  CheckBackupRequest: 0,
+  FindBackup: 0,
+  RequestRetrieval: 0,
+  CheckRetrieval: 0,
+  CopyToArchive: 0,
+  ResolveBackup: 0,
+  FindReusableRetrieval: 0,
+  RequestRestore: 0,
+  CheckRestore: 0,
+};
+
+export interface Harness {
+  readonly sandbox: SandboxEnvironment;
+  readonly config: OffsiteConfig;
+  readonly s3: S3Client;
+  runBackup(input?: Record<string, string>): Promise<LifecycleOutcome>;
+  runRestore(input: Record<string, string>): Promise<LifecycleOutcome>;
+  stop(): Promise<void>;
+}
+
+/** Simulators with short durations, a local S3 store, and the handlers pointed at them. */
+export async function startHarness(options: SandboxOptions = {}): Promise<Harness> {
+  const sandbox = await startSandboxEnvironment({
+    netboxCloud: { backupRequestDurationMs: 150, retrievalDurationMs: 100, restoreDurationMs: 150, redeployDelayMs: 50, ...options.netboxCloud },
+    poll: options.poll ?? { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 2 },
+  });
+  Object.assign(process.env, sandbox.env);
+  const config = useConfig(sandbox.configPath);
+  const run = (purpose: 'backup' | 'restore', input: Record<string, string>): Promise<LifecycleOutcome> =>
+    runLifecycle({ lifecycle: lifecycleFor('netbox-cloud', purpose), input, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
+  return {
+    sandbox,
+    config,
+    s3: archiveClient(config.archive),
+    runBackup: (input = { target: 'netbox-sandbox' }) => run('backup', input),
+    runRestore: (input) => run('restore', input),
+    stop: () => sandbox.stop(),
+  };
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function readObject(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const chunks: Buffer[] = [];
+  for await (const chunk of answer.Body as Readable) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const answer = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (answer.Contents ?? []).map((object) => object.Key ?? '').sort();
+}
+
+export async function openMultipartUploads(s3: S3Client, bucket: string): Promise<string[]> {
+  const answer = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (answer.Uploads ?? []).map((upload) => `${upload.Key ?? ''} ${upload.UploadId ?? ''}`);
+}
