@@ -1,0 +1,149 @@
+import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE, startHarness, type Harness } from '../support/harness';
+
+function restoreInput(overrides: Record<string, string> = {}): Record<string, string> {
+  return { target: 'netbox-sandbox', backupId: 'latest', targetInstanceId: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE, ...overrides };
+}
+
+describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.asl.json)', () => {
+  let harness: Harness;
+
+  beforeEach(async () => {
+    harness = await startHarness({ netboxCloud: { defaultPageSize: 2 } });
+  });
+
+  afterEach(async () => {
+    await harness.stop();
+  });
+
+  function newestBackupOfSource(): string {
+    const newest = harness.sandbox.netboxCloud
+      .listBackups()
+      .filter((backup) => backup.obj_id === SANDBOX_SOURCE_INSTANCE)
+      .sort((a, b) => b.created.localeCompare(a.created))[0];
+    if (!newest) throw new Error('the simulator has no backups');
+    return newest.id;
+  }
+
+  test('restores "latest" — the newest backup by created time — onto the chosen instance', async () => {
+    // Prepare
+    const expectedBackup = newestBackupOfSource();
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: true });
+    const simulator = harness.sandbox.netboxCloud;
+    const retrieval = simulator.listRetrievals().find((candidate) => candidate.backup_id === expectedBackup);
+    expect(retrieval).toBeDefined();
+    const posts = simulator.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/'));
+    expect(posts.map((request) => request.body)).toEqual([{ retrieval_id: retrieval?.id, target_nb_id: SANDBOX_RESTORE_INSTANCE }]);
+    expect(simulator.listRestoreJobs()[0]).toMatchObject({ target_nb_id: SANDBOX_RESTORE_INSTANCE, failed: null });
+    expect(simulator.listRestoreJobs()[0]?.nb_redeployed).toEqual(expect.any(String));
+  });
+
+  test('restores a backup chosen by id', async () => {
+    // Prepare: the oldest backup, so "latest" would be a different one.
+    const oldest = harness.sandbox.netboxCloud
+      .listBackups()
+      .filter((backup) => backup.obj_id === SANDBOX_SOURCE_INSTANCE)
+      .sort((a, b) => a.created.localeCompare(b.created))[0];
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput({ backupId: oldest?.id ?? '' }));
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    expect(harness.sandbox.netboxCloud.listRetrievals().map((retrieval) => retrieval.backup_id)).toEqual([oldest?.id]);
+  });
+
+  test('reuses a completed, unexpired retrieval instead of requesting another', async () => {
+    // Prepare
+    const first = await harness.runRestore(restoreInput());
+    expect(first.succeeded).toBe(true);
+
+    // Act
+    const second = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(second.succeeded).toBe(true);
+    expect(second.path).not.toContain('RequestRetrieval');
+    expect(harness.sandbox.netboxCloud.listRetrievals()).toHaveLength(1);
+    expect(harness.sandbox.netboxCloud.listRestoreJobs()).toHaveLength(2);
+  });
+
+  test('requests a new retrieval when the only one has expired', async () => {
+    // Prepare
+    await harness.runRestore(restoreInput());
+    harness.sandbox.netboxCloud.expireRetrievals();
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    expect(outcome.path).toContain('RequestRetrieval');
+    expect(harness.sandbox.netboxCloud.listRetrievals()).toHaveLength(2);
+  });
+
+  test('a 422 from NetBox Cloud fails as TargetVersionUnavailable with a message a person understands', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.setVersionAvailable(SANDBOX_RESTORE_INSTANCE, false);
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'TargetVersionUnavailable' });
+    expect(outcome.cause).toMatch(/cannot run the NetBox version of this backup \(target version not available\)/);
+    expect(outcome.path.at(-1)).toBe('TargetVersionUnavailable');
+    expect(outcome.retries.RequestRestore).toBeUndefined();
+  });
+
+  test('a restore job that NetBox Cloud reports failed ends in RestoreJobFailed', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.setRestoreOutcome(SANDBOX_RESTORE_INSTANCE, 'failed');
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreJobFailed' });
+  });
+
+  test('a 5xx on the restore request is not repeated: it may already have started a restore', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 503);
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'TransientApiError' });
+    const posts = harness.sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/'));
+    expect(posts).toHaveLength(1);
+  });
+
+  test.each([
+    ['confirm differs from targetInstanceId', restoreInput({ confirm: SANDBOX_SOURCE_INSTANCE }), 'RestoreNotConfirmed'],
+    ['confirm is missing', { target: 'netbox-sandbox', backupId: 'latest', targetInstanceId: SANDBOX_RESTORE_INSTANCE }, 'RestoreNotConfirmed'],
+    ['targetInstanceId is missing', { target: 'netbox-sandbox', backupId: 'latest', confirm: SANDBOX_RESTORE_INSTANCE }, 'RestoreNotConfirmed'],
+    ['backupId is missing', { target: 'netbox-sandbox', targetInstanceId: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE }, 'RestoreInputInvalid'],
+  ])('fails before any API call when %s', async (_case, input, error) => {
+    // Act
+    const outcome = await harness.runRestore(input);
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error });
+    expect(harness.sandbox.netboxCloud.requests).toEqual([]);
+  });
+
+  test('an unknown backup id fails as BackupNotFound without requesting a retrieval', async () => {
+    // Act
+    const outcome = await harness.runRestore(restoreInput({ backupId: 'no-such-backup' }));
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'BackupNotFound' });
+    expect(harness.sandbox.netboxCloud.listRetrievals()).toEqual([]);
+  });
+});
