@@ -20,7 +20,9 @@ export async function resolveApiKey(ref: CredentialsRef, targetName: string, env
     const secret = await getSecret(ref.secret, { maxAge: 300 });
     value = typeof secret === 'string' ? secret : undefined;
   } catch (error) {
-    throw new CredentialsUnavailable(`Target "${targetName}": cannot read secret ${ref.secret} (credentials.secret): ${(error as Error).name}.`);
+    // Powertools wraps the SDK error; its cause says what actually went wrong (not found, access denied).
+    const cause = ((error as Error).cause ?? error) as Error;
+    throw new CredentialsUnavailable(`Target "${targetName}": cannot read secret ${ref.secret} (credentials.secret): ${cause.name}: ${cause.message}`);
   }
   if (!value) throw new CredentialsUnavailable(`Target "${targetName}": secret ${ref.secret} has no string value.`);
   return extractApiKey(value);

@@ -1,0 +1,218 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NetboxCloudClient } from '../../functions/netbox-cloud/client';
+import { NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../bin/sandbox/netbox-cloud-simulator';
+
+describe('NetboxCloudClient', () => {
+  let simulator: NetboxCloudSimulator;
+  const sleeps: number[] = [];
+  const client = (overrides: { apiKey?: string; pageSize?: number } = {}): NetboxCloudClient =>
+    new NetboxCloudClient({
+      baseUrl: simulator.url,
+      orgId: simulator.orgId,
+      apiKey: overrides.apiKey ?? simulator.apiKey,
+      pageSize: overrides.pageSize ?? 100,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+
+  beforeEach(async () => {
+    sleeps.length = 0;
+    simulator = await startNetboxCloudSimulator({ seedBackupsPerInstance: 5, backupRequestDurationMs: 50, retrievalDurationMs: 50 });
+  });
+
+  afterEach(async () => {
+    await simulator.stop();
+  });
+
+  test('walks every page of the backup list', async () => {
+    // Prepare: 2 instances × 5 seeded backups = 10 items, 3 per page.
+
+    // Act
+    const backups = await client({ pageSize: 3 }).listBackups();
+
+    // Assess
+    expect(backups.map((backup) => backup.id).sort()).toEqual(simulator.listBackups().map((backup) => backup.id).sort());
+    const pages = simulator.requests.filter((request) => request.path.endsWith('/backups/')).map((request) => request.query.page);
+    expect(pages).toEqual(['1', '2', '3', '4']);
+  });
+
+  test('sends the date filters as initial_date and end_date', async () => {
+    // Act
+    await client().listBackups({ initialDate: '2026-03-01', endDate: '2026-03-31' });
+
+    // Assess
+    expect(simulator.requests[0]?.query).toMatchObject({ initial_date: '2026-03-01', end_date: '2026-03-31', page: '1', page_size: '100' });
+  });
+
+  test('authenticates with the Bearer API key', async () => {
+    // Act
+    await client().listBackupRequests();
+
+    // Assess
+    expect(simulator.requests.every((request) => request.authorized)).toBe(true);
+  });
+
+  test('creates a backup request for the instance and finds it in the request list', async () => {
+    // Act
+    const id = await client().requestBackup('nb-a12ff000777');
+    const requests = await client().listBackupRequests();
+
+    // Assess
+    expect(simulator.requests.find((request) => request.method === 'POST')?.body).toEqual({ obj_id: 'nb-a12ff000777', obj_type: 'netbox' });
+    expect(requests.map((request) => request.id)).toContain(id);
+  });
+
+  test('filters restore jobs by target_nb_id', async () => {
+    // Act
+    await client().listRestoreJobs({ targetInstanceId: 'nb-b23ff000888' });
+
+    // Assess
+    expect(simulator.requests[0]?.query).toMatchObject({ target_nb_id: 'nb-b23ff000888' });
+  });
+
+  test('a rejected key is NotAuthorized and says so, carrying the error body', async () => {
+    // Act
+    const failure = client({ apiKey: 'wrong-key' }).listBackups();
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(NotAuthorized);
+    await expect(failure).rejects.toThrow(/HTTP 401: the API key was rejected \(wrong or expired\) — .*reference [0-9a-f-]{36}/);
+  });
+
+  test.each([
+    ['GET', '/backups/', (c: NetboxCloudClient) => c.listBackups(), 'Request Backups" Read'],
+    ['POST', '/backup-retrieved/', (c: NetboxCloudClient) => c.requestRetrieval('some-backup'), 'Retrieve Backups" Write'],
+    ['GET', '/backup-restore/', (c: NetboxCloudClient) => c.listRestoreJobs(), 'Restore Backups" Read'],
+  ])('a 403 on %s %s names the missing permission', async (method, path, call, permission) => {
+    // Prepare
+    simulator.failNext({ method, pathIncludes: path }, 403, { body: { error_code: 'FORBIDDEN', error_message: 'Insufficient permissions', error_reference_id: 'ref-403' } });
+
+    // Act
+    const failure = call(client());
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(NotAuthorized);
+    await expect(failure).rejects.toThrow(`the API key lacks the "${permission} permission — Insufficient permissions; error_code FORBIDDEN; reference ref-403`);
+  });
+
+  test('a 422 on restore is TargetVersionUnavailable with the vendor message', async () => {
+    // Prepare
+    simulator.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 422, {
+      body: { error_code: 'UNPROCESSABLE', error_message: 'Target version not available', error_reference_id: 'ref-422' },
+    });
+
+    // Act
+    const failure = client().requestRestore('some-retrieval', 'nb-b23ff000888');
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(TargetVersionUnavailable);
+    await expect(failure).rejects.toThrow(/target version not available\) — Target version not available; error_code UNPROCESSABLE; reference ref-422/);
+  });
+
+  test('waits out a short Retry-After on a 429 and then succeeds', async () => {
+    // Prepare
+    simulator.failNext({ method: 'GET', pathIncludes: '/backups/' }, 429, { headers: { 'Retry-After': '7' } });
+
+    // Act
+    const backups = await client().listBackups();
+
+    // Assess
+    expect(backups.length).toBeGreaterThan(0);
+    expect(sleeps).toEqual([7000]);
+  });
+
+  test('hands a long Retry-After to the state machine as TransientApiError', async () => {
+    // Prepare
+    simulator.failNext({ method: 'GET', pathIncludes: '/backups/' }, 429, { headers: { 'Retry-After': '600' } });
+
+    // Act
+    const failure = client().listBackups();
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'TransientApiError', retryAfterSeconds: 600 });
+    expect(sleeps).toEqual([]);
+  });
+
+  test('a 429 on a creating call is RateLimited: the vendor did not act, so it may be repeated', async () => {
+    // Prepare
+    simulator.failNext({ method: 'POST', pathIncludes: '/backup-requests/' }, 429);
+
+    // Act / Assess
+    await expect(client().requestBackup('nb-a12ff000777')).rejects.toBeInstanceOf(RateLimited);
+  });
+
+  test('a 5xx is TransientApiError', async () => {
+    // Prepare
+    simulator.failNext({ method: 'GET', pathIncludes: '/backup-retrieved/' }, 503);
+
+    // Act / Assess
+    await expect(client().listRetrievals()).rejects.toBeInstanceOf(TransientApiError);
+  });
+
+  test('an unexpected 4xx is a VendorApiError with the status', async () => {
+    // Act
+    const failure = client().requestBackup('nb-unknown000');
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(VendorApiError);
+    await expect(failure).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('NetboxCloudClient against a server that misbehaves', () => {
+  let server: Server;
+  let baseUrl: string;
+  let respond: (url: string, reply: (status: number, body: unknown) => void) => void;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      respond(request.url ?? '', (status, body) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('a request that gets no answer within the timeout is TransientApiError', async () => {
+    // Prepare: never answer.
+    respond = () => undefined;
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', timeoutMs: 200 });
+
+    // Act / Assess
+    await expect(client.listBackups()).rejects.toThrow(/list backups \(page 1\) failed: no answer within 200 ms/);
+  });
+
+  test('stops walking when the server never says last_page, at the first empty page', async () => {
+    // Prepare: pages 1-2 have items, then empty pages; no pagination metadata at all.
+    respond = (url, reply) => {
+      const page = Number(new URL(url, baseUrl).searchParams.get('page'));
+      reply(200, { data: page <= 2 ? [{ id: `b${page}`, obj_id: 'nb-x', created: '2026-01-01T00:00:00Z' }] : [] });
+    };
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 1 });
+
+    // Act
+    const backups = await client.listBackups();
+
+    // Assess
+    expect(backups.map((backup) => backup.id)).toEqual(['b1', 'b2']);
+  });
+
+  test('an answer without the documented shape is a VendorApiError, not a crash', async () => {
+    // Prepare
+    respond = (_url, reply) => reply(200, { items: [] });
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key' });
+
+    // Act / Assess
+    await expect(client.listBackups()).rejects.toThrow(/not the documented \{data, metadata.pagination\} shape/);
+  });
+});
