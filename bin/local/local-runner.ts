@@ -1,5 +1,6 @@
 import '../../functions/runtime/node-compat';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
@@ -39,6 +40,10 @@ export interface RunLifecycleOptions {
   readonly onEvent?: (event: LifecycleEvent) => void;
 }
 
+// require, not import(): under the package's `offsite` bin only tsx's CommonJS hook is
+// registered, and it does not cover import() of a .ts file.
+const loadModule = createRequire(__filename);
+
 const LOCAL_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:offsite-local-';
 
 /** The same ASL the stack deploys, with each `${<Id>FunctionArn}` filled by a local name. */
@@ -71,14 +76,14 @@ function lambdaContext(functionId: string, timeoutSeconds: number, executionName
 }
 
 /** Task state name → the real handler of the function its Resource names, invoked in-process. */
-async function localTaskHandlers(definition: StateMachineDefinition, executionName: string): Promise<Record<string, (input: JsonValue) => Promise<JsonValue>>> {
+function localTaskHandlers(definition: StateMachineDefinition, executionName: string): Record<string, (input: JsonValue) => Promise<JsonValue>> {
   const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task') continue;
     const resource = (state as { Resource?: string }).Resource ?? '';
     const fn = FUNCTIONS.find((candidate) => resource === `${LOCAL_ARN_PREFIX}${candidate.id}`);
     if (!fn) throw new Error(`Task state ${stateName} calls ${resource}, which is not in the function catalog`);
-    const module = (await import(join(REPO_ROOT, fn.entry))) as { handler: LambdaHandler };
+    const module = loadModule(join(REPO_ROOT, fn.entry)) as { handler: LambdaHandler };
     handlers[stateName] = async (input) => {
       // Round-trip through JSON as Lambda does, so nothing passes locally that would not in AWS.
       const result = await module.handler(JSON.parse(JSON.stringify(input)), lambdaContext(fn.id, fn.timeoutSeconds, executionName));
@@ -95,7 +100,7 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
   const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run(options.input, {
     overrides: {
-      taskResourceLocalHandlers: await localTaskHandlers(definition, executionName),
+      taskResourceLocalHandlers: localTaskHandlers(definition, executionName),
       waitTimeOverrides: { ...options.waitOverridesMs },
       retryIntervalOverrides: { ...options.retryOverridesMs },
     },

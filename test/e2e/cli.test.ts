@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../bin/local/repo-root';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { archiveClient } from '../../functions/runtime/archive-client';
+import { loadConfigFile } from '../../functions/config/load';
+import { readObject, SANDBOX_BUCKET, SANDBOX_RESTORE_INSTANCE, sha256 } from '../support/harness';
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// The CLI as a user runs it: the package's `offsite` bin, in its own process.
+function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('offsite CLI against the sandbox', () => {
+  let sandbox: SandboxEnvironment;
+  const outputs: string[] = [];
+  const run = async (args: string[], env: Readonly<Record<string, string>> = sandbox.env): Promise<CliRun> => {
+    const result = await offsite(args, env);
+    outputs.push(result.stdout, result.stderr);
+    return result;
+  };
+
+  beforeAll(async () => {
+    sandbox = await startSandboxEnvironment({
+      netboxCloud: { backupRequestDurationMs: 300, retrievalDurationMs: 200, restoreDurationMs: 300, redeployDelayMs: 100 },
+      poll: { initialSeconds: 1, maxSeconds: 1, timeoutMinutes: 1 },
+    });
+    // This process reads the archive too, with the same local credentials the CLI gets.
+    Object.assign(process.env, sandbox.env);
+  });
+
+  afterAll(async () => {
+    await sandbox.stop();
+  });
+
+  test('backup exits 0 and prints the archive key of a byte-identical copy', async () => {
+    // Act
+    const result = await run(['backup', 'netbox-sandbox']);
+
+    // Assess
+    expect(result.stderr).not.toContain("failed");
+    expect(result.code).toBe(0);
+    const key = /^archived netbox-sandbox: (\S+)$/m.exec(result.stdout)?.[1];
+    expect(key).toMatch(/^backups\/netbox-sandbox\/.+\.backup$/);
+    expect(result.stderr).toMatch(/→ RequestBackup\n(.|\n)*→ CopyToArchive\n(.|\n)*copied 256\.0 KiB of 256\.0 KiB \(100%\)/);
+    const produced = sandbox.netboxCloud.listBackups().find((backup) => backup.trigger_type === 'manual');
+    const s3 = archiveClient(loadConfigFile(sandbox.configPath).archive);
+    expect(sha256(await readObject(s3, SANDBOX_BUCKET, key ?? ''))).toBe(sha256(sandbox.netboxCloud.backupBytes(produced?.id ?? '')));
+  });
+
+  test('list shows the archived copy with its size and sha256', async () => {
+    // Act
+    const result = await run(['list', 'netbox-sandbox', '--json']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const listing = JSON.parse(result.stdout) as { copies: { manifest: { sizeBytes: number; sha256: string; sourceBackupId: string } }[] };
+    const produced = sandbox.netboxCloud.listBackups().find((backup) => backup.trigger_type === 'manual');
+    expect(listing.copies.map((copy) => copy.manifest)).toEqual([
+      expect.objectContaining({ sourceBackupId: produced?.id, sizeBytes: 256 * 1024, sha256: sha256(sandbox.netboxCloud.backupBytes(produced?.id ?? '')) }),
+    ]);
+  });
+
+  test('restore --backup latest --to <instance> --yes exits 0 once the job completes', async () => {
+    // Act
+    const result = await run(['restore', 'netbox-sandbox', '--backup', 'latest', '--to', SANDBOX_RESTORE_INSTANCE, '--yes']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`restored netbox-sandbox backup \\S+ .* onto ${SANDBOX_RESTORE_INSTANCE}`));
+    const job = sandbox.netboxCloud.listRestoreJobs().at(-1);
+    expect(job).toMatchObject({ target_nb_id: SANDBOX_RESTORE_INSTANCE, failed: null });
+  });
+
+  test('restore onto an instance whose version is unavailable exits 1 and says why', async () => {
+    // Prepare
+    sandbox.netboxCloud.setVersionAvailable(SANDBOX_RESTORE_INSTANCE, false);
+
+    // Act
+    const result = await run(['restore', 'netbox-sandbox', '--backup', 'latest', '--to', SANDBOX_RESTORE_INSTANCE, '--yes']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/failed: TargetVersionUnavailable\n {2}NetBox Cloud refused the restore \(HTTP 422\): the target instance cannot run the NetBox version of this backup/);
+    sandbox.netboxCloud.setVersionAvailable(SANDBOX_RESTORE_INSTANCE, true);
+  });
+
+  test('restore without --yes refuses before any API call', async () => {
+    // Prepare
+    const before = sandbox.netboxCloud.requests.length;
+
+    // Act
+    const result = await run(['restore', 'netbox-sandbox', '--backup', 'latest']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Nothing was restored: restoring overwrites nb-a12ff000777. Pass --yes');
+    expect(sandbox.netboxCloud.requests.length).toBe(before);
+  });
+
+  test('an unknown target exits 2 and lists the configured ones', async () => {
+    // Act
+    const result = await run(['backup', 'netbox-prod']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Unknown target "netbox-prod". Configured targets: netbox-sandbox.');
+  });
+
+  test('an invalid configuration exits 2 naming the field and the value', async () => {
+    // Prepare
+    const badConfig = join(sandbox.directory, 'bad.config.json');
+    const config = loadConfigFile(sandbox.configPath);
+    await writeFile(badConfig, JSON.stringify({ ...config, archive: { ...config.archive, region: 'europe' } }));
+
+    // Act
+    const result = await run(['--config', badConfig, 'list', 'netbox-sandbox']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('archive.region: expected an AWS region such as eu-west-1 (got "europe")');
+  });
+
+  test('no API key or presigned URL appears in any output', () => {
+    // Prepare
+    const secrets = [
+      sandbox.netboxCloud.apiKey,
+      ...sandbox.netboxCloud.listRetrievals().flatMap((retrieval) => {
+        if (!retrieval.presigned_url) return [];
+        const url = new URL(retrieval.presigned_url);
+        return [retrieval.presigned_url, url.search, url.searchParams.get('X-Amz-Signature') ?? retrieval.presigned_url];
+      }),
+    ];
+
+    // Assess
+    expect(outputs.length).toBeGreaterThanOrEqual(14);
+    expect(secrets.length).toBeGreaterThan(1);
+    for (const secret of secrets) {
+      for (const output of outputs) expect(output).not.toContain(secret);
+    }
+  });
+});
