@@ -3,18 +3,11 @@ import type { NetboxCloudTarget } from '../config/schema';
 import type { PreparedDownload } from '../archive/prepared-download';
 import { downloadUrlOf, type BackupSummary, type Clock } from './lifecycle';
 import type { NetboxCloudClient } from './client';
+import { backupSummary } from './state-schemas';
 
 export const netboxCloudCopySource = z.object({
   retrievalId: z.string().min(1),
-  backup: z.object({
-    backupId: z.string().min(1),
-    instanceId: z.string(),
-    createdAt: z.string(),
-    sizeBytes: z.number().nullable(),
-    checksum: z.string().nullable(),
-    version: z.string().nullable(),
-    triggerType: z.string().nullable(),
-  }),
+  backup: backupSummary,
 });
 
 /**

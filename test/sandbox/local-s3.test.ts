@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { localS3Client } from '../support/harness';
 
 const BUCKET = 'offsite-archive';
 const MIB = 1024 * 1024;
@@ -24,14 +25,7 @@ let s3: S3Client;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'local-s3-test-'));
   store = await startLocalS3({ directory, buckets: [BUCKET] });
-  s3 = new S3Client({
-    endpoint: store.endpoint,
-    region: store.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  s3 = localS3Client(store);
 });
 
 afterAll(async () => {

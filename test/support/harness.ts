@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { LocalS3 } from '../../bin/sandbox/local-s3';
 import type { Readable } from 'node:stream';
 import { lifecycleFor } from '../../functions/catalog';
 import type { OffsiteConfig } from '../../functions/config/schema';
@@ -78,4 +79,16 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
 export async function openMultipartUploads(s3: S3Client, bucket: string): Promise<string[]> {
   const answer = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   return (answer.Uploads ?? []).map((upload) => `${upload.Key ?? ''} ${upload.UploadId ?? ''}`);
+}
+
+/** An SDK client for a local store started in the test itself. */
+export function localS3Client(store: LocalS3): S3Client {
+  return new S3Client({
+    endpoint: store.endpoint,
+    region: store.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

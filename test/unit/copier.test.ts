@@ -4,11 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
 import { CopyVerificationFailed, NotAuthorized } from '../../functions/shared/errors';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
-import { listKeys, openMultipartUploads, readObject } from '../support/harness';
+import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
 
 const BUCKET = 'copier-test';
 
@@ -23,14 +23,7 @@ describe('copyToArchive', () => {
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'offsite-copier-'));
     s3Server = await startLocalS3({ directory, buckets: [BUCKET] });
-    s3 = new S3Client({
-      endpoint: s3Server.endpoint,
-      region: s3Server.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3Server.accessKeyId, secretAccessKey: s3Server.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    s3 = localS3Client(s3Server);
     http = createServer((_request, response) => {
       response.writeHead(served.status ?? 200, { 'content-type': 'application/gzip', 'content-length': String(served.contentLength ?? served.body.length) });
       response.end(served.body);
