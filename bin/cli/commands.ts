@@ -111,7 +111,11 @@ export async function restoreCommand(config: OffsiteConfig, targetName: string, 
   if (!outcome.succeeded) return reportFailure(io, `Restore of ${target.name} onto ${targetInstanceId}`, outcome);
   const output = outcome.output as { backup: { backupId: string; createdAt: string }; restore: { restoreJobId: string; redeployedAt: string | null } };
   io.out(`restored ${target.name} backup ${output.backup.backupId} (created ${output.backup.createdAt}) onto ${targetInstanceId}`);
-  io.out(`  restore job ${output.restore.restoreJobId} completed; instance redeployed at ${output.restore.redeployedAt ?? 'unknown'}`);
+  io.out(
+    output.restore.redeployedAt
+      ? `  restore job ${output.restore.restoreJobId} completed; instance redeployed at ${output.restore.redeployedAt}`
+      : `  restore job ${output.restore.restoreJobId} completed; NetBox Cloud has not reported the redeploy (nb_redeployed) yet — check the instance`,
+  );
   return { exitCode: 0 };
 }
 

@@ -220,6 +220,8 @@ export interface RestoreState {
   readonly failedAt: string | null;
   readonly completedAt: string | null;
   readonly redeployedAt: string | null;
+  /** Checks made since the job first showed `completed`. */
+  readonly checksSinceCompleted: number;
   readonly poll: PollState;
 }
 
@@ -232,24 +234,34 @@ export function validateInstanceId(value: string, field: string): string {
 
 export async function requestRestore(client: NetboxCloudClient, target: NetboxCloudTarget, retrievalId: string, targetInstanceId: string): Promise<RestoreState> {
   const restoreJobId = await client.requestRestore(retrievalId, validateInstanceId(targetInstanceId, 'targetInstanceId'));
-  return { restoreJobId, retrievalId, targetInstanceId, status: 'pending', failedAt: null, completedAt: null, redeployedAt: null, poll: startPoll(target.poll) };
+  return { restoreJobId, retrievalId, targetInstanceId, status: 'pending', failedAt: null, completedAt: null, redeployedAt: null, checksSinceCompleted: 0, poll: startPoll(target.poll) };
 }
 
-/** A restore is done when the job completed and the instance was redeployed; `failed` ends it too. */
-function restoreProgress(job: RestoreJob): Progress {
+/**
+ * How many checks after `completed` we wait for `nb_redeployed`. The document shows the
+ * redeploy a few seconds after completion but does not promise it; a server that never
+ * reports it must not keep a finished restore polling until the timeout.
+ */
+export const REDEPLOY_GRACE_CHECKS = 5;
+
+/** A restore is done when the job completed and the instance was redeployed (or the grace ran out); `failed` ends it too. */
+function restoreProgress(job: RestoreJob, checksSinceCompleted: number): Progress {
   if (job.failed) return 'failed';
-  return job.completed && job.nb_redeployed ? 'completed' : 'pending';
+  if (!job.completed) return 'pending';
+  return job.nb_redeployed || checksSinceCompleted >= REDEPLOY_GRACE_CHECKS ? 'completed' : 'pending';
 }
 
 export async function checkRestore(client: NetboxCloudClient, target: NetboxCloudTarget, previous: RestoreState): Promise<RestoreState> {
   const job = findById(await client.listRestoreJobs({ targetInstanceId: previous.targetInstanceId }), previous.restoreJobId);
   if (!job) throw new VendorApiError(`NetBox Cloud does not list restore job ${previous.restoreJobId} for ${previous.targetInstanceId}.`);
+  const checksSinceCompleted = job.completed ? previous.checksSinceCompleted + 1 : 0;
   return {
     ...previous,
-    status: restoreProgress(job),
+    status: restoreProgress(job, checksSinceCompleted),
     failedAt: job.failed ?? null,
     completedAt: job.completed ?? null,
     redeployedAt: job.nb_redeployed ?? null,
+    checksSinceCompleted,
     poll: advancePoll(previous.poll, target.poll),
   };
 }

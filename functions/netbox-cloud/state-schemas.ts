@@ -37,6 +37,7 @@ export const restoreState = z.object({
   failedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
   redeployedAt: z.string().nullable(),
+  checksSinceCompleted: z.number().int().nonnegative(),
   poll: pollState,
 });
 

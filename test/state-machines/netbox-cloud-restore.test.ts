@@ -1,3 +1,4 @@
+import { REDEPLOY_GRACE_CHECKS } from '../../functions/netbox-cloud/lifecycle';
 import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE, startHarness, type Harness } from '../support/harness';
 
 function restoreInput(overrides: Record<string, string> = {}): Record<string, string> {
@@ -39,6 +40,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     const posts = simulator.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/'));
     expect(posts.map((request) => request.body)).toEqual([{ retrieval_id: retrieval?.id, target_nb_id: SANDBOX_RESTORE_INSTANCE }]);
     expect(simulator.listRestoreJobs()[0]).toMatchObject({ target_nb_id: SANDBOX_RESTORE_INSTANCE, failed: null });
+    expect((outcome.output as { restore: { redeployedAt: string | null } }).restore.redeployedAt).toBe(simulator.listRestoreJobs()[0]?.nb_redeployed);
     expect(simulator.listRestoreJobs()[0]?.nb_redeployed).toEqual(expect.any(String));
   });
 
@@ -98,6 +100,22 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     expect(outcome.cause).toMatch(/cannot run the NetBox version of this backup \(target version not available\)/);
     expect(outcome.path.at(-1)).toBe('TargetVersionUnavailable');
     expect(outcome.retries.RequestRestore).toBeUndefined();
+  });
+
+  test('waits a few checks for nb_redeployed after completed, then succeeds without it', async () => {
+    // Prepare: the redeploy is reported only after ten minutes.
+    await harness.stop();
+    harness = await startHarness({ netboxCloud: { redeployDelayMs: 10 * 60 * 1000 } });
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    expect((outcome.output as { restore: { redeployedAt: string | null; checksSinceCompleted: number } }).restore).toMatchObject({
+      redeployedAt: null,
+      checksSinceCompleted: REDEPLOY_GRACE_CHECKS,
+    });
   });
 
   test('a restore job that NetBox Cloud reports failed ends in RestoreJobFailed', async () => {
