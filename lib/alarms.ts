@@ -1,0 +1,166 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+export interface AlarmedLifecycle {
+  readonly purpose: 'backup' | 'restore';
+  /** The system it drives, e.g. "netbox-cloud". */
+  readonly kind: string;
+  readonly stateMachine: sfn.IStateMachine;
+  /** The state machine's name, as shown in the Step Functions console. */
+  readonly stateMachineName: string;
+  /** Targets an EventBridge Scheduler schedule starts this (backup) state machine for. */
+  readonly scheduledTargets?: readonly string[];
+}
+
+export interface LifecycleAlarmsProps {
+  readonly lifecycles: readonly AlarmedLifecycle[];
+  /** Subscribed to the topic by e-mail when set (the address must confirm the subscription). */
+  readonly alarmEmail?: string;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * The alarm topic and the alarms on every lifecycle state machine: any failed, timed out
+ * (or, for restores, aborted) execution, and a backup that has not succeeded for a day
+ * although it is scheduled.
+ */
+export class LifecycleAlarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly topicKey: kms.Key;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly action: SnsAction;
+
+  constructor(scope: Construct, id: string, props: LifecycleAlarmsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    // A key of our own: CloudWatch cannot publish to a topic encrypted with the
+    // AWS-managed alias/aws/sns key (its key policy cannot grant CloudWatch).
+    this.topicKey = new kms.Key(this, 'TopicKey', {
+      description: `offsite alarm topic encryption (${stack.stackName})`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: `offsite alarms (${stack.stackName})`,
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisAccountsAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    this.action = new SnsAction(this.topic);
+
+    for (const lifecycle of props.lifecycles) {
+      if (lifecycle.purpose === 'restore') this.addRestoreAlarms(lifecycle);
+      else this.addBackupAlarms(lifecycle);
+    }
+  }
+
+  private addRestoreAlarms(lifecycle: AlarmedLifecycle): void {
+    const { stateMachine: machine, stateMachineName: name } = lifecycle;
+    const open = `Step Functions console → State machines → ${name} → Executions`;
+    this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `A RESTORE of ${lifecycle.kind} failed in the last 5 minutes: the target system may be unchanged or only partly restored. ` +
+        `First: ${open}, filter Failed, open the execution and read the Error/Cause of the last state ` +
+        '(RestoreNotConfirmed / RestoreInputInvalid = nothing was touched, fix the input; TargetVersionUnavailable = the instance cannot run that backup\'s version; ' +
+        'RestoreJobFailed / RestoreTimedOut = the vendor job failed or did not finish in poll.timeoutMinutes, check the vendor console). ' +
+        'Then check the target system itself before starting another restore.');
+    this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `A RESTORE of ${lifecycle.kind} hit the state machine's hard time limit and was stopped by Step Functions. ` +
+        'The vendor may still be restoring: check the restore job in the vendor console and the target system first, ' +
+        `then ${open} (filter Timed out) to see which step it was waiting in. Do not start another restore while one may still run.`);
+    this.eventAlarm(lifecycle, 'Aborted', machine.metricAborted({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `Someone stopped (aborted) a RESTORE of ${lifecycle.kind} while it ran. A restore job already sent to the vendor keeps running: ` +
+        `check the target system and the vendor console, then ${open} (filter Aborted) for the step it was in; ` +
+        'CloudTrail (StopExecution) shows who stopped it.');
+  }
+
+  private addBackupAlarms(lifecycle: AlarmedLifecycle): void {
+    const { stateMachine: machine, stateMachineName: name } = lifecycle;
+    const open = `Step Functions console → State machines → ${name} → Executions`;
+    this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `A BACKUP of ${lifecycle.kind} failed in the last 5 minutes: no new verified copy was archived for that target. ` +
+        `First: ${open}, filter Failed, open the execution: its input names the target, the last state's Error/Cause says which step failed ` +
+        '(NotAuthorized / CredentialsUnavailable = check the target\'s secret and the API key\'s permissions; BackupRequestFailed / RetrievalFailed = the vendor failed, check its console; ' +
+        '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept). ' +
+        'The failed Task links to its Lambda logs. After fixing, start a new execution with the same input.');
+    this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `A BACKUP of ${lifecycle.kind} hit the state machine's hard time limit: no new copy was archived. ` +
+        `${open}, filter Timed out: the last state shows what it was waiting for (usually the vendor backup or retrieval never completing). ` +
+        'Check the vendor status page/console, then start a new execution with the same input.');
+
+    const scheduled = lifecycle.scheduledTargets ?? [];
+    if (scheduled.length === 0) return;
+    const names = scheduled.length <= 5 ? scheduled.join(', ') : `${scheduled.slice(0, 5).join(', ')} and ${scheduled.length - 5} more`;
+    const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}BackupMissing`, {
+      alarmName: `${name}-missing`,
+      alarmDescription: this.fit(
+        `No BACKUP of ${lifecycle.kind} succeeded in the last 24 hours although ${names} ${scheduled.length === 1 ? 'is' : 'are'} scheduled: ` +
+          'the newest off-site copy is getting old. ' +
+          `First: ${open}. No executions at all = the schedule did not fire (EventBridge Scheduler console → Schedules: is the target's schedule enabled, does it report target errors?); ` +
+          'failed or timed-out executions mean the backup itself fails (see the "failed" alarm). `offsite list <target>` shows the newest verified copy. ' +
+          'Clears by itself after the next successful backup.',
+      ),
+      metric: machine.metricSucceeded({ period: Duration.days(1), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.alarms.push(alarm);
+  }
+
+  private eventAlarm(lifecycle: AlarmedLifecycle, what: 'Failed' | 'TimedOut' | 'Aborted', metric: cloudwatch.Metric, description: string): void {
+    const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}${what}`, {
+      alarmName: `${lifecycle.stateMachineName}-${what.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`,
+      alarmDescription: this.fit(description),
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    this.alarms.push(alarm);
+  }
+
+  private idFor(lifecycle: AlarmedLifecycle): string {
+    return lifecycle.stateMachineName.replace(/(^|[^A-Za-z0-9])([a-z0-9])/g, (_m, _sep: string, ch: string) => ch.toUpperCase());
+  }
+
+  /** CloudWatch accepts at most 1024 characters of alarm description. */
+  private fit(text: string): string {
+    if (text.length > 1024) throw new Error(`Alarm description too long (${text.length} > 1024): ${text.slice(0, 80)}…`);
+    return text;
+  }
+}

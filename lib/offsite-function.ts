@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '../functions/catalog';
+
+/**
+ * The environment variable the functions read the configuration parameter name from
+ * (CONFIG_PARAMETER_ENV in functions/runtime/config-source.ts; the infrastructure test
+ * checks they agree). Not imported, so synth does not load the runtime's AWS SDK.
+ */
+export const CONFIG_PARAMETER_ENV = 'OFFSITE_CONFIG_PARAMETER';
+
+/** The repository root: catalog entries and ASL files are relative to it. */
+export const REPO_ROOT = resolve(__dirname, '..');
+
+export interface OffsiteFunctionProps {
+  /** The catalog entry (id, handler entry, memory, timeout). */
+  readonly spec: FunctionSpec;
+  /** Name of the SSM parameter holding the configuration JSON. */
+  readonly configParameterName: string;
+  /** @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default the repository this file lives in */
+  readonly repoRoot?: string;
+}
+
+/**
+ * One Lambda function of the catalog with the defaults every offsite function shares:
+ * Node.js 22 on arm64, bundled locally by esbuild (never Docker), its own log group and
+ * role, X-Ray tracing, and the configuration parameter in its environment. Permissions
+ * beyond writing its own logs and traces are granted by the stack.
+ */
+export class OffsiteFunction extends Construct implements iam.IGrantable {
+  readonly spec: FunctionSpec;
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: OffsiteFunctionProps) {
+    super(scope, id);
+    const { spec } = props;
+    this.spec = spec;
+    const repoRoot = props.repoRoot ?? REPO_ROOT;
+    const entry = join(repoRoot, spec.entry);
+    if (!existsSync(entry)) {
+      throw new Error(`Function ${spec.id}: handler file ${spec.entry} (from functions/catalog.ts) does not exist under ${repoRoot}.`);
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      // Operational logs only (the archive is what must survive); bounded by retention anyway.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An explicit role instead of the default one with AWSLambdaBasicExecutionRole:
+    // it may write to this function's log group only, not create or write any other.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `offsite ${spec.id}: ${spec.description}`.slice(0, 1000),
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      description: spec.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      projectRoot: repoRoot,
+      depsLockFilePath: join(repoRoot, 'package-lock.json'),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'offsite',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        [CONFIG_PARAMETER_ENV]: props.configParameterName,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        // Bundle the AWS SDK too: the copier depends on lib-storage and on the checksum
+        // behaviour of the SDK version tested here, not on whatever the runtime ships.
+        externalModules: [],
+        forceDockerBundling: false,
+        // Warnings and errors only: no per-function size summary on every synth.
+        logLevel: LogLevel.WARNING,
+      },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'The design pins Node.js 22 (nodejs22.x): bundles target node22 and the code is tested on it; move to a newer runtime deliberately, with the tests.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions (Resource must be "*").',
+    });
+  }
+
+  get grantPrincipal(): iam.IPrincipal {
+    return this.role;
+  }
+
+  /** Adds a statement to this function's own role policy. */
+  addToRolePolicy(statement: iam.PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+}

@@ -1,0 +1,167 @@
+import { Annotations, ArnFormat, CfnOutput, Stack, Token, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { FUNCTIONS, LIFECYCLES, lifecycleFor } from '../functions/catalog';
+import type { OffsiteConfig } from '../functions/config/schema';
+import { LifecycleAlarms } from './alarms';
+import { ArchiveBucket } from './archive-bucket';
+import { BackupSchedules } from './backup-schedules';
+import { LifecycleStateMachine } from './lifecycle-state-machine';
+import { OffsiteFunction } from './offsite-function';
+
+export interface OffsiteStackProps extends StackProps {
+  /** The validated configuration (the same file the CLI reads). */
+  readonly config: OffsiteConfig;
+}
+
+/** SSM String parameters: 4 KB in the standard tier, 8 KB in the advanced tier. */
+const STANDARD_PARAMETER_BYTES = 4096;
+const ADVANCED_PARAMETER_BYTES = 8192;
+
+/** The secrets the configuration's targets reference, as IAM resource ARNs (deduplicated, in order). */
+export function referencedSecretArns(scope: Construct, config: OffsiteConfig): string[] {
+  const stack = Stack.of(scope);
+  const arns = new Set<string>();
+  for (const target of config.targets) {
+    if (!('secret' in target.credentials)) continue;
+    const ref = target.credentials.secret;
+    // A name matches the secret's full ARN, which ends in "-" and six random characters.
+    arns.add(
+      ref.startsWith('arn:')
+        ? ref
+        : stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ref}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+  }
+  return [...arns];
+}
+
+/**
+ * offsite in one stack: the archive bucket, the configuration parameter, one function
+ * per catalog entry (each with only the permissions it needs), one state machine per
+ * lifecycle, alarms, and the backup schedules.
+ */
+export class OffsiteStack extends Stack {
+  readonly archive: ArchiveBucket;
+  readonly configParameter: ssm.StringParameter;
+  readonly functions = new Map<string, OffsiteFunction>();
+  readonly lifecycles = new Map<string, LifecycleStateMachine>();
+  readonly alarms: LifecycleAlarms;
+  readonly schedules: BackupSchedules;
+
+  constructor(scope: Construct, id: string, props: OffsiteStackProps) {
+    const { config, ...stackProps } = props;
+    super(scope, id, { description: 'offsite: serverless backup orchestrator (archive bucket, lifecycles, schedules, alarms)', ...stackProps });
+    this.checkDeployable(config);
+    const namePrefix = this.stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+
+    this.archive = new ArchiveBucket(this, 'Archive', { bucketName: config.archive.bucket });
+
+    // The functions read the validated configuration from here (no secrets in it:
+    // credentials are references to Secrets Manager).
+    const configJson = JSON.stringify(config);
+    const configBytes = Buffer.byteLength(configJson, 'utf8');
+    if (configBytes > ADVANCED_PARAMETER_BYTES) {
+      throw new Error(`The configuration is ${configBytes} bytes as JSON; an SSM parameter holds at most ${ADVANCED_PARAMETER_BYTES}. Shorten it (e.g. fewer targets per stack).`);
+    }
+    this.configParameter = new ssm.StringParameter(this, 'Config', {
+      parameterName: `/${this.stackName}/config`,
+      description: 'offsite configuration (validated JSON) read by the Lambda functions',
+      stringValue: configJson,
+      tier: configBytes > STANDARD_PARAMETER_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+    });
+
+    const secretArns = referencedSecretArns(this, config);
+    for (const spec of FUNCTIONS) {
+      const fn = new OffsiteFunction(this, spec.id, { spec, configParameterName: this.configParameter.parameterName });
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] }));
+      if (secretArns.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
+      }
+      if (spec.archive === 'write') this.grantArchiveWrite(fn, config.archive.prefix);
+      this.functions.set(spec.id, fn);
+    }
+
+    const byId = new Map<string, lambda.IFunction>([...this.functions].map(([functionId, fn]) => [functionId, fn.function]));
+    for (const spec of LIFECYCLES) {
+      const lifecycle = new LifecycleStateMachine(this, spec.id, { spec, functions: byId, namePrefix });
+      this.lifecycles.set(spec.id, lifecycle);
+    }
+
+    this.schedules = new BackupSchedules(this, 'Schedules', {
+      targets: config.targets,
+      timezone: config.timezone,
+      namePrefix,
+      backupStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'backup').id).stateMachine,
+    });
+
+    this.alarms = new LifecycleAlarms(this, 'Alarms', {
+      alarmEmail: config.alarmEmail,
+      lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({
+        purpose: lifecycle.spec.purpose,
+        kind: lifecycle.spec.kind,
+        stateMachine: lifecycle.stateMachine,
+        stateMachineName: lifecycle.stateMachineName,
+        scheduledTargets:
+          lifecycle.spec.purpose === 'backup'
+            ? config.targets.filter((target) => target.schedule !== undefined && target.kind === lifecycle.spec.kind).map((target) => target.name)
+            : [],
+      })),
+    });
+
+    new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName, description: 'Bucket holding the verified off-site copies' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic every offsite alarm notifies' });
+    for (const lifecycle of this.lifecycles.values()) {
+      new CfnOutput(this, `${lifecycle.spec.id}StateMachineArn`, {
+        value: lifecycle.stateMachine.stateMachineArn,
+        description: `${lifecycle.spec.purpose} state machine for ${lifecycle.spec.kind} (${lifecycle.stateMachineName})`,
+      });
+    }
+  }
+
+  private lifecycle(id: string): LifecycleStateMachine {
+    const lifecycle = this.lifecycles.get(id);
+    if (!lifecycle) throw new Error(`No state machine for lifecycle ${id}`);
+    return lifecycle;
+  }
+
+  /** Object-level write access below the prefix only; nothing on the bucket itself. */
+  private grantArchiveWrite(fn: OffsiteFunction, prefix: string): void {
+    const objects = this.archive.bucket.arnForObjects(`${prefix}*`);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:DeleteObject'],
+        resources: [objects],
+      }),
+    );
+    // cdk-nag reports the resource as the bucket's logical-id token plus "/<prefix>*".
+    const bucketLogicalId = this.getLogicalId(this.archive.bucket.node.defaultChild as CfnElement);
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+      reason: `Object-level write access to archive objects under "${prefix}" only (each new copy's key is only known when the copy runs); no bucket-level access, nothing outside the prefix.`,
+    });
+  }
+
+  /** Configurations that synthesize but would not work once deployed. */
+  private checkDeployable(config: OffsiteConfig): void {
+    if (!Token.isUnresolved(this.region) && this.region !== config.archive.region) {
+      Annotations.of(this).addError(
+        `This stack deploys to ${this.region} but archive.region is ${config.archive.region}: the bucket would be created in ${this.region} and the functions would look for it in ${config.archive.region}. ` +
+          `Deploy to ${config.archive.region} (AWS_REGION / --profile) or change archive.region.`,
+      );
+    }
+    if (config.archive.endpoint) {
+      Annotations.of(this).addWarning(
+        `archive.endpoint (${config.archive.endpoint}) is set: the deployed functions would write to that S3-compatible store, not to the bucket this stack creates. Remove it for the AWS deployment.`,
+      );
+    }
+    for (const target of config.targets) {
+      if ('env' in target.credentials) {
+        Annotations.of(this).addWarning(
+          `Target "${target.name}" uses credentials.env (${target.credentials.env}); Lambda functions have no such variable. Use { "secret": "<name or ARN>" } for the AWS deployment.`,
+        );
+      }
+    }
+  }
+}
