@@ -4,7 +4,7 @@ import { findTarget, loadConfigFile } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
-import { listenToCopyProgress } from '../../functions/runtime/progress';
+import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
 import { InvalidInput } from '../../functions/shared/errors';
 import { runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../local/local-runner';
 import { formatAge, formatBytes, plainCause } from './format';
@@ -61,16 +61,34 @@ export async function backupCommand(
   io.err(`Backing up ${target.name} (${target.kind}) into s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
   const progress = copyProgressReporter(io.errStream);
   listenToCopyProgress(progress.onProgress);
+  // Ctrl-C during the copy cancels it, so its multipart upload is aborted and the backup
+  // fails normally; at any other moment (or a second time) it quits at once.
+  const cancel = new AbortController();
+  cancelCopiesWith(cancel.signal);
+  let copying = false;
+  const report = options.onEvent ?? stateReporter(io.err);
+  const onEvent = (event: LifecycleEvent): void => {
+    if (event.type === 'state-entered') copying = event.state === 'CopyToArchive';
+    report(event);
+  };
+  const onInterrupt = (): void => {
+    if (!copying || cancel.signal.aborted) process.exit(130);
+    io.err('Cancelling the copy and aborting its upload (press Ctrl-C again to quit at once)…');
+    cancel.abort();
+  };
+  process.on('SIGINT', onInterrupt);
   let outcome: LifecycleOutcome;
   try {
     outcome = await runLifecycle({
       lifecycle,
       input: { target: target.name },
-      onEvent: options.onEvent ?? stateReporter(io.err),
+      onEvent,
       ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
       ...(options.retryOverridesMs ? { retryOverridesMs: options.retryOverridesMs } : {}),
     });
   } finally {
+    process.off('SIGINT', onInterrupt);
+    cancelCopiesWith(undefined);
     progress.stop();
     listenToCopyProgress(undefined);
   }

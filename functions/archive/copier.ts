@@ -1,11 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
-import { describeUrl, networkReason, type FetchFn } from '../shared/http';
+import { CopyCancelled, CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
+import { networkReason } from '../shared/http';
 import { parseVendorChecksum } from './checksum';
 import { manifestKeyFor, type Manifest } from './manifest';
 
@@ -13,8 +14,8 @@ import { manifestKeyFor, type Manifest } from './manifest';
 export interface DownloadSource {
   readonly url: string;
   readonly headers?: Record<string, string>;
-  /** Extra fetch options per vendor (for example a dispatcher with a private CA). */
-  readonly init?: Omit<RequestInit, 'headers' | 'signal' | 'method'>;
+  /** PEM bundle of the CA that signed the server's certificate (appliances are self-signed). */
+  readonly ca?: string;
 }
 
 export interface CopyProgress {
@@ -32,7 +33,8 @@ export interface CopyRequest {
   /** Everything in the manifest that the copy itself does not measure. */
   readonly describe: Pick<Manifest, 'target' | 'kind' | 'sourceBackupId' | 'createdAt' | 'source'>;
   readonly clock?: () => Date;
-  readonly fetch?: FetchFn;
+  /** Aborting it stops the copy and cleans up like any other failure (the CLI's Ctrl-C). */
+  readonly signal?: AbortSignal;
   readonly onProgress?: (progress: CopyProgress) => void;
   /** No bytes for this long aborts the copy. */
   readonly idleTimeoutMs?: number;
@@ -100,22 +102,58 @@ class VerifyingStream extends Transform {
   }
 }
 
-async function openDownload(source: DownloadSource, fetchFn: FetchFn, abort: AbortController): Promise<Response> {
-  const where = describeUrl(new URL(source.url));
-  let response: Response;
-  try {
-    response = await fetchFn(source.url, { ...source.init, method: 'GET', headers: source.headers, signal: abort.signal });
-  } catch (error) {
-    throw new TransientApiError(`Download from ${where} failed: ${networkReason(error)}`);
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    const message = `Download from ${where} failed: HTTP ${response.status}`;
-    if (response.status === 429 || response.status >= 500) throw new TransientApiError(message);
-    if (response.status === 401 || response.status === 403) throw new NotAuthorized(`${message} (the link may have expired or the credentials are wrong)`);
-    throw new VendorApiError(message, response.status);
-  }
-  return response;
+const MAX_REDIRECTS = 5;
+
+function statusError(status: number, where: string): Error {
+  const message = `Download from ${where} failed: HTTP ${status}`;
+  if (status === 429 || status >= 500) return new TransientApiError(message);
+  if (status === 401 || status === 403) return new NotAuthorized(`${message} (the link may have expired or the credentials are wrong)`);
+  return new VendorApiError(message, status);
+}
+
+/**
+ * GET the download with node:http(s) rather than fetch: fetch silently decodes a body
+ * sent with Content-Encoding (gzip), and the archive must hold the bytes as served.
+ * Redirects are followed a bounded number of times; messages name the origin only,
+ * because presigned URLs carry their token in the path or the query.
+ */
+function openDownload(source: DownloadSource, signal: AbortSignal, redirects = 0): Promise<IncomingMessage> {
+  const url = new URL(source.url);
+  const where = url.origin;
+  const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
+  if (!send) return Promise.reject(new VendorApiError(`Download from ${where} failed: unsupported protocol ${url.protocol}`));
+  return new Promise((resolve, reject) => {
+    const request = send(
+      url,
+      { method: 'GET', headers: { 'accept-encoding': 'identity', ...source.headers }, signal, ...(source.ca ? { ca: source.ca } : {}) },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        const location = response.headers.location;
+        if (status >= 300 && status < 400 && location) {
+          response.resume();
+          if (redirects >= MAX_REDIRECTS) {
+            reject(new VendorApiError(`Download from ${where} failed: more than ${MAX_REDIRECTS} redirects`, status));
+            return;
+          }
+          // A redirect to another host must not carry the vendor's credentials along.
+          const next = new URL(location, url);
+          const headers = next.origin === url.origin ? source.headers : undefined;
+          openDownload({ ...source, url: next.toString(), ...(headers ? { headers } : { headers: {} }) }, signal, redirects + 1).then(resolve, reject);
+          return;
+        }
+        if (status < 200 || status >= 300) {
+          response.resume();
+          reject(statusError(status, where));
+          return;
+        }
+        resolve(response);
+      },
+    );
+    request.on('error', (error) =>
+      reject(signal.reason instanceof Error && signal.aborted ? signal.reason : new TransientApiError(`Download from ${where} failed: ${networkReason(error)}`)),
+    );
+    request.end();
+  });
 }
 
 /**
@@ -126,12 +164,14 @@ async function openDownload(source: DownloadSource, fetchFn: FetchFn, abort: Abo
  */
 export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
   const clock = request.clock ?? (() => new Date());
-  const fetchFn = request.fetch ?? fetch;
   const started = Date.now();
   const abort = new AbortController();
-  const response = await openDownload(request.source, fetchFn, abort);
-  const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
-  const announced = Number(response.headers.get('content-length') ?? NaN);
+  const stopOnCancel = (): void => abort.abort(new CopyCancelled('The copy was cancelled; nothing was stored.'));
+  if (request.signal?.aborted) stopOnCancel();
+  request.signal?.addEventListener('abort', stopOnCancel, { once: true });
+  const body = await openDownload(request.source, abort.signal);
+  const contentType = headerValue(body.headers['content-type']) ?? 'application/octet-stream';
+  const announced = Number(headerValue(body.headers['content-length']) ?? NaN);
   const totalBytes = request.expected.sizeBytes ?? (Number.isFinite(announced) ? announced : null);
   const vendorChecksum = parseVendorChecksum(request.expected.checksum);
 
@@ -145,7 +185,6 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
     armIdleTimer();
     request.onProgress?.({ bytes, totalBytes, elapsedMs: Date.now() - started });
   });
-  const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
   const upload = new Upload({
     client: request.s3,
     params: { Bucket: request.bucket, Key: request.objectKey, Body: verifier, ContentType: contentType },
@@ -201,12 +240,17 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
     throw error;
   } finally {
     clearTimeout(idleTimer);
+    request.signal?.removeEventListener('abort', stopOnCancel);
   }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function downloadError(reason: unknown, source: DownloadSource, abort: AbortController): Error {
   if (reason instanceof CopyVerificationFailed) return reason;
-  if (abort.signal.reason instanceof TransientApiError) return abort.signal.reason;
-  const where = describeUrl(new URL(source.url));
+  if (abort.signal.reason instanceof TransientApiError || abort.signal.reason instanceof CopyCancelled) return abort.signal.reason;
+  const where = new URL(source.url).origin;
   return new TransientApiError(`Download from ${where} broke off: ${networkReason(reason)}`);
 }

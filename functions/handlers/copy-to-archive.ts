@@ -10,7 +10,7 @@ import { archiveClient } from '../runtime/archive-client';
 import { loadRuntimeConfig } from '../runtime/config-source';
 import { resolveApiKey } from '../runtime/credentials';
 import { logger } from '../runtime/logger';
-import { copyProgressListener } from '../runtime/progress';
+import { copyCancellationSignal, copyProgressListener } from '../runtime/progress';
 import { lambdaHandler, parseEvent } from './middleware';
 
 const clock = (): Date => new Date();
@@ -53,6 +53,7 @@ export async function copyTargetBackup(config: OffsiteConfig, targetName: string
     describe: prepared.describe,
     clock,
     onProgress: progressReporter(target.name, objectKey),
+    signal: copyCancellationSignal(),
   });
   logger.info('backup archived and verified', { ...result });
   return result;

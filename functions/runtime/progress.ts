@@ -17,3 +17,14 @@ export function listenToCopyProgress(next: Listener | undefined): void {
 export function copyProgressListener(): Listener | undefined {
   return listener;
 }
+
+let cancellation: AbortSignal | undefined;
+
+/** The CLI cancels in-flight copies on Ctrl-C, so the multipart upload is aborted rather than left open. */
+export function cancelCopiesWith(signal: AbortSignal | undefined): void {
+  cancellation = signal;
+}
+
+export function copyCancellationSignal(): AbortSignal | undefined {
+  return cancellation;
+}

@@ -68,6 +68,11 @@ export class CopyVerificationFailed extends Error {
   override readonly name = 'CopyVerificationFailed';
 }
 
+/** Someone stopped the copy (Ctrl-C in the CLI). Not retried. */
+export class CopyCancelled extends Error {
+  override readonly name = 'CopyCancelled';
+}
+
 /** A credential reference could not be resolved (unset environment variable, missing secret). */
 export class CredentialsUnavailable extends Error {
   override readonly name = 'CredentialsUnavailable';

@@ -109,9 +109,12 @@ export async function requestJson(request: JsonRequest, options: HttpOptions, de
   }
 }
 
-/** A network failure in words, without the URL (the caller adds a query-free one). */
+/**
+ * A network failure in words: the error code or name only. Messages are not passed on
+ * because some of them quote what was sent (a header value with the API key in it, a URL).
+ */
 export function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code) return `network error ${cause.code}`;
-  return `network error: ${(error as Error).message}`;
+  const { code, name, cause } = error as { code?: unknown; name?: unknown; cause?: { code?: unknown; name?: unknown } };
+  const reason = [cause?.code, code, cause?.name, name].find((value): value is string => typeof value === 'string' && value !== '' && value !== 'Error');
+  return `network error ${reason ?? '(no detail)'}`;
 }

@@ -4,9 +4,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
-import { CopyVerificationFailed, NotAuthorized } from '../../functions/shared/errors';
+import { CopyCancelled, CopyVerificationFailed, NotAuthorized } from '../../functions/shared/errors';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
 
@@ -18,14 +19,18 @@ describe('copyToArchive', () => {
   let s3: S3Client;
   let http: Server;
   let baseUrl: string;
-  let served: { body: Buffer; status?: number; contentLength?: number };
+  let served: { body: Buffer; status?: number; contentLength?: number; headers?: Record<string, string> };
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'offsite-copier-'));
     s3Server = await startLocalS3({ directory, buckets: [BUCKET] });
     s3 = localS3Client(s3Server);
     http = createServer((_request, response) => {
-      response.writeHead(served.status ?? 200, { 'content-type': 'application/gzip', 'content-length': String(served.contentLength ?? served.body.length) });
+      response.writeHead(served.status ?? 200, {
+        'content-type': 'application/gzip',
+        'content-length': String(served.contentLength ?? served.body.length),
+        ...served.headers,
+      });
       response.end(served.body);
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -41,7 +46,7 @@ describe('copyToArchive', () => {
 
   function request(key: string, expected: CopyRequest['expected'], extra: Partial<CopyRequest> = {}): CopyRequest {
     return {
-      source: { url: `${baseUrl}/file?X-Amz-Signature=secret-signature` },
+      source: { url: `${baseUrl}/dl/secret-path-token?X-Amz-Signature=secret-signature` },
       expected,
       s3,
       bucket: BUCKET,
@@ -67,6 +72,35 @@ describe('copyToArchive', () => {
     expect(progress.at(-1)).toBe(served.body.length);
     const manifest = JSON.parse((await readObject(s3, BUCKET, result.manifestKey)).toString('utf8')) as Record<string, unknown>;
     expect(manifest).toMatchObject({ objectKey: 't/multipart.backup', sizeBytes: served.body.length, sha256, contentType: 'application/gzip', sourceSizeBytes: served.body.length });
+  });
+
+  test('stores the bytes as served even when they are labelled Content-Encoding: gzip', async () => {
+    // Prepare: a gzip file served with Content-Encoding, which fetch would silently decode.
+    served = { body: gzipSync(randomBytes(4000)), headers: { 'content-encoding': 'gzip' } };
+    const sha256 = createHash('sha256').update(served.body).digest('hex');
+
+    // Act
+    const result = await copyToArchive(request('t/encoded.backup', { sizeBytes: served.body.length, checksum: sha256 }));
+
+    // Assess
+    expect(result).toMatchObject({ sizeBytes: served.body.length, sha256 });
+    expect((await readObject(s3, BUCKET, 't/encoded.backup')).equals(served.body)).toBe(true);
+  });
+
+  test('a cancelled copy stops and leaves nothing behind', async () => {
+    // Prepare
+    served = { body: randomBytes(12 * 1024 * 1024) };
+    const cancel = new AbortController();
+
+    // Act
+    const failure = copyToArchive(
+      request('t/cancelled.backup', { sizeBytes: served.body.length, checksum: null }, { signal: cancel.signal, onProgress: (p) => p.bytes > 6 * 1024 * 1024 && cancel.abort() }),
+    );
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(CopyCancelled);
+    expect(await listKeys(s3, BUCKET, 't/cancelled')).toEqual([]);
+    expect(await openMultipartUploads(s3, BUCKET)).toEqual([]);
   });
 
   test('verifies an md5 vendor checksum', async () => {
@@ -126,7 +160,7 @@ describe('copyToArchive', () => {
 
     // Assess
     await expect(failure).rejects.toBeInstanceOf(NotAuthorized);
-    await expect(failure).rejects.toThrow(`Download from ${baseUrl}/file failed: HTTP 403`);
-    await expect(failure).rejects.not.toThrow(/secret-signature/);
+    await expect(failure).rejects.toThrow(`Download from ${baseUrl} failed: HTTP 403`);
+    await expect(failure).rejects.not.toThrow(/secret-signature|secret-path-token/);
   });
 });
