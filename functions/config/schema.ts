@@ -57,7 +57,8 @@ export const netboxCloudTargetSchema = z
     kind: z.literal('netbox-cloud'),
     baseUrl: apiBaseUrl,
     orgId: z.string().min(1, 'expected the NetBox Cloud organization id'),
-    instanceId: z.string().regex(/^nb-[A-Za-z0-9-]+$/, 'expected a NetBox Cloud instance id such as nb-a12ff000777'),
+    // The document only shows ids like nb-aabbccddee01 and promises no form: any single token.
+    instanceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a NetBox Cloud instance id such as nb-a12ff000777'),
     credentials: credentialsRef,
     schedule: scheduleExpression.optional(),
     poll: pollPolicy.default({ initialSeconds: 15, maxSeconds: 300, timeoutMinutes: 180 }),

@@ -102,6 +102,11 @@ export function describeNetboxCloudError(body: unknown): string {
   return typeof body === 'string' ? body : '';
 }
 
+function idOf(item: unknown): string | undefined {
+  const id = (item as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /** NetBox Cloud Backups API v2, one method per documented operation. */
 export class NetboxCloudClient {
   private readonly root: URL;
@@ -207,6 +212,7 @@ export class NetboxCloudClient {
       metadata: z.looseObject({ pagination: paginationSchema.optional() }).optional(),
     });
     const items: T[] = [];
+    let previousFirstId: string | undefined;
     for (let page = 1; page <= this.maxPages; page += 1) {
       const url = new URL(path, this.root);
       for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
@@ -221,8 +227,14 @@ export class NetboxCloudClient {
       if (!parsed.success) {
         throw new VendorApiError(`NetBox Cloud: ${operation}: page ${page} is not the documented {data, metadata.pagination} shape: ${parsed.error.issues[0]?.message ?? ''}`);
       }
-      items.push(...parsed.data.data);
       const pagination = parsed.data.metadata?.pagination;
+      // A server that ignores `page` (restore jobs document no paging parameters) answers
+      // page 1 again: stop there instead of walking the same items up to maxPages.
+      const firstId = idOf(parsed.data.data[0]);
+      const repeated = page > 1 && ((pagination?.current_page !== undefined && pagination.current_page !== page) || (firstId !== undefined && firstId === previousFirstId));
+      if (repeated) return items;
+      previousFirstId = firstId;
+      items.push(...parsed.data.data);
       // Stop on the first signal that this was the last page; an empty page also ends
       // the walk so a server that never says last_page cannot loop us.
       const lastPage =

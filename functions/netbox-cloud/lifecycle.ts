@@ -1,5 +1,5 @@
 import type { NetboxCloudTarget } from '../config/schema';
-import { BackupNotFound, InvalidInput, RetrievalExpired, RetrievalNotFound, VendorApiError } from '../shared/errors';
+import { BackupNotFound, InvalidInput, RetrievalExpired, RetrievalNotFound, TargetVersionUnavailable, VendorApiError } from '../shared/errors';
 import { advancePoll, startPoll, type PollState } from '../shared/poll';
 import type { Backup, BackupRequest, NetboxCloudClient, RestoreJob, Retrieval } from './client';
 
@@ -85,12 +85,14 @@ const MATCH_SLACK_MS = 5 * 60 * 1000;
  * The backup a request produced. The list order is not documented, so every page is
  * read and the request is matched, never "the first item". A backup whose trigger_id is
  * the request id is the match. The document does not say what trigger_id holds for an
- * on-demand backup, so without such a backup we fall back to the one backup of the
- * instance created inside the request's window (requested - slack .. completed + slack);
- * none or several candidates is an error rather than a guess.
+ * on-demand backup, so when the server leaves it empty we fall back to the one backup of
+ * the instance, with no trigger id of its own, created inside the request's window
+ * (requested - slack .. completed + slack). A server that does put ids in trigger_id for
+ * on-demand backups gets no fallback (ours may just be listed late: BackupNotFound is
+ * retried), and none or several candidates is an error rather than a guess.
  */
 export async function findProducedBackup(
-  client: NetboxCloudClient,
+  client: Pick<NetboxCloudClient, 'listBackups'>,
   target: NetboxCloudTarget,
   request: BackupRequestState,
   clock: Clock,
@@ -105,18 +107,21 @@ export async function findProducedBackup(
   }
   const windowStart = requestedAt.getTime() - MATCH_SLACK_MS;
   const windowEnd = (request.completedAt ? new Date(request.completedAt) : clock()).getTime() + MATCH_SLACK_MS;
+  const notListedYet = new BackupNotFound(
+    `NetBox Cloud request ${request.requestId} completed, but no backup of ${target.instanceId} that it produced (created between ${new Date(windowStart).toISOString()} and ${new Date(windowEnd).toISOString()}) is listed yet.`,
+  );
+  const serverNamesRequests = backups.some((backup) => backup.trigger_id && backup.trigger_type !== 'scheduled');
+  if (serverNamesRequests) throw notListedYet;
   const inWindow = backups.filter((backup) => {
     const created = new Date(backup.created).getTime();
-    return backup.obj_id === target.instanceId && created >= windowStart && created <= windowEnd;
+    return backup.obj_id === target.instanceId && !backup.trigger_id && created >= windowStart && created <= windowEnd;
   });
-  // A scheduled backup can land in the same window; an on-demand one is the better match.
-  const candidates = inWindow.length > 1 ? inWindow.filter((backup) => backup.trigger_type !== 'scheduled') : inWindow;
+  // A scheduled backup can land in the same window: an on-demand one is the better
+  // match, and a scheduled one alone counts only if it was made after we asked.
+  const onDemand = inWindow.filter((backup) => backup.trigger_type !== 'scheduled');
+  const candidates = onDemand.length > 0 ? onDemand : inWindow.filter((backup) => new Date(backup.created).getTime() >= requestedAt.getTime());
   if (candidates.length === 1 && candidates[0]) return summarizeBackup(candidates[0]);
-  if (candidates.length === 0) {
-    throw new BackupNotFound(
-      `NetBox Cloud request ${request.requestId} completed, but no backup of ${target.instanceId} created between ${new Date(windowStart).toISOString()} and ${new Date(windowEnd).toISOString()} is listed yet.`,
-    );
-  }
+  if (candidates.length === 0) throw notListedYet;
   throw new VendorApiError(
     `NetBox Cloud lists ${candidates.length} backups of ${target.instanceId} created while request ${request.requestId} ran (${candidates.map((backup) => backup.id).join(', ')}); refusing to guess which one it produced.`,
   );
@@ -225,9 +230,12 @@ export interface RestoreState {
   readonly poll: PollState;
 }
 
+/** The document only shows ids like nb-aabbccddee01; any single token is accepted. */
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 export function validateInstanceId(value: string, field: string): string {
-  if (!/^nb-[A-Za-z0-9-]+$/.test(value)) {
-    throw new InvalidInput(`${field} "${value}" is not a NetBox Cloud instance id (expected something like nb-b23ff000888).`);
+  if (!INSTANCE_ID_PATTERN.test(value)) {
+    throw new InvalidInput(`${field} "${value}" is not a NetBox Cloud instance id (expected something like nb-b23ff000888: letters, digits, ".", "_" and "-").`);
   }
   return value;
 }
@@ -251,9 +259,15 @@ function restoreProgress(job: RestoreJob, checksSinceCompleted: number): Progres
   return job.nb_redeployed || checksSinceCompleted >= REDEPLOY_GRACE_CHECKS ? 'completed' : 'pending';
 }
 
-export async function checkRestore(client: NetboxCloudClient, target: NetboxCloudTarget, previous: RestoreState): Promise<RestoreState> {
+export async function checkRestore(client: Pick<NetboxCloudClient, 'listRestoreJobs'>, target: NetboxCloudTarget, previous: RestoreState): Promise<RestoreState> {
   const job = findById(await client.listRestoreJobs({ targetInstanceId: previous.targetInstanceId }), previous.restoreJobId);
   if (!job) throw new VendorApiError(`NetBox Cloud does not list restore job ${previous.restoreJobId} for ${previous.targetInstanceId}.`);
+  // Only a failed job says why through this flag; the document shows it false on a completed one too.
+  if (job.failed && job.target_version_available === false) {
+    throw new TargetVersionUnavailable(
+      `NetBox Cloud restore job ${job.id} failed at ${job.failed}: the target instance ${previous.targetInstanceId} cannot run the NetBox version of this backup (target version not available).`,
+    );
+  }
   const checksSinceCompleted = job.completed ? previous.checksSinceCompleted + 1 : 0;
   return {
     ...previous,

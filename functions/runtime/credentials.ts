@@ -13,7 +13,7 @@ export async function resolveApiKey(ref: CredentialsRef, targetName: string, env
     if (!value) {
       throw new CredentialsUnavailable(`Target "${targetName}": environment variable ${ref.env} (credentials.env) is not set.`);
     }
-    return value;
+    return usableKey(value, `environment variable ${ref.env}`, targetName);
   }
   let value: string | undefined;
   try {
@@ -25,7 +25,19 @@ export async function resolveApiKey(ref: CredentialsRef, targetName: string, env
     throw new CredentialsUnavailable(`Target "${targetName}": cannot read secret ${ref.secret} (credentials.secret): ${cause.name}: ${cause.message}`);
   }
   if (!value) throw new CredentialsUnavailable(`Target "${targetName}": secret ${ref.secret} has no string value.`);
-  return extractApiKey(value);
+  return usableKey(extractApiKey(value), `secret ${ref.secret}`, targetName);
+}
+
+/**
+ * A key with whitespace or control characters cannot go into a header, and the HTTP
+ * client's complaint would quote the header, key included: refuse it here, unquoted.
+ */
+function usableKey(key: string, source: string, targetName: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(key)) {
+    throw new CredentialsUnavailable(`Target "${targetName}": the API key in ${source} contains whitespace or control characters (a stray newline?).`);
+  }
+  return key;
 }
 
 function extractApiKey(secretValue: string): string {

@@ -52,7 +52,7 @@ describe('configuration', () => {
     ['a bad bucket name', { ...validConfig(), archive: { bucket: 'Bad_Bucket', region: 'eu-west-1' } }, 'archive.bucket: expected an S3 bucket name', '(got "Bad_Bucket")'],
     ['an unknown time zone', { ...validConfig(), timezone: 'Mars/Olympus' }, 'timezone: expected an IANA time zone', '(got "Mars/Olympus")'],
     ['plain http to a remote host', withTarget({ baseUrl: 'http://api.netboxlabs.com' }), 'targets[0].baseUrl: expected https://', '(got "http://api.netboxlabs.com")'],
-    ['an instance id of the wrong form', withTarget({ instanceId: '12345' }), 'targets[0].instanceId: expected a NetBox Cloud instance id', '(got "12345")'],
+    ['an instance id that is not a single token', withTarget({ instanceId: 'nb a12' }), 'targets[0].instanceId: expected a NetBox Cloud instance id', '(got "nb a12")'],
     ['credentials of neither form', withTarget({ credentials: { apiKey: 'inline' } }), 'targets[0].credentials: expected { "env": "VARIABLE_NAME" }', ''],
     ['maxSeconds below initialSeconds', withTarget({ poll: { initialSeconds: 60, maxSeconds: 30, timeoutMinutes: 10 } }), 'targets[0].poll.maxSeconds: maxSeconds must be at least initialSeconds', '(got 30)'],
     ['an unknown kind', withTarget({ kind: 'netbox-onprem' }), 'targets[0].kind: expected "kind" to be one of: netbox-cloud', '(got "netbox-onprem")'],

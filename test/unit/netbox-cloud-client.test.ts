@@ -207,6 +207,23 @@ describe('NetboxCloudClient against a server that misbehaves', () => {
     expect(backups.map((backup) => backup.id)).toEqual(['b1', 'b2']);
   });
 
+  test('stops when the server ignores page and answers the first page again', async () => {
+    // Prepare: a full page every time, always the same one, with no pagination metadata.
+    let calls = 0;
+    respond = (_url, reply) => {
+      calls += 1;
+      reply(200, { data: [{ id: 'job-1', target_nb_id: 'nb-x' }, { id: 'job-2', target_nb_id: 'nb-x' }] });
+    };
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2 });
+
+    // Act
+    const jobs = await client.listRestoreJobs();
+
+    // Assess
+    expect(jobs.map((job) => job.id)).toEqual(['job-1', 'job-2']);
+    expect(calls).toBe(2);
+  });
+
   test('an answer without the documented shape is a VendorApiError, not a crash', async () => {
     // Prepare
     respond = (_url, reply) => reply(200, { items: [] });

@@ -27,6 +27,15 @@ describe('credentials', () => {
     await expect(failure).rejects.toThrow('Target "netbox-prod": environment variable THE_KEY (credentials.env) is not set.');
   });
 
+  test('a key with a stray newline is refused without quoting it', async () => {
+    // Act
+    const failure = resolveApiKey({ env: 'THE_KEY' }, 'netbox-prod', { THE_KEY: 'k-123\n' });
+
+    // Assess
+    await expect(failure).rejects.toThrow('Target "netbox-prod": the API key in environment variable THE_KEY contains whitespace or control characters');
+    await expect(failure).rejects.not.toThrow(/k-123/);
+  });
+
   test('reads a plain secret string from Secrets Manager', async () => {
     // Prepare
     secrets.on(GetSecretValueCommand, { SecretId: 'offsite/plain' }).resolves({ SecretString: 'plain-key' });
