@@ -4,6 +4,7 @@ import type { PreparedDownload } from '../archive/prepared-download';
 import { downloadUrlOf, type BackupSummary, type Clock } from './lifecycle';
 import type { NetboxCloudClient } from './client';
 import { backupSummary } from './state-schemas';
+import { VendorApiError } from '../shared/errors';
 
 export const netboxCloudCopySource = z.object({
   retrievalId: z.string().min(1),
@@ -23,10 +24,10 @@ export async function prepareNetboxCloudDownload(
   const backup: BackupSummary = source.backup;
   const { url, retrieval } = await downloadUrlOf(client, source.retrievalId, clock);
   if (retrieval.backup_id !== backup.backupId) {
-    throw new Error(`Retrieval ${source.retrievalId} is of backup ${retrieval.backup_id}, not ${backup.backupId}.`);
+    throw new VendorApiError(`Retrieval ${source.retrievalId} is of backup ${retrieval.backup_id}, not ${backup.backupId}.`);
   }
   return {
-    source: { url },
+    source: { url: absoluteDownloadUrl(url, target.baseUrl, source.retrievalId) },
     expected: { sizeBytes: backup.sizeBytes, checksum: backup.checksum },
     extension: '.backup',
     describe: {
@@ -43,4 +44,19 @@ export async function prepareNetboxCloudDownload(
       },
     },
   };
+}
+
+/**
+ * The document shows an absolute https URL; a relative one is resolved against the API.
+ * An unusable value fails without being quoted: new URL() would put the whole signed URL
+ * into its error, and from there into logs.
+ */
+function absoluteDownloadUrl(presignedUrl: string, baseUrl: string, retrievalId: string): string {
+  try {
+    const url = new URL(presignedUrl, baseUrl);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.toString();
+  } catch {
+    // Reported below, without the value.
+  }
+  throw new VendorApiError(`NetBox Cloud retrieval ${retrievalId} has a presigned_url that is not an http(s) URL.`);
 }
