@@ -1,0 +1,130 @@
+// What the benchmark's child processes share: the messages they exchange with the
+// orchestrator (test/bench/copy-benchmark.ts) over the fork IPC channel, and the RSS
+// sampler they run on themselves. Kept free of heavy imports: the copier child loads it,
+// and everything it loads counts towards the copier's measured memory.
+
+/** Peak memory of the process that reports it. */
+export interface MemoryFigures {
+  /** process.resourceUsage().maxRSS: the kernel's high-water mark of the resident set, in KiB. */
+  readonly maxRssKiB: number;
+  /** Highest process.memoryUsage().rss seen by the 100 ms sampler, in bytes. */
+  readonly sampledPeakRssBytes: number;
+  /** RSS just before the measured work started (after imports and set-up), in bytes. */
+  readonly baselineRssBytes: number;
+  readonly samples: number;
+  /** process.memoryUsage() at the highest sampled RSS: where the memory was. */
+  readonly atPeak: NodeJS.MemoryUsage;
+}
+
+export interface SourceJob {
+  readonly sizeBytes: number;
+}
+export interface SourceReady {
+  readonly type: 'ready';
+  readonly url: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly hashMs: number;
+}
+
+export interface StoreJob {
+  readonly directory: string;
+  readonly bucket: string;
+}
+export interface StoreReady {
+  readonly type: 'ready';
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region: string;
+}
+
+export interface RawReadJob {
+  readonly url: string;
+}
+export interface RawReadResult {
+  readonly type: 'result';
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly bytes: number;
+  readonly elapsedMs: number;
+  readonly memory: MemoryFigures;
+}
+
+export interface CopierJob {
+  readonly url: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly objectKey: string;
+}
+export interface CopierResult {
+  readonly type: 'result';
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly elapsedMs: number;
+  readonly sizeBytes?: number;
+  readonly sha256?: string;
+  readonly manifestKey?: string;
+  readonly sourceChecksumVerified?: boolean;
+  readonly memory: MemoryFigures;
+}
+
+export interface RssSampler {
+  /** Marks "the measured work starts now": records the baseline RSS. */
+  markBaseline(): void;
+  stop(): MemoryFigures;
+}
+
+/** Samples process.memoryUsage() every intervalMs, keeping the breakdown at the highest RSS seen. */
+export function startRssSampler(intervalMs = 100): RssSampler {
+  let atPeak = process.memoryUsage();
+  let baseline = atPeak.rss;
+  let samples = 1;
+  const sample = (): number => {
+    const usage = process.memoryUsage();
+    samples += 1;
+    if (usage.rss > atPeak.rss) atPeak = usage;
+    return usage.rss;
+  };
+  const timer = setInterval(sample, intervalMs);
+  timer.unref();
+  return {
+    markBaseline() {
+      baseline = sample();
+    },
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { maxRssKiB: process.resourceUsage().maxRSS, sampledPeakRssBytes: atPeak.rss, baselineRssBytes: baseline, samples, atPeak };
+    },
+  };
+}
+
+/** The first message from the orchestrator: the job. Exits if there is no orchestrator. */
+export function receiveJob<T>(): Promise<T> {
+  if (!process.send) {
+    console.error('This file is a child process of test/bench/copy-benchmark.ts; run `npm run bench` instead.');
+    process.exit(2);
+  }
+  // A child outlives nothing: when the orchestrator goes away, so does the child.
+  process.on('disconnect', () => process.exit(0));
+  return new Promise((resolve) => process.once('message', (message) => resolve(message as T)));
+}
+
+export function reply(message: object): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) {
+      reject(new Error('no IPC channel to the orchestrator'));
+      return;
+    }
+    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
