@@ -81,7 +81,7 @@ export class OffsiteFunction extends Construct implements iam.IGrantable {
       environment: {
         POWERTOOLS_SERVICE_NAME: 'offsite',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: spec.nodeOptions,
         [CONFIG_PARAMETER_ENV]: props.configParameterName,
       },
       bundling: {

@@ -1,5 +1,5 @@
 // Child process: one offsite copy, exactly as the copy Lambda makes it (copyToArchive
-// with the production defaults: 8 MiB parts, 4 in flight, the archive client for
+// with the production defaults: 5 MiB parts, 4 in flight, the archive client for
 // S3-compatible endpoints), from the benchmark's HTTP source into its local S3 store,
 // with size and SHA-256 verification on. Nothing else runs in this process, so its
 // peak RSS is the copier's.

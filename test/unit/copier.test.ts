@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
+import { copyToArchive, partSizeFor, type CopyRequest } from '../../functions/archive/copier';
 import { CopyCancelled, CopyVerificationFailed, NotAuthorized } from '../../functions/shared/errors';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
@@ -162,5 +162,24 @@ describe('copyToArchive', () => {
     await expect(failure).rejects.toBeInstanceOf(NotAuthorized);
     await expect(failure).rejects.toThrow(`Download from ${baseUrl} failed: HTTP 403`);
     await expect(failure).rejects.not.toThrow(/secret-signature|secret-path-token/);
+  });
+});
+
+describe('partSizeFor', () => {
+  test('uses 5 MiB parts for ordinary backups and when the size is unknown', () => {
+    expect(partSizeFor(1024 * 1024 * 1024)).toBe(5 * 1024 * 1024);
+    expect(partSizeFor(null)).toBe(5 * 1024 * 1024);
+  });
+
+  test('grows the parts of a very large backup so it fits S3’s 10 000-part limit', () => {
+    // Prepare: 100 GiB would need 20 480 parts of 5 MiB.
+    const size = 100 * 1024 * 1024 * 1024;
+
+    // Act
+    const part = partSizeFor(size);
+
+    // Assess
+    expect(Math.ceil(size / part)).toBeLessThanOrEqual(10_000);
+    expect(part % (1024 * 1024)).toBe(0);
   });
 });
