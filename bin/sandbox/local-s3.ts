@@ -6,6 +6,7 @@
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 export interface LocalS3Options {
@@ -243,4 +244,16 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       await closing;
     },
   };
+}
+
+/** An SDK client for a local store: path-style, its fixed keys, checksums only when required. */
+export function localS3Client(store: { readonly endpoint: string; readonly region: string; readonly accessKeyId: string; readonly secretAccessKey: string }): S3Client {
+  return new S3Client({
+    endpoint: store.endpoint,
+    region: store.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

@@ -26,7 +26,8 @@ import { COPY_NODE_OPTIONS } from '../../functions/catalog';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { localS3Client } from '../../bin/sandbox/local-s3';
 import type { CopierJob, CopierResult, MemoryFigures, RawReadJob, RawReadResult, SourceJob, SourceReady, StoreJob, StoreReady } from './bench-child';
 
 const MIB = 1024 * 1024;
@@ -323,16 +324,7 @@ async function runRclone(url: string, store: StoreReady, tools: ToolCheck, workD
 
 // ---------------------------------------------------------------------------- verification in the store
 
-function storeClient(store: StoreReady): S3Client {
-  return new S3Client({
-    region: store.region,
-    endpoint: store.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+const storeClient = (store: StoreReady): S3Client => localS3Client(store);
 
 /** Problems with the stored object, read back from the store and hashed here; empty when it is exactly what was served. */
 async function checkStoredObject(s3: S3Client, key: string, source: SourceReady): Promise<string[]> {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { LocalS3 } from '../../bin/sandbox/local-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { lifecycleFor } from '../../functions/catalog';
 import type { OffsiteConfig } from '../../functions/config/schema';
@@ -9,6 +8,7 @@ import { useConfig } from '../../bin/cli/commands';
 import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
 import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
 
+export { localS3Client } from '../../bin/sandbox/local-s3';
 export { SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
 
 /** Poll waits and Retry intervals shortened so a lifecycle runs in well under a second of waiting. */
@@ -79,16 +79,4 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
 export async function openMultipartUploads(s3: S3Client, bucket: string): Promise<string[]> {
   const answer = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   return (answer.Uploads ?? []).map((upload) => `${upload.Key ?? ''} ${upload.UploadId ?? ''}`);
-}
-
-/** An SDK client for a local store started in the test itself. */
-export function localS3Client(store: LocalS3): S3Client {
-  return new S3Client({
-    endpoint: store.endpoint,
-    region: store.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
 }
