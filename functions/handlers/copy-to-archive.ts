@@ -4,14 +4,13 @@ import { archiveKeyFor } from '../archive/manifest';
 import type { PreparedDownload } from '../archive/prepared-download';
 import { findTarget } from '../config/load';
 import type { OffsiteConfig, TargetConfig } from '../config/schema';
-import { NetboxCloudClient } from '../netbox-cloud/client';
 import { netboxCloudCopySource, prepareNetboxCloudDownload } from '../netbox-cloud/download';
 import { archiveClient } from '../runtime/archive-client';
 import { loadRuntimeConfig } from '../runtime/config-source';
-import { resolveApiKey } from '../runtime/credentials';
 import { logger } from '../runtime/logger';
 import { copyCancellationSignal, copyProgressListener } from '../runtime/progress';
 import { lambdaHandler, parseEvent } from './middleware';
+import { netboxCloudClientFor } from './netbox-cloud/events';
 
 const clock = (): Date => new Date();
 
@@ -19,9 +18,7 @@ const clock = (): Date => new Date();
 async function prepareDownload(target: TargetConfig, source: unknown): Promise<PreparedDownload> {
   switch (target.kind) {
     case 'netbox-cloud': {
-      const apiKey = await resolveApiKey(target.credentials, target.name);
-      const client = new NetboxCloudClient({ baseUrl: target.baseUrl, orgId: target.orgId, apiKey, timeoutMs: target.requestTimeoutSeconds * 1000 });
-      return prepareNetboxCloudDownload(client, target, parseEvent(netboxCloudCopySource, source), clock);
+      return prepareNetboxCloudDownload(await netboxCloudClientFor(target), target, parseEvent(netboxCloudCopySource, source), clock);
     }
   }
 }

@@ -7,15 +7,18 @@ import { resolveApiKey } from '../../runtime/credentials';
 
 export { backupRequestState, backupSummary, restoreState, retrievalState } from '../../netbox-cloud/state-schemas';
 
-
 export const targetName = z.string().min(1, 'expected the name of a configured target');
 
 export const clock = (): Date => new Date();
 
-/** The configured NetBox Cloud target and a client holding its key; the key stays in this function. */
+/** A client holding the target's key; the key stays in the function that made it. */
+export async function netboxCloudClientFor(target: NetboxCloudTarget): Promise<NetboxCloudClient> {
+  const apiKey = await resolveApiKey(target.credentials, target.name);
+  return new NetboxCloudClient({ baseUrl: target.baseUrl, orgId: target.orgId, apiKey, timeoutMs: target.requestTimeoutSeconds * 1000 });
+}
+
+/** The configured NetBox Cloud target of that name, and a client for it. */
 export async function netboxCloudTarget(name: string): Promise<{ target: NetboxCloudTarget; client: NetboxCloudClient }> {
   const target = findTargetOfKind(await loadRuntimeConfig(), name, 'netbox-cloud');
-  const apiKey = await resolveApiKey(target.credentials, target.name);
-  const client = new NetboxCloudClient({ baseUrl: target.baseUrl, orgId: target.orgId, apiKey, timeoutMs: target.requestTimeoutSeconds * 1000 });
-  return { target, client };
+  return { target, client: await netboxCloudClientFor(target) };
 }
