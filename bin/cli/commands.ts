@@ -29,11 +29,6 @@ export function useConfig(path: string): OffsiteConfig {
   return config;
 }
 
-interface RunOptions {
-  readonly waitOverridesMs?: Readonly<Record<string, number>>;
-  readonly retryOverridesMs?: Readonly<Record<string, number>>;
-  readonly onEvent?: (event: LifecycleEvent) => void;
-}
 
 function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): CommandResult {
   io.err(`${what} failed: ${outcome.error ?? 'unknown error'}`);
@@ -54,7 +49,7 @@ export async function backupCommand(
   config: OffsiteConfig,
   targetName: string,
   io: CliIo,
-  options: RunOptions & { json?: boolean } = {},
+  options: { json?: boolean } = {},
 ): Promise<CommandResult & { archived?: ArchivedResult }> {
   const target = findTarget(config, targetName);
   const lifecycle = lifecycleFor(target.kind, 'backup');
@@ -66,7 +61,7 @@ export async function backupCommand(
   const cancel = new AbortController();
   cancelCopiesWith(cancel.signal);
   let copying = false;
-  const report = options.onEvent ?? stateReporter(io.err);
+  const report = stateReporter(io.err);
   const onEvent = (event: LifecycleEvent): void => {
     if (event.type === 'state-entered') copying = event.state === 'CopyToArchive';
     report(event);
@@ -83,8 +78,6 @@ export async function backupCommand(
       lifecycle,
       input: { target: target.name },
       onEvent,
-      ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
-      ...(options.retryOverridesMs ? { retryOverridesMs: options.retryOverridesMs } : {}),
     });
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -107,7 +100,7 @@ export async function backupCommand(
   return { exitCode: 0, archived };
 }
 
-export interface RestoreCommandOptions extends RunOptions {
+export interface RestoreCommandOptions {
   readonly backup: string;
   readonly to?: string;
   readonly confirm: string;
@@ -122,9 +115,7 @@ export async function restoreCommand(config: OffsiteConfig, targetName: string, 
   const outcome = await runLifecycle({
     lifecycle,
     input: { target: target.name, backupId: options.backup, targetInstanceId, confirm: options.confirm },
-    onEvent: options.onEvent ?? stateReporter(io.err),
-    ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
-    ...(options.retryOverridesMs ? { retryOverridesMs: options.retryOverridesMs } : {}),
+    onEvent: stateReporter(io.err),
   });
   if (!outcome.succeeded) return reportFailure(io, `Restore of ${target.name} onto ${targetInstanceId}`, outcome);
   const output = outcome.output as { backup: { backupId: string; createdAt: string }; restore: { restoreJobId: string; redeployedAt: string | null } };
