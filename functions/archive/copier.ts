@@ -175,15 +175,12 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
   const totalBytes = request.expected.sizeBytes ?? (Number.isFinite(announced) ? announced : null);
   const vendorChecksum = parseVendorChecksum(request.expected.checksum);
 
-  let idleTimer: NodeJS.Timeout | undefined;
+  // One watchdog for the whole copy, rather than re-arming a timer for every chunk.
   const idleTimeoutMs = request.idleTimeoutMs ?? 120_000;
-  const armIdleTimer = (): void => {
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => abort.abort(new TransientApiError(`Download stalled: no bytes for ${idleTimeoutMs} ms.`)), idleTimeoutMs);
-  };
+  let lastBytesAt = Date.now();
   const verifier = new VerifyingStream(request.expected, vendorChecksum, (bytes) => {
-    armIdleTimer();
-    request.onProgress?.({ bytes, totalBytes, elapsedMs: Date.now() - started });
+    lastBytesAt = Date.now();
+    request.onProgress?.({ bytes, totalBytes, elapsedMs: lastBytesAt - started });
   });
   const upload = new Upload({
     client: request.s3,
@@ -193,7 +190,9 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
     leavePartsOnError: false,
   });
 
-  armIdleTimer();
+  const idleTimer = setInterval(() => {
+    if (Date.now() - lastBytesAt >= idleTimeoutMs) abort.abort(new TransientApiError(`Download stalled: no bytes for ${idleTimeoutMs} ms.`));
+  }, Math.min(1000, idleTimeoutMs));
   // Whichever side fails first stops the other: a broken download ends the upload's
   // body (so lib-storage aborts the multipart upload), a failed upload stops the download.
   const feeding = pipeline(body, verifier).catch((error: unknown) => {
@@ -239,7 +238,7 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
     }
     throw error;
   } finally {
-    clearTimeout(idleTimer);
+    clearInterval(idleTimer);
     request.signal?.removeEventListener('abort', stopOnCancel);
   }
 }
