@@ -2,8 +2,17 @@
 // entry and fills the ASL placeholder `${<id>FunctionArn}` with its ARN; the local
 // runner fills the same placeholder with a local name and runs the handler in-process.
 // Names only: what each function does lives in its handler.
+import type { TargetConfig } from './config/schema';
 
-export type ArchiveAccess = 'none' | 'write';
+export type TargetKind = TargetConfig['kind'];
+
+export type ArchiveAccess = 'none' | 'read' | 'write';
+
+/**
+ * Where a function must be able to reach: 'internet' (SaaS APIs), or 'appliance'
+ * (appliances on private networks: placed in the configured VPC, when there is one).
+ */
+export type NetworkReach = 'internet' | 'appliance';
 
 export interface FunctionSpec {
   readonly id: string;
@@ -16,10 +25,16 @@ export interface FunctionSpec {
   readonly memoryMb: number;
   /** NODE_OPTIONS of the function (and of the benchmark's copier run as deployed). */
   readonly nodeOptions: string;
+  readonly network: NetworkReach;
+  /** The kind of target whose API (and credentials) the function uses. */
+  readonly kind: TargetKind;
 }
 
 // API calls may honour a Retry-After of up to a minute inside the function.
-const apiCall = { archive: 'none', timeoutSeconds: 120, memoryMb: 256, nodeOptions: '--enable-source-maps' } as const;
+const apiCall = { archive: 'none', timeoutSeconds: 120, memoryMb: 256, nodeOptions: '--enable-source-maps', network: 'internet', kind: 'netbox-cloud' } as const;
+const applianceCall = { ...apiCall, network: 'appliance', kind: 'appliance' } as const;
+/** Streams whole backups: the 15-minute Lambda ceiling, and memory for the upload's buffers and CPU for hashing. */
+const streaming = { timeoutSeconds: 900, memoryMb: 1024 } as const;
 
 // A streaming copy churns through short-lived buffers; a 1 MiB young generation has them
 // collected promptly instead of letting RSS grow by tens of MiB (measured by npm run bench).
@@ -40,17 +55,47 @@ export const FUNCTIONS = [
     entry: 'functions/handlers/copy-to-archive.ts',
     description: 'Streams a vendor download into the archive bucket and writes its manifest',
     archive: 'write',
-    timeoutSeconds: 900,
-    memoryMb: 1024,
+    ...streaming,
     nodeOptions: COPY_NODE_OPTIONS,
+    network: 'internet',
+    kind: 'netbox-cloud',
   },
+  { id: 'ApplianceCreateBackup', entry: 'functions/handlers/appliance/create-backup.ts', description: 'Appliance: POST backups', ...applianceCall },
+  { id: 'ApplianceCheckBackup', entry: 'functions/handlers/appliance/check-backup.ts', description: 'Appliance: read one backup', ...applianceCall },
+  {
+    id: 'ApplianceCopyToArchive',
+    // The same copier as CopyToArchive, deployed where the appliances can be reached.
+    entry: 'functions/handlers/copy-to-archive.ts',
+    description: 'Streams an appliance backup file into the archive bucket and writes its manifest',
+    archive: 'write',
+    ...streaming,
+    nodeOptions: COPY_NODE_OPTIONS,
+    network: 'appliance',
+    kind: 'appliance',
+  },
+  { id: 'AppliancePlanPrune', entry: 'functions/handlers/appliance/plan-prune.ts', description: 'Appliance: choose offsite-made backups to delete (only with a verified archive copy)', ...applianceCall, archive: 'read' },
+  { id: 'ApplianceDeleteBackup', entry: 'functions/handlers/appliance/delete-backup.ts', description: 'Appliance: DELETE one backup', ...applianceCall },
+  { id: 'ApplianceResolveRestore', entry: 'functions/handlers/appliance/resolve-restore.ts', description: 'Appliance: choose the backup to restore, in place or from the archive', ...applianceCall, archive: 'read' },
+  {
+    id: 'ApplianceUploadBackup',
+    entry: 'functions/handlers/appliance/upload-backup.ts',
+    description: 'Streams an archived backup from the archive bucket to the appliance (backups/upload)',
+    archive: 'read',
+    ...streaming,
+    nodeOptions: COPY_NODE_OPTIONS,
+    network: 'appliance',
+    kind: 'appliance',
+  },
+  { id: 'ApplianceReadRestoreStatus', entry: 'functions/handlers/appliance/read-restore-status.ts', description: 'Appliance: read restore_status before a restore', ...applianceCall },
+  { id: 'ApplianceRequestRestore', entry: 'functions/handlers/appliance/request-restore.ts', description: 'Appliance: POST backups/items/{id}/restore', ...applianceCall },
+  { id: 'ApplianceCheckRestore', entry: 'functions/handlers/appliance/check-restore.ts', description: 'Appliance: read restore_status through the reboot', ...applianceCall },
 ] as const satisfies readonly FunctionSpec[];
 
 export type FunctionId = (typeof FUNCTIONS)[number]['id'];
 
 export interface LifecycleSpec {
   readonly id: string;
-  readonly kind: 'netbox-cloud';
+  readonly kind: TargetKind;
   readonly purpose: 'backup' | 'restore';
   /** ASL file, relative to the repository root. */
   readonly definitionFile: string;
@@ -61,6 +106,8 @@ export interface LifecycleSpec {
 export const LIFECYCLES = [
   { id: 'NetboxCloudBackup', kind: 'netbox-cloud', purpose: 'backup', definitionFile: 'state-machines/netbox-cloud-backup.asl.json', timeoutHours: 48 },
   { id: 'NetboxCloudRestore', kind: 'netbox-cloud', purpose: 'restore', definitionFile: 'state-machines/netbox-cloud-restore.asl.json', timeoutHours: 48 },
+  { id: 'ApplianceBackup', kind: 'appliance', purpose: 'backup', definitionFile: 'state-machines/appliance-backup.asl.json', timeoutHours: 24 },
+  { id: 'ApplianceRestore', kind: 'appliance', purpose: 'restore', definitionFile: 'state-machines/appliance-restore.asl.json', timeoutHours: 24 },
 ] as const satisfies readonly LifecycleSpec[];
 
 export function functionArnPlaceholder(id: string): string {

@@ -8,7 +8,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { FUNCTIONS, functionArnPlaceholder, type LifecycleSpec } from '../../functions/catalog';
 import { REPO_ROOT } from './repo-root';
 
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** What the runner tells a watcher, in the order it happens. */
@@ -76,11 +76,24 @@ function lambdaContext(functionId: string, timeoutSeconds: number, executionName
 }
 
 /** Task state name → the real handler of the function its Resource names, invoked in-process. */
+type StateList = Record<string, { Type: string; Resource?: string; ItemProcessor?: { States: StateList }; Iterator?: { States: StateList }; Branches?: Array<{ States: StateList }> }>;
+
+/** Every state, including those inside Map and Parallel states (their Task names must be unique too). */
+function allStates(states: StateList): Array<[string, StateList[string]]> {
+  return Object.entries(states).flatMap(([name, state]) => [
+    [name, state] as [string, StateList[string]],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor.States) : []),
+    ...(state.Iterator ? allStates(state.Iterator.States) : []),
+    ...(state.Branches ?? []).flatMap((branch) => allStates(branch.States)),
+  ]);
+}
+
 function localTaskHandlers(definition: StateMachineDefinition, executionName: string): Record<string, (input: JsonValue) => Promise<JsonValue>> {
   const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
-  for (const [stateName, state] of Object.entries(definition.States)) {
+  for (const [stateName, state] of allStates(definition.States as unknown as StateList)) {
     if (state.Type !== 'Task') continue;
-    const resource = (state as { Resource?: string }).Resource ?? '';
+    if (handlers[stateName]) throw new Error(`Task state name ${stateName} is used twice; the local runner keys handlers by name`);
+    const resource = state.Resource ?? '';
     const fn = FUNCTIONS.find((candidate) => resource === `${LOCAL_ARN_PREFIX}${candidate.id}`);
     if (!fn) throw new Error(`Task state ${stateName} calls ${resource}, which is not in the function catalog`);
     const module = loadModule(join(REPO_ROOT, fn.entry)) as { handler: LambdaHandler };

@@ -8,19 +8,23 @@ import { archiveClient } from '../../functions/runtime/archive-client';
 import { backupCommand, listCommand, restoreCommand, useConfig, type CliIo, type CommandResult } from '../cli/commands';
 import { formatBytes } from '../cli/format';
 import { startLocalS3, type LocalS3 } from './local-s3';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from './appliance-simulator';
 import { startNetboxCloudSimulator, type NetboxCloudSimulator, type NetboxCloudSimulatorOptions } from './netbox-cloud-simulator';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';
 export const SANDBOX_NETBOX_TARGET = 'netbox-sandbox';
 export const SANDBOX_SOURCE_INSTANCE = 'nb-a12ff000777';
 export const SANDBOX_RESTORE_INSTANCE = 'nb-b23ff000888';
+export const SANDBOX_APPLIANCE_TARGET = 'appliance-sandbox';
 const NETBOX_KEY_ENV = 'OFFSITE_SANDBOX_NETBOX_CLOUD_KEY';
+const APPLIANCE_PASSWORD_ENV = 'OFFSITE_SANDBOX_APPLIANCE_PASSWORD';
 
 export interface SandboxEnvironment {
   readonly directory: string;
   readonly configPath: string;
   readonly s3: LocalS3;
   readonly netboxCloud: NetboxCloudSimulator;
+  readonly appliance: ApplianceSimulator;
   /** What a process needs in its environment to run the CLI against this sandbox. */
   readonly env: Readonly<Record<string, string>>;
   stop(options?: { keepDirectory?: boolean }): Promise<void>;
@@ -29,6 +33,9 @@ export interface SandboxEnvironment {
 export interface SandboxOptions {
   readonly directory?: string;
   readonly netboxCloud?: NetboxCloudSimulatorOptions;
+  readonly appliance?: ApplianceSimulatorOptions;
+  /** Overrides for the appliance target's configuration (applianceKeep, restore, tls, auth...). */
+  readonly applianceTarget?: Record<string, unknown>;
   readonly poll?: { initialSeconds: number; maxSeconds: number; timeoutMinutes: number };
 }
 
@@ -42,6 +49,7 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
     restoreDurationMs: 1500,
     ...options.netboxCloud,
   });
+  const appliance = await startApplianceSimulator({ backupDurationMs: 1500, rebootWindowMs: 2500, ...options.appliance });
   const config = {
     archive: { bucket: SANDBOX_BUCKET, prefix: 'backups/', region: s3.region, endpoint: s3.endpoint, forcePathStyle: true },
     timezone: 'Europe/Berlin',
@@ -57,6 +65,19 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
         poll: options.poll ?? { initialSeconds: 1, maxSeconds: 2, timeoutMinutes: 2 },
         retention: { keepLast: 3, keepDaily: 7 },
       },
+      {
+        name: SANDBOX_APPLIANCE_TARGET,
+        kind: 'appliance',
+        baseUrl: appliance.url,
+        auth: { method: 'token', apiVersion: '1.0', username: appliance.username, password: { env: APPLIANCE_PASSWORD_ENV } },
+        // The simulator's certificate is self-signed, like a real appliance's: trust exactly its CA.
+        ...(appliance.caPem ? { tls: { ca: { pem: appliance.caPem } } } : {}),
+        schedule: 'cron(30 2 * * ? *)',
+        poll: options.poll ?? { initialSeconds: 1, maxSeconds: 2, timeoutMinutes: 2 },
+        applianceKeep: 1,
+        restore: { rebootWindowMinutes: 2 },
+        ...options.applianceTarget,
+      },
     ],
   };
   const configPath = join(directory, 'offsite.config.json');
@@ -64,6 +85,7 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
   const env = {
     OFFSITE_CONFIG: configPath,
     [NETBOX_KEY_ENV]: netboxCloud.apiKey,
+    [APPLIANCE_PASSWORD_ENV]: appliance.password,
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     AWS_REGION: s3.region,
@@ -73,9 +95,10 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
     configPath,
     s3,
     netboxCloud,
+    appliance,
     env,
     async stop(stopOptions = {}) {
-      await Promise.allSettled([netboxCloud.stop(), s3.stop()]);
+      await Promise.allSettled([netboxCloud.stop(), appliance.stop(), s3.stop()]);
       if (!stopOptions.keepDirectory && !options.directory) await rm(directory, { recursive: true, force: true });
     },
   };

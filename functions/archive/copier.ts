@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -11,12 +11,27 @@ import { parseVendorChecksum } from './checksum';
 import { manifestKeyFor, type Manifest } from './manifest';
 
 /** Where the bytes come from: a URL plus headers, resolved inside the copy function. */
-export interface DownloadSource {
+export interface UrlSource {
   readonly url: string;
   readonly headers?: Record<string, string>;
-  /** PEM bundle of the CA that signed the server's certificate (appliances are self-signed). */
+  /** PEM bundle of the CA that signed the server's certificate. */
   readonly ca?: string;
 }
+
+export interface OpenedDownload {
+  readonly body: Readable;
+  readonly contentType: string | undefined;
+  readonly contentLength: number | undefined;
+}
+
+/** A vendor client that opens the stream itself (its own authentication and TLS settings). */
+export interface StreamSource {
+  /** Where the bytes come from, for messages: an origin, never a URL with a token in it. */
+  readonly where: string;
+  open(signal: AbortSignal): Promise<OpenedDownload>;
+}
+
+export type DownloadSource = UrlSource | StreamSource;
 
 export interface CopyProgress {
   readonly bytes: number;
@@ -56,7 +71,7 @@ export interface CopyResult {
  * of its body, so lib-storage aborts the multipart upload instead of completing it: a
  * mismatched copy never becomes an object.
  */
-class VerifyingStream extends Transform {
+export class VerifyingStream extends Transform {
   bytes = 0;
   private readonly sha256 = createHash('sha256');
   private readonly vendorHash: Hash | undefined;
@@ -117,7 +132,7 @@ function statusError(status: number, where: string): Error {
  * Redirects are followed a bounded number of times; messages name the origin only,
  * because presigned URLs carry their token in the path or the query.
  */
-function openDownload(source: DownloadSource, signal: AbortSignal, redirects = 0): Promise<IncomingMessage> {
+function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0): Promise<IncomingMessage> {
   const url = new URL(source.url);
   const where = url.origin;
   const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
@@ -169,10 +184,10 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
   const stopOnCancel = (): void => abort.abort(new CopyCancelled('The copy was cancelled; nothing was stored.'));
   if (request.signal?.aborted) stopOnCancel();
   request.signal?.addEventListener('abort', stopOnCancel, { once: true });
-  const body = await openDownload(request.source, abort.signal);
-  const contentType = headerValue(body.headers['content-type']) ?? 'application/octet-stream';
-  const announced = Number(headerValue(body.headers['content-length']) ?? NaN);
-  const totalBytes = request.expected.sizeBytes ?? (Number.isFinite(announced) ? announced : null);
+  const opened = await openSource(request.source, abort.signal);
+  const body = opened.body;
+  const contentType = opened.contentType ?? 'application/octet-stream';
+  const totalBytes = request.expected.sizeBytes ?? opened.contentLength ?? null;
   const vendorChecksum = parseVendorChecksum(request.expected.checksum);
 
   // One watchdog for the whole copy, rather than re-arming a timer for every chunk.
@@ -261,9 +276,16 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+async function openSource(source: DownloadSource, signal: AbortSignal): Promise<OpenedDownload> {
+  if ('open' in source) return source.open(signal);
+  const response = await openDownload(source, signal);
+  const announced = Number(headerValue(response.headers['content-length']) ?? NaN);
+  return { body: response, contentType: headerValue(response.headers['content-type']), contentLength: Number.isFinite(announced) ? announced : undefined };
+}
+
 function downloadError(reason: unknown, source: DownloadSource, abort: AbortController): Error {
   if (reason instanceof CopyVerificationFailed) return reason;
   if (abort.signal.reason instanceof TransientApiError || abort.signal.reason instanceof CopyCancelled) return abort.signal.reason;
-  const where = new URL(source.url).origin;
+  const where = 'open' in source ? source.where : new URL(source.url).origin;
   return new TransientApiError(`Download from ${where} broke off: ${networkReason(reason)}`);
 }

@@ -67,9 +67,109 @@ export const netboxCloudTargetSchema = z
   })
   .strict();
 
-export const targetSchema = z.discriminatedUnion('kind', [netboxCloudTargetSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'expected "kind" to be one of: netbox-cloud' : undefined),
+// A PEM bundle is recognised by its armour; the TLS layer reports a malformed one by itself.
+const pemBundle = z.string().regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'expected one or more PEM certificates (-----BEGIN CERTIFICATE----- ...)');
+
+const caBundleRef = z.union(
+  [
+    z.object({ pem: pemBundle }).strict(),
+    z.object({ secret: z.string().min(1, 'expected a Secrets Manager secret name or ARN') }).strict(),
+  ],
+  { error: 'expected { "pem": "-----BEGIN CERTIFICATE-----..." } or { "secret": "name-or-arn" } holding the PEM bundle' },
+);
+
+const applianceTls = z
+  .object({
+    /** The CA that signed the appliance's (usually self-signed) certificate. */
+    ca: caBundleRef.optional(),
+    /**
+     * Turns certificate verification off. Named to be noticed in review; every run that
+     * uses it logs a warning.
+     */
+    dangerouslyDisableCertificateVerification: z.literal(true, { error: 'expected true, or leave the field out' }).optional(),
+  })
+  .strict()
+  .refine((tls) => !(tls.ca && tls.dangerouslyDisableCertificateVerification), {
+    message: 'give either a CA bundle (ca) or dangerouslyDisableCertificateVerification, not both',
+    path: ['dangerouslyDisableCertificateVerification'],
+  });
+
+const username = z.string().min(1, 'expected the appliance user name');
+
+// Riverbed appliances accept one of these (DESIGN.md): an AppResponse-style token, Basic,
+// or a NetProfiler-style OAuth 2 token endpoint.
+const applianceAuth = z.discriminatedUnion(
+  'method',
+  [
+    z
+      .object({
+        method: z.literal('token'),
+        /** `/api/mgmt.aaa/1.0/token`; AppResponse 11.6 and later also serve 2.0. */
+        apiVersion: z.enum(['1.0', '2.0']).default('1.0'),
+        username,
+        password: credentialsRef,
+      })
+      .strict(),
+    z.object({ method: z.literal('basic'), username, password: credentialsRef }).strict(),
+    z
+      .object({
+        method: z.literal('oauth2'),
+        tokenPath: z.string().regex(/^\/[^\s?#]*$/, 'expected a path on the appliance such as /api/common/1.0/oauth/token').default('/api/common/1.0/oauth/token'),
+        /** access_code: the code generated in the appliance UI (sent as `assertion`); client_credentials: clientId + secret. */
+        grantType: z.enum(['access_code', 'client_credentials']).default('access_code'),
+        clientId: z.string().min(1).optional(),
+        secret: credentialsRef,
+      })
+      .strict()
+      .refine((auth) => auth.grantType !== 'client_credentials' || auth.clientId !== undefined, {
+        message: 'client_credentials needs clientId',
+        path: ['clientId'],
+      }),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? 'expected "method" to be one of: token, basic, oauth2' : undefined) },
+);
+
+export const applianceTargetSchema = z
+  .object({
+    name: targetName,
+    kind: z.literal('appliance'),
+    /** The appliance itself, e.g. https://appresponse.example.net; the API path is added. */
+    baseUrl: apiBaseUrl,
+    auth: applianceAuth,
+    tls: applianceTls.optional(),
+    schedule: scheduleExpression.optional(),
+    poll: pollPolicy.default({ initialSeconds: 15, maxSeconds: 120, timeoutMinutes: 120 }),
+    retention: retentionPolicy.optional(),
+    /** How many offsite-made backups stay on the appliance after a verified copy (it holds only a couple). */
+    applianceKeep: z.number().int().min(0).max(10).default(1),
+    restore: z
+      .object({
+        /** How long the appliance may be unreachable after a restore starts (it reboots). */
+        rebootWindowMinutes: z.number().int().min(1).max(240).default(30),
+      })
+      .strict()
+      .default({ rebootWindowMinutes: 30 }),
+    requestTimeoutSeconds: z.number().int().min(1).max(300).default(30),
+  })
+  .strict();
+
+export const TARGET_KINDS = ['netbox-cloud', 'appliance'] as const;
+
+export const targetSchema = z.discriminatedUnion('kind', [netboxCloudTargetSchema, applianceTargetSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? `expected "kind" to be one of: ${TARGET_KINDS.join(', ')}` : undefined),
 });
+
+const awsId = (prefix: string, example: string) =>
+  z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `expected an id such as ${example}`);
+
+/** Where the functions that talk to appliances run: appliances sit on private networks. */
+const networkPlacement = z
+  .object({
+    vpcId: awsId('vpc', 'vpc-0a1b2c3d4e5f60718'),
+    subnetIds: z.array(awsId('subnet', 'subnet-0a1b2c3d4e5f60718')).min(1, 'expected at least one subnet id'),
+    securityGroupIds: z.array(awsId('sg', 'sg-0a1b2c3d4e5f60718')).min(1, 'expected at least one security group id'),
+  })
+  .strict();
 
 function isTimeZone(value: string): boolean {
   try {
@@ -96,6 +196,7 @@ export const configSchema = z
       .strict(),
     timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin' }).default('UTC'),
     alarmEmail: z.email({ error: 'expected an e-mail address' }).optional(),
+    network: networkPlacement.optional(),
     targets: z.array(targetSchema).min(1, 'expected at least one target'),
   })
   .strict()
@@ -112,6 +213,10 @@ export const configSchema = z
 export type OffsiteConfig = z.infer<typeof configSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
 export type NetboxCloudTarget = z.infer<typeof netboxCloudTargetSchema>;
+export type ApplianceTarget = z.infer<typeof applianceTargetSchema>;
+export type ApplianceAuth = ApplianceTarget['auth'];
+export type CaBundleRef = z.infer<typeof caBundleRef>;
+export type NetworkPlacement = z.infer<typeof networkPlacement>;
 export type CredentialsRef = z.infer<typeof credentialsRef>;
 export type PollPolicy = z.infer<typeof pollPolicy>;
 export type ArchiveConfig = OffsiteConfig['archive'];

@@ -11,6 +11,8 @@ import { logger } from '../runtime/logger';
 import { copyCancellationSignal, copyProgressListener } from '../runtime/progress';
 import { lambdaHandler, parseEvent } from './middleware';
 import { netboxCloudClientFor } from './netbox-cloud/events';
+import { applianceClientFor } from './appliance/events';
+import { applianceCopySource, prepareApplianceDownload } from '../appliance/download';
 
 const clock = (): Date => new Date();
 
@@ -19,6 +21,9 @@ async function prepareDownload(target: TargetConfig, source: unknown): Promise<P
   switch (target.kind) {
     case 'netbox-cloud': {
       return prepareNetboxCloudDownload(await netboxCloudClientFor(target), target, parseEvent(netboxCloudCopySource, source), clock);
+    }
+    case 'appliance': {
+      return prepareApplianceDownload(await applianceClientFor(target), target, parseEvent(applianceCopySource, source));
     }
   }
 }

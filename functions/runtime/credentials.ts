@@ -4,51 +4,69 @@ import { CredentialsUnavailable } from '../shared/errors';
 
 /**
  * Resolves a credential reference inside the function that uses it, so the value never
- * travels through state-machine input, output or history. A secret may hold the key
- * itself or a JSON object with an `apiKey` field.
+ * travels through state-machine input, output or history. A secret may hold the value
+ * itself or a JSON object with the value under `jsonKey` (e.g. `apiKey`, `password`).
  */
-export async function resolveApiKey(ref: CredentialsRef, targetName: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveCredential(
+  ref: CredentialsRef,
+  what: { readonly targetName: string; readonly field: string; readonly jsonKey: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const { targetName, field } = what;
   if ('env' in ref) {
     const value = env[ref.env];
     if (!value) {
-      throw new CredentialsUnavailable(`Target "${targetName}": environment variable ${ref.env} (credentials.env) is not set.`);
+      throw new CredentialsUnavailable(`Target "${targetName}": environment variable ${ref.env} (${field}.env) is not set.`);
     }
-    return usableKey(value, `environment variable ${ref.env}`, targetName);
+    return usableCredential(value, `environment variable ${ref.env}`, targetName);
   }
+  const value = await readSecretString(ref.secret, `${field}.secret`, targetName);
+  return usableCredential(extractField(value, what.jsonKey), `secret ${ref.secret}`, targetName);
+}
+
+/** A NetBox Cloud API key: the secret holds the key or `{ "apiKey": ... }`. */
+export function resolveApiKey(ref: CredentialsRef, targetName: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return resolveCredential(ref, { targetName, field: 'credentials', jsonKey: 'apiKey' }, env);
+}
+
+/** A secret's string value, read through Powertools (cached for five minutes in a warm function). */
+export async function readSecretString(secretId: string, field: string, targetName: string): Promise<string> {
   let value: string | undefined;
   try {
-    const secret = await getSecret(ref.secret, { maxAge: 300 });
+    const secret = await getSecret(secretId, { maxAge: 300 });
     value = typeof secret === 'string' ? secret : undefined;
   } catch (error) {
     // Powertools wraps the SDK error; its cause says what actually went wrong (not found, access denied).
     const cause = ((error as Error).cause ?? error) as Error;
-    throw new CredentialsUnavailable(`Target "${targetName}": cannot read secret ${ref.secret} (credentials.secret): ${cause.name}: ${cause.message}`);
+    throw new CredentialsUnavailable(`Target "${targetName}": cannot read secret ${secretId} (${field}): ${cause.name}: ${cause.message}`);
   }
-  if (!value) throw new CredentialsUnavailable(`Target "${targetName}": secret ${ref.secret} has no string value.`);
-  return usableKey(extractApiKey(value), `secret ${ref.secret}`, targetName);
+  if (!value) throw new CredentialsUnavailable(`Target "${targetName}": secret ${secretId} (${field}) has no string value.`);
+  return value;
 }
 
 /**
- * A key with whitespace or control characters cannot go into a header, and the HTTP
- * client's complaint would quote the header, key included: refuse it here, unquoted.
+ * A credential with whitespace or control characters cannot go into a header, and the
+ * HTTP client's complaint would quote the header, value included: refuse it here, unquoted.
  */
-function usableKey(key: string, source: string, targetName: string): string {
+function usableCredential(value: string, source: string, targetName: string): string {
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(key)) {
-    throw new CredentialsUnavailable(`Target "${targetName}": the API key in ${source} contains whitespace or control characters (a stray newline?).`);
+  if (/[\s\x00-\x1f\x7f]/.test(value)) {
+    throw new CredentialsUnavailable(`Target "${targetName}": the credential in ${source} contains whitespace or control characters (a stray newline?).`);
   }
-  return key;
+  return value;
 }
 
-function extractApiKey(secretValue: string): string {
+function extractField(secretValue: string, jsonKey: string): string {
   const trimmed = secretValue.trim();
   if (!trimmed.startsWith('{')) return trimmed;
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(trimmed) as { apiKey?: unknown };
-    if (typeof parsed.apiKey === 'string' && parsed.apiKey) return parsed.apiKey;
+    parsed = JSON.parse(trimmed) as Record<string, unknown>;
   } catch {
-    // Not JSON after all: the whole value is the key.
+    // Not JSON after all: the whole value is the credential.
     return trimmed;
   }
-  throw new CredentialsUnavailable('The secret is a JSON object without a string "apiKey" field.');
+  const value = parsed[jsonKey];
+  if (typeof value === 'string' && value) return value;
+  throw new CredentialsUnavailable(`The secret is a JSON object without a string "${jsonKey}" field.`);
 }

@@ -13,6 +13,8 @@ export class TransientApiError extends Error {
   constructor(
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The HTTP status, when there was an answer at all (not for timeouts and dropped connections). */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -76,6 +78,31 @@ export class CopyCancelled extends Error {
 /** A credential reference could not be resolved (unset environment variable, missing secret). */
 export class CredentialsUnavailable extends Error {
   override readonly name = 'CredentialsUnavailable';
+}
+
+/** The appliance refused a new backup (or an upload) because its disk holds all it can. */
+export class ApplianceStorageFull extends Error {
+  override readonly name = 'ApplianceStorageFull';
+}
+
+/** The appliance reported the backup `failed`; the message carries its status_message. */
+export class ApplianceBackupFailed extends Error {
+  override readonly name = 'ApplianceBackupFailed';
+}
+
+/** The backup was made on other software than the appliance runs now. */
+export class SoftwareVersionMismatch extends Error {
+  override readonly name = 'SoftwareVersionMismatch';
+}
+
+/** The vendor reported the restore `failed` or `completed_with_errors`. */
+export class RestoreFailed extends Error {
+  override readonly name = 'RestoreFailed';
+}
+
+/** The appliance stayed unreachable longer than the configured reboot window after a restore. */
+export class RebootWindowExceeded extends Error {
+  override readonly name = 'RebootWindowExceeded';
 }
 
 export function errorMessage(error: unknown): string {

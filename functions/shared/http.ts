@@ -1,6 +1,16 @@
 import { NotAuthorized, TransientApiError, VendorApiError } from './errors';
 
-export type FetchFn = typeof fetch;
+/** What requestJson needs of fetch: the global one, or undici's with a per-target TLS dispatcher. */
+export interface FetchResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+export type FetchFn = (
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal },
+) => Promise<FetchResponse>;
 export type Sleep = (ms: number) => Promise<void>;
 
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -20,6 +30,8 @@ export interface JsonRequest {
   readonly operation: string;
   readonly headers: Record<string, string>;
   readonly body?: unknown;
+  /** Sent as application/x-www-form-urlencoded instead of a JSON body (OAuth 2 token requests). */
+  readonly form?: Record<string, string>;
   /** GETs are repeated after a short Retry-After; creating calls only when the vendor said it did not act (429). */
   readonly idempotent: boolean;
 }
@@ -54,7 +66,7 @@ function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
-async function readBody(response: Response): Promise<unknown> {
+async function readBody(response: FetchResponse): Promise<unknown> {
   const text = await response.text();
   if (!text) return undefined;
   try {
@@ -66,7 +78,7 @@ async function readBody(response: Response): Promise<unknown> {
 
 function defaultError(context: HttpErrorContext, detail: string): Error {
   const prefix = `${context.operation} failed: HTTP ${context.status}${detail ? ` — ${detail}` : ''}`;
-  if (isTransientStatus(context.status)) return new TransientApiError(prefix, context.retryAfterSeconds);
+  if (isTransientStatus(context.status)) return new TransientApiError(prefix, context.retryAfterSeconds, context.status);
   if (context.status === 401 || context.status === 403) return new NotAuthorized(prefix);
   return new VendorApiError(prefix, context.status);
 }
@@ -77,17 +89,18 @@ function defaultError(context: HttpErrorContext, detail: string): Error {
  * Retry-After is honoured here first. Error messages carry the vendor's error body.
  */
 export async function requestJson(request: JsonRequest, options: HttpOptions, describeBody: (body: unknown) => string): Promise<unknown> {
-  const fetchFn = options.fetch ?? fetch;
+  const fetchFn: FetchFn = options.fetch ?? fetch;
   const wait = options.sleep ?? sleep;
   const maxInline = options.maxInlineRetryAfterSeconds ?? 30;
   const maxRetries = options.maxInlineRetries ?? 2;
   for (let attempt = 0; ; attempt += 1) {
-    let response: Response;
+    let response: FetchResponse;
+    const contentType = request.form ? 'application/x-www-form-urlencoded' : request.body === undefined ? undefined : 'application/json';
     try {
       response = await fetchFn(request.url, {
         method: request.method,
-        headers: { accept: 'application/json', ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        headers: { accept: 'application/json', ...(contentType ? { 'content-type': contentType } : {}), ...request.headers },
+        body: request.form ? new URLSearchParams(request.form).toString() : request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {

@@ -5,17 +5,19 @@ import { lifecycleFor } from '../../functions/catalog';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig } from '../../bin/cli/commands';
-import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
+import { runLifecycle, type JsonValue, type LifecycleOutcome } from '../../bin/local/local-runner';
 import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
 
 export { localS3Client } from '../../bin/sandbox/local-s3';
-export { SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
+export { SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
 
 /** Poll waits and Retry intervals shortened so a lifecycle runs in well under a second of waiting. */
 export const FAST_WAITS_MS = {
   WaitForBackupRequest: 25,
   WaitForRetrieval: 25,
   WaitForRestore: 25,
+  WaitForBackup: 25,
+  WaitForUploadedBackup: 25,
 };
 
 export const NO_RETRY_DELAY_MS = {
@@ -29,6 +31,12 @@ export const NO_RETRY_DELAY_MS = {
   FindReusableRetrieval: 0,
   RequestRestore: 0,
   CheckRestore: 0,
+  CheckBackup: 0,
+  PlanPrune: 0,
+  DeleteBackup: 0,
+  UploadBackup: 0,
+  CheckUploadedBackup: 0,
+  ReadRestoreStatusBefore: 0,
 };
 
 export interface Harness {
@@ -37,6 +45,8 @@ export interface Harness {
   readonly s3: S3Client;
   runBackup(input?: Record<string, string>): Promise<LifecycleOutcome>;
   runRestore(input: Record<string, string>): Promise<LifecycleOutcome>;
+  runApplianceBackup(input?: Record<string, string>): Promise<LifecycleOutcome>;
+  runApplianceRestore(input: Record<string, JsonValue>, waitsMs?: Record<string, number>): Promise<LifecycleOutcome>;
   stop(): Promise<void>;
 }
 
@@ -44,18 +54,29 @@ export interface Harness {
 export async function startHarness(options: SandboxOptions = {}): Promise<Harness> {
   const sandbox = await startSandboxEnvironment({
     netboxCloud: { backupRequestDurationMs: 150, retrievalDurationMs: 100, restoreDurationMs: 150, redeployDelayMs: 50, ...options.netboxCloud },
+    appliance: { backupDurationMs: 150, rebootWindowMs: 300, backupSizeBytes: 64 * 1024, ...options.appliance },
+    ...(options.applianceTarget ? { applianceTarget: options.applianceTarget } : {}),
     poll: options.poll ?? { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 2 },
   });
   Object.assign(process.env, sandbox.env);
   const config = useConfig(sandbox.configPath);
   const run = (purpose: 'backup' | 'restore', input: Record<string, string>): Promise<LifecycleOutcome> =>
     runLifecycle({ lifecycle: lifecycleFor('netbox-cloud', purpose), input, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
+  const runAppliance = (purpose: 'backup' | 'restore', input: Record<string, JsonValue>, waitsMs: Record<string, number> = {}): Promise<LifecycleOutcome> =>
+    runLifecycle({
+      lifecycle: lifecycleFor('appliance', purpose),
+      input,
+      waitOverridesMs: { ...FAST_WAITS_MS, ...waitsMs },
+      retryOverridesMs: NO_RETRY_DELAY_MS,
+    });
   return {
     sandbox,
     config,
     s3: archiveClient(config.archive),
     runBackup: (input = { target: 'netbox-sandbox' }) => run('backup', input),
     runRestore: (input) => run('restore', input),
+    runApplianceBackup: (input = { target: 'appliance-sandbox' }) => runAppliance('backup', input),
+    runApplianceRestore: (input, waitsMs) => runAppliance('restore', input, waitsMs),
     stop: () => sandbox.stop(),
   };
 }

@@ -32,7 +32,7 @@ describe('credentials', () => {
     const failure = resolveApiKey({ env: 'THE_KEY' }, 'netbox-prod', { THE_KEY: 'k-123\n' });
 
     // Assess
-    await expect(failure).rejects.toThrow('Target "netbox-prod": the API key in environment variable THE_KEY contains whitespace or control characters');
+    await expect(failure).rejects.toThrow('Target "netbox-prod": the credential in environment variable THE_KEY contains whitespace or control characters');
     await expect(failure).rejects.not.toThrow(/k-123/);
   });
 

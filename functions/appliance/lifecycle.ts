@@ -1,0 +1,425 @@
+import type { ArchiveListing, ArchivedCopy } from '../archive/catalog';
+import type { ApplianceTarget, PollPolicy } from '../config/schema';
+import {
+  ApplianceBackupFailed,
+  ApplianceStorageFull,
+  BackupNotFound,
+  CopyVerificationFailed,
+  InvalidInput,
+  RebootWindowExceeded,
+  RestoreFailed,
+  SoftwareVersionMismatch,
+  TransientApiError,
+  VendorApiError,
+} from '../shared/errors';
+import { advancePoll, startPoll, type PollState } from '../shared/poll';
+import type { ApplianceBackup, ApplianceClient, RestoreStatus } from './client';
+
+export type Clock = () => Date;
+
+/**
+ * Every backup offsite creates carries this at the start of its description. Pruning
+ * deletes only backups that carry it: a backup someone else made is never touched.
+ */
+export const OFFSITE_DESCRIPTION_MARKER = 'Made by offsite';
+
+export function offsiteDescription(targetName: string, executionName: string): string {
+  return `${OFFSITE_DESCRIPTION_MARKER} (target ${targetName}, execution ${executionName})`;
+}
+
+export function isMadeByOffsite(backup: ApplianceBackup): boolean {
+  return (backup.description ?? '').startsWith(OFFSITE_DESCRIPTION_MARKER);
+}
+
+/** What the state machine carries about one appliance backup (no secrets, JSON only). */
+export interface BackupSummary {
+  readonly backupId: string;
+  readonly status: string;
+  readonly statusMessage: string | null;
+  readonly sizeBytes: number | null;
+  /** ISO time of backup_time; null until the appliance reports it. */
+  readonly backupTime: string | null;
+  readonly hostname: string | null;
+  readonly model: string | null;
+  readonly serial: string | null;
+  readonly swVersion: string | null;
+  readonly description: string | null;
+}
+
+export function summarize(backup: ApplianceBackup): BackupSummary {
+  return {
+    backupId: backup.id,
+    status: backup.status ?? 'unknown',
+    statusMessage: backup.status_message || null,
+    sizeBytes: backup.size ?? null,
+    backupTime: backup.backup_time !== undefined && backup.backup_time > 0 ? new Date(backup.backup_time * 1000).toISOString() : null,
+    hostname: backup.hostname ?? null,
+    model: backup.model ?? null,
+    serial: backup.serial ?? null,
+    swVersion: backup.sw_version ?? null,
+    description: backup.description ?? null,
+  };
+}
+
+function describeHeld(backups: readonly ApplianceBackup[]): string {
+  if (backups.length === 0) return 'no backups';
+  return backups
+    .map((backup) => `${backup.id} (${isMadeByOffsite(backup) ? 'made by offsite' : 'not made by offsite'}${backup.backup_time ? `, ${new Date(backup.backup_time * 1000).toISOString()}` : ''})`)
+    .join(', ');
+}
+
+/** The usual capacity of these appliances (DESIGN.md: "only a couple of backups on disk at once"). */
+const TYPICAL_BACKUP_SLOTS = 2;
+
+// ---------------------------------------------------------------------------------
+// Backup
+// ---------------------------------------------------------------------------------
+
+export interface BackupInProgress extends BackupSummary {
+  readonly poll: PollState;
+}
+
+/** POST backups, with a description that says offsite made it. A full disk is named as such, with the fix. */
+export async function createBackup(client: ApplianceClient, target: ApplianceTarget, executionName: string): Promise<BackupInProgress> {
+  let created: ApplianceBackup;
+  try {
+    created = await client.createBackup(offsiteDescription(target.name, executionName));
+  } catch (error) {
+    const refused = error instanceof ApplianceStorageFull || (error instanceof VendorApiError && error.status !== undefined && error.status < 500);
+    if (!refused) throw error;
+    // The document does not say how a full disk answers. What the appliance holds tells
+    // the operator what to delete, and decides whether a bare 4xx was that.
+    const held = await client.listBackups().catch(() => undefined);
+    const looksFull = error instanceof ApplianceStorageFull || (held !== undefined && held.length >= TYPICAL_BACKUP_SLOTS);
+    if (!looksFull) throw error;
+    throw new ApplianceStorageFull(
+      `Appliance "${target.name}" refused a new backup because its backup storage is full (${error.message}). ` +
+        `It holds ${held ? describeHeld(held) : 'backups that could not be listed'}. ` +
+        `Fix: delete a backup on the appliance that you no longer need (offsite never deletes backups it did not make), ` +
+        `or lower applianceKeep (now ${target.applianceKeep}) so offsite keeps fewer of its own after each verified copy.`,
+    );
+  }
+  return { ...summarize(created), poll: startPoll(target.poll) };
+}
+
+/** GET items/{id}; `failed` ends the backup with the appliance's status_message. */
+export async function checkBackup(
+  client: ApplianceClient,
+  target: ApplianceTarget,
+  backupId: string,
+  previous: PollState,
+  expectedSizeBytes?: number,
+): Promise<BackupInProgress> {
+  const backup = await client.getBackup(backupId);
+  if (backup.id !== backupId) throw new VendorApiError(`Asked for appliance backup ${backupId}, got ${backup.id}.`);
+  if (backup.status === 'failed') {
+    throw new ApplianceBackupFailed(`Appliance "${target.name}" reports backup ${backupId} failed: ${backup.status_message || '(no status_message given)'}`);
+  }
+  if (backup.status === 'completed' && expectedSizeBytes !== undefined && backup.size !== expectedSizeBytes) {
+    throw new CopyVerificationFailed(
+      `Appliance "${target.name}" holds uploaded backup ${backupId} with size ${backup.size ?? 'unknown'}; ${expectedSizeBytes} bytes were sent.`,
+    );
+  }
+  return { ...summarize(backup), poll: advancePoll(previous, target.poll) };
+}
+
+// ---------------------------------------------------------------------------------
+// Prune
+// ---------------------------------------------------------------------------------
+
+export interface PrunePlan {
+  /** Offsite-made backups beyond applianceKeep, each with a verified archive copy. */
+  readonly delete: string[];
+  /** Beyond applianceKeep, but kept: no verified archive copy (yet). */
+  readonly keptWithoutArchiveCopy: string[];
+  /** Not made by offsite: never deleted. */
+  readonly notMadeByOffsite: string[];
+}
+
+function hasVerifiedCopy(backup: ApplianceBackup, archive: ArchiveListing): boolean {
+  return archive.copies.some(
+    (copy) =>
+      copy.manifest.sourceBackupId === backup.id &&
+      copy.objectMatchesManifest &&
+      (backup.size === undefined || copy.manifest.sizeBytes === backup.size),
+  );
+}
+
+/**
+ * Keeps the newest `applianceKeep` backups offsite made; of the older ones, deletes
+ * only those with a verified copy in the archive (manifest present, object of the
+ * recorded size, same size as on the appliance).
+ */
+export function planPrune(backups: readonly ApplianceBackup[], archive: ArchiveListing, applianceKeep: number): PrunePlan {
+  const ours = backups
+    .filter((backup) => isMadeByOffsite(backup) && backup.status === 'completed')
+    .sort((a, b) => (b.backup_time ?? 0) - (a.backup_time ?? 0));
+  const beyond = ours.slice(applianceKeep);
+  return {
+    delete: beyond.filter((backup) => hasVerifiedCopy(backup, archive)).map((backup) => backup.id),
+    keptWithoutArchiveCopy: beyond.filter((backup) => !hasVerifiedCopy(backup, archive)).map((backup) => backup.id),
+    notMadeByOffsite: backups.filter((backup) => !isMadeByOffsite(backup)).map((backup) => backup.id),
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// Restore
+// ---------------------------------------------------------------------------------
+
+export type RestoreSelection = { readonly backupId: string } | { readonly archiveKey: string } | { readonly latest: true };
+
+export interface RestoreRequestInput {
+  readonly backupId?: string | undefined;
+  readonly archiveKey?: string | undefined;
+  readonly latest?: boolean | undefined;
+}
+
+/** Exactly one of backupId, archiveKey or latest (backupId "latest" means latest, as on the command line). */
+export function restoreSelection(input: RestoreRequestInput): RestoreSelection {
+  const given = [input.backupId !== undefined, input.archiveKey !== undefined, input.latest !== undefined].filter(Boolean).length;
+  if (given !== 1) {
+    throw new InvalidInput('Give exactly one of "backupId" (an appliance backup id, or "latest"), "archiveKey" (an archive object key) or "latest": true.');
+  }
+  if (input.latest !== undefined) {
+    if (input.latest !== true) throw new InvalidInput('"latest" must be true when given.');
+    return { latest: true };
+  }
+  if (input.backupId !== undefined) return input.backupId === 'latest' ? { latest: true } : { backupId: input.backupId };
+  return { archiveKey: input.archiveKey ?? '' };
+}
+
+export interface ArchivedSource {
+  readonly objectKey: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+export interface RestorePlan {
+  /** in-place: the appliance still holds the backup; upload: it is streamed back from the archive first. */
+  readonly mode: 'in-place' | 'upload';
+  readonly backup: {
+    readonly backupId: string;
+    readonly swVersion: string | null;
+    readonly backupTime: string | null;
+    readonly sizeBytes: number | null;
+  };
+  readonly archive: ArchivedSource | null;
+  readonly applianceVersion: string | null;
+  /** match, mismatch-allowed (the input said allowVersionMismatch), or unknown (the appliance's version could not be read). */
+  readonly versionCheck: 'match' | 'mismatch-allowed' | 'unknown';
+}
+
+function manifestString(copy: ArchivedCopy, field: string): string | null {
+  const value = copy.manifest.source[field];
+  return typeof value === 'string' ? value : null;
+}
+
+function archivedSource(copy: ArchivedCopy): ArchivedSource {
+  return { objectKey: copy.manifest.objectKey, sizeBytes: copy.manifest.sizeBytes, sha256: copy.manifest.sha256 };
+}
+
+function usableCopies(archive: ArchiveListing): ArchivedCopy[] {
+  return archive.copies.filter((copy) => copy.objectMatchesManifest);
+}
+
+/**
+ * The software the appliance runs now. Riverbed's common info resource says it; an
+ * appliance without that resource (it is not in the backup document) is judged by the
+ * newest backup it made itself, since a restore changes configuration, not software.
+ * Null when neither is available: the restore then goes ahead and says it could not compare.
+ */
+async function currentSoftwareVersion(client: ApplianceClient, held: readonly ApplianceBackup[]): Promise<string | null> {
+  const info = await client.deviceInfo();
+  if (info?.sw_version) return info.sw_version;
+  const newest = held
+    .filter((backup) => backup.status === 'completed' && backup.sw_version)
+    .sort((a, b) => (b.backup_time ?? 0) - (a.backup_time ?? 0))[0];
+  return newest?.sw_version ?? null;
+}
+
+/**
+ * Decides what will be restored and how, before anything is changed: in place when the
+ * appliance still holds the backup (same id, completed, and the archived size when there
+ * is a copy), otherwise from the archive by upload. Refuses a software mismatch unless allowed.
+ */
+export async function resolveRestore(
+  client: ApplianceClient,
+  target: ApplianceTarget,
+  archive: ArchiveListing,
+  selection: RestoreSelection,
+  allowVersionMismatch: boolean,
+): Promise<RestorePlan> {
+  const held = await client.listBackups();
+  const copies = usableCopies(archive);
+  let copy: ArchivedCopy | undefined;
+  let wantedId: string;
+  if ('archiveKey' in selection) {
+    copy = copies.find((candidate) => candidate.manifest.objectKey === selection.archiveKey);
+    if (!copy) {
+      throw new BackupNotFound(
+        `No verified archive copy of "${target.name}" at ${selection.archiveKey}. Archived copies: ${copies.map((candidate) => candidate.manifest.objectKey).join(', ') || 'none'}.`,
+      );
+    }
+    wantedId = copy.manifest.sourceBackupId;
+  } else if ('latest' in selection) {
+    copy = copies[0];
+    if (!copy) {
+      throw new BackupNotFound(
+        `No verified archive copy of "${target.name}" to restore as "latest". The appliance holds ${describeHeld(held)}; name one with backupId to restore it in place.`,
+      );
+    }
+    wantedId = copy.manifest.sourceBackupId;
+  } else {
+    wantedId = selection.backupId;
+    copy = copies.find((candidate) => candidate.manifest.sourceBackupId === wantedId);
+  }
+  const onAppliance = held.find(
+    (backup) => backup.id === wantedId && backup.status === 'completed' && (copy === undefined || backup.size === undefined || backup.size === copy.manifest.sizeBytes),
+  );
+  if (!onAppliance && !copy) {
+    throw new BackupNotFound(
+      `Backup ${wantedId} is neither on appliance "${target.name}" nor in the archive. The appliance holds ${describeHeld(held)}; ` +
+        `the archive has ${copies.map((candidate) => candidate.manifest.sourceBackupId).join(', ') || 'no copies'}.`,
+    );
+  }
+  const backupVersion = onAppliance?.sw_version ?? (copy ? manifestString(copy, 'sw_version') : null);
+  const applianceVersion = await currentSoftwareVersion(client, held);
+  let versionCheck: RestorePlan['versionCheck'] = 'unknown';
+  if (applianceVersion !== null && backupVersion !== null) {
+    if (applianceVersion === backupVersion) {
+      versionCheck = 'match';
+    } else if (allowVersionMismatch) {
+      versionCheck = 'mismatch-allowed';
+    } else {
+      throw new SoftwareVersionMismatch(
+        `Backup ${wantedId} was made on software ${backupVersion}; appliance "${target.name}" runs ${applianceVersion}. Nothing was changed. ` +
+          'To restore it anyway, start the restore with "allowVersionMismatch": true (CLI: --allow-version-mismatch).',
+      );
+    }
+  }
+  return {
+    mode: onAppliance ? 'in-place' : 'upload',
+    backup: {
+      backupId: wantedId,
+      swVersion: backupVersion,
+      backupTime: onAppliance ? summarize(onAppliance).backupTime : (copy?.manifest.createdAt ?? null),
+      sizeBytes: onAppliance?.size ?? copy?.manifest.sizeBytes ?? null,
+    },
+    archive: copy ? archivedSource(copy) : null,
+    applianceVersion,
+    versionCheck,
+  };
+}
+
+export interface RestoreBaseline {
+  /** last_restore_time before this restore: a status at or before it is the previous restore's. */
+  readonly previousRestoreTime: number;
+  readonly previousStatus: string | null;
+}
+
+export async function readRestoreBaseline(client: ApplianceClient): Promise<RestoreBaseline> {
+  const status = await client.restoreStatus();
+  return { previousRestoreTime: status.last_restore_time ?? 0, previousStatus: status.status ?? null };
+}
+
+export interface RestoreStarted {
+  /** Epoch seconds, our clock, just before the POST. */
+  readonly requestedAt: number;
+  /** False when the answer to the POST was lost (the appliance may already be rebooting). */
+  readonly acknowledged: boolean;
+  readonly note: string | null;
+}
+
+/**
+ * POST items/{id}/restore. The appliance reboots as part of it, so an answer lost to a
+ * dropped connection or a 502/503 is not taken as "not started": restore_status decides.
+ */
+export async function requestRestore(client: ApplianceClient, backupId: string, clock: Clock): Promise<RestoreStarted> {
+  const requestedAt = Math.floor(clock().getTime() / 1000);
+  try {
+    await client.restoreBackup(backupId);
+    return { requestedAt, acknowledged: true, note: null };
+  } catch (error) {
+    if (isRebootSymptom(error)) return { requestedAt, acknowledged: false, note: `The answer to the restore request was lost (${error.message}); restore_status decides.` };
+    throw error;
+  }
+}
+
+const REBOOT_STATUSES = new Set([502, 503, 504]);
+
+/** A dropped connection, a timeout, or a gateway answering for the rebooting appliance. */
+export function isRebootSymptom(error: unknown): error is TransientApiError {
+  return error instanceof TransientApiError && (error.status === undefined || REBOOT_STATUSES.has(error.status));
+}
+
+/**
+ * The appliance's clock and ours may differ a little. A status counts only when it is
+ * newer than the one read before the restore, and not from before the request by more
+ * than this.
+ */
+export const CLOCK_SKEW_SECONDS = 120;
+
+export interface RestoreProgress {
+  /** rebooting (unreachable), waiting (old status still shown), restoring (started/not_run), completed. */
+  readonly phase: 'rebooting' | 'waiting' | 'restoring' | 'completed';
+  readonly status: string | null;
+  readonly statusMessage: string | null;
+  readonly lastRestoreTime: number | null;
+  readonly unreachableChecks: number;
+  readonly poll: PollState;
+}
+
+export function restorePollPolicy(target: ApplianceTarget): PollPolicy {
+  return { ...target.poll, timeoutMinutes: target.poll.timeoutMinutes + target.restore.rebootWindowMinutes };
+}
+
+export function startRestorePoll(target: ApplianceTarget): PollState {
+  return startPoll(restorePollPolicy(target));
+}
+
+/**
+ * GET restore_status through the reboot. Unreachable is expected for
+ * restore.rebootWindowMinutes after the request (the larger of the poll's waited time
+ * and the wall clock counts); a status from before this restore is ignored.
+ */
+export async function checkRestore(
+  client: ApplianceClient,
+  target: ApplianceTarget,
+  started: RestoreStarted & RestoreBaseline,
+  previous: { readonly poll: PollState; readonly unreachableChecks: number },
+  clock: Clock,
+): Promise<RestoreProgress> {
+  const poll = advancePoll(previous.poll, restorePollPolicy(target));
+  let status: RestoreStatus;
+  try {
+    status = await client.restoreStatus();
+  } catch (error) {
+    if (!isRebootSymptom(error)) throw error;
+    const sinceRequest = Math.max(poll.elapsedSeconds, clock().getTime() / 1000 - started.requestedAt);
+    const windowSeconds = target.restore.rebootWindowMinutes * 60;
+    if (sinceRequest > windowSeconds) {
+      throw new RebootWindowExceeded(
+        `Appliance "${target.name}" is still unreachable ${Math.round(sinceRequest / 60)} min after the restore was requested ` +
+          `(restore.rebootWindowMinutes is ${target.restore.rebootWindowMinutes}): ${error.message}. Check the appliance's console; the restore may still be running.`,
+      );
+    }
+    return { phase: 'rebooting', status: null, statusMessage: null, lastRestoreTime: null, unreachableChecks: previous.unreachableChecks + 1, poll };
+  }
+  const lastRestoreTime = status.last_restore_time ?? 0;
+  const current = lastRestoreTime > started.previousRestoreTime && lastRestoreTime >= started.requestedAt - CLOCK_SKEW_SECONDS;
+  const progress = {
+    status: status.status ?? null,
+    statusMessage: status.status_message || null,
+    lastRestoreTime,
+    unreachableChecks: previous.unreachableChecks,
+    poll,
+  };
+  if (!current) return { ...progress, phase: 'waiting' };
+  if (status.status === 'completed') return { ...progress, phase: 'completed' };
+  if (status.status === 'completed_with_errors' || status.status === 'failed') {
+    throw new RestoreFailed(
+      `Appliance "${target.name}" reports the restore ${status.status}: ${status.status_message || '(no status_message given)'}`,
+    );
+  }
+  return { ...progress, phase: 'restoring' };
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { checkBackup } from '../../appliance/lifecycle';
+import { lambdaHandler } from '../middleware';
+import { applianceTarget, pollState, targetName } from './events';
+
+/** CheckBackup / CheckUploadedBackup: GET items/{id}; failed ends with the appliance's status_message. */
+export const handler = lambdaHandler(
+  z.object({
+    target: targetName,
+    backup: z.object({ backupId: z.string().min(1), poll: pollState }),
+    expectedSizeBytes: z.number().int().nonnegative().optional(),
+  }),
+  async (event) => {
+    const { target, client } = await applianceTarget(event.target);
+    return checkBackup(client, target, event.backup.backupId, event.backup.poll, event.expectedSizeBytes);
+  },
+);
