@@ -21,7 +21,7 @@ function loadDeployConfig(): OffsiteConfig {
       rule,
       `!!  WARNING: no ${path}.`,
       '!!  Synthesizing the EXAMPLE configuration (offsite.config.example.json):',
-      '!!  bucket "acme-offsite", example targets and alarm address. Do NOT deploy this.',
+      '!!  bucket "acme-offsite", example targets, network ids and alarm address. Do NOT deploy this.',
       '!!  Create offsite.config.json or set OFFSITE_CONFIG to your configuration.',
       rule,
     ].join('\n'),

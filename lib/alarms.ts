@@ -7,11 +7,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { TargetKind } from '../functions/catalog';
 
 export interface AlarmedLifecycle {
   readonly purpose: 'backup' | 'restore';
-  /** The system it drives, e.g. "netbox-cloud". */
-  readonly kind: string;
+  /** The kind of target it drives, e.g. "netbox-cloud"; chooses the troubleshooting hints. */
+  readonly kind: TargetKind;
   readonly stateMachine: sfn.IStateMachine;
   /** The state machine's name, as shown in the Step Functions console. */
   readonly stateMachineName: string;
@@ -26,6 +27,51 @@ export interface LifecycleAlarmsProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+
+/** What the alarm descriptions tell the on-call person about one kind of target. */
+interface KindHints {
+  /** Error/Cause of a failed backup execution → what to check. */
+  readonly backupFailed: string;
+  /** What a backup that hit the hard time limit was usually waiting for, and where to look. */
+  readonly backupTimedOut: string;
+  /** Error/Cause of a failed restore execution → what to check. */
+  readonly restoreFailed: string;
+  /** What may still be going on at the vendor after a restore execution stopped, and where to look. */
+  readonly restoreStillRunning: string;
+}
+
+/** "a netbox-cloud target", "an appliance target". */
+function aTarget(kind: TargetKind): string {
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} target`;
+}
+
+// Every kind has its own hints (a new kind does not compile without them): the error
+// names are the ones its ASL files and handlers raise.
+const HINTS: Record<TargetKind, KindHints> = {
+  'netbox-cloud': {
+    backupFailed:
+      "(NotAuthorized / CredentialsUnavailable = check the target's secret and the API key's permissions; BackupRequestFailed / RetrievalFailed = the vendor failed, check its console; " +
+      '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept).',
+    backupTimedOut: 'usually the vendor backup or retrieval never completing. Check the NetBox Cloud status page/console',
+    restoreFailed:
+      "(RestoreNotConfirmed / RestoreInputInvalid = nothing was touched, fix the input; TargetVersionUnavailable = the instance cannot run that backup's version; " +
+      'RestoreJobFailed / RestoreTimedOut = the vendor job failed or did not finish in poll.timeoutMinutes, check the NetBox Cloud console).',
+    restoreStillRunning: 'NetBox Cloud may still be restoring: check the restore job in the NetBox Cloud console and the instance itself',
+  },
+  appliance: {
+    backupFailed:
+      "(NotAuthorized / CredentialsUnavailable = check the auth secret and the user's rights; TransientApiError = no answer " +
+      '(appliance down? "network" subnets/security groups? tls.ca?); ApplianceBackupFailed = the appliance failed it, see its message; ' +
+      'ApplianceStorageFull = no room for another backup; BackupTimedOut = not done within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept; ' +
+      'stopped in PruneFailed = the copy IS archived, only deleting older backups from the appliance failed).',
+    backupTimedOut: 'usually the appliance never finishing its backup, or not answering. Check the appliance web UI',
+    restoreFailed:
+      '(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; SoftwareVersionMismatch = the backup was made on other software than the appliance runs; ' +
+      'UploadTimedOut = the archived copy was not accepted, nothing was restored; RestoreFailed = the appliance reported the restore failed; ' +
+      'RebootWindowExceeded / RestoreTimedOut = the appliance did not come back or report within restore.rebootWindowMinutes / poll.timeoutMinutes, check its console).',
+    restoreStillRunning: 'The appliance may still be restoring or rebooting: check its console, web UI and restore status',
+  },
+};
 
 /**
  * The alarm topic and the alarms on every lifecycle state machine: any failed, timed out
@@ -85,37 +131,34 @@ export class LifecycleAlarms extends Construct {
   }
 
   private addRestoreAlarms(lifecycle: AlarmedLifecycle): void {
-    const { stateMachine: machine, stateMachineName: name } = lifecycle;
+    const { stateMachine: machine, stateMachineName: name, kind } = lifecycle;
+    const hints = HINTS[kind];
     const open = `Step Functions console → State machines → ${name} → Executions`;
     this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      `A RESTORE of ${lifecycle.kind} failed in the last 5 minutes: the target system may be unchanged or only partly restored. ` +
-        `First: ${open}, filter Failed, open the execution and read the Error/Cause of the last state ` +
-        '(RestoreNotConfirmed / RestoreInputInvalid = nothing was touched, fix the input; TargetVersionUnavailable = the instance cannot run that backup\'s version; ' +
-        'RestoreJobFailed / RestoreTimedOut = the vendor job failed or did not finish in poll.timeoutMinutes, check the vendor console). ' +
+      `A RESTORE of ${aTarget(kind)} failed in the last 5 minutes: the target system may be unchanged or only partly restored. ` +
+        `First: ${open}, filter Failed, open the execution and read the Error/Cause of the last state ${hints.restoreFailed} ` +
         'Then check the target system itself before starting another restore.');
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      `A RESTORE of ${lifecycle.kind} hit the state machine's hard time limit and was stopped by Step Functions. ` +
-        'The vendor may still be restoring: check the restore job in the vendor console and the target system first, ' +
+      `A RESTORE of ${aTarget(kind)} hit the state machine's hard time limit and was stopped by Step Functions. ` +
+        `${hints.restoreStillRunning} first, ` +
         `then ${open} (filter Timed out) to see which step it was waiting in. Do not start another restore while one may still run.`);
     this.eventAlarm(lifecycle, 'Aborted', machine.metricAborted({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      `Someone stopped (aborted) a RESTORE of ${lifecycle.kind} while it ran. A restore job already sent to the vendor keeps running: ` +
-        `check the target system and the vendor console, then ${open} (filter Aborted) for the step it was in; ` +
+      `Someone stopped (aborted) a RESTORE of ${aTarget(kind)} while it ran. A restore already started on the vendor side keeps running. ` +
+        `${hints.restoreStillRunning}, then ${open} (filter Aborted) for the step it was in; ` +
         'CloudTrail (StopExecution) shows who stopped it.');
   }
 
   private addBackupAlarms(lifecycle: AlarmedLifecycle): void {
-    const { stateMachine: machine, stateMachineName: name } = lifecycle;
+    const { stateMachine: machine, stateMachineName: name, kind } = lifecycle;
+    const hints = HINTS[kind];
     const open = `Step Functions console → State machines → ${name} → Executions`;
     this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      `A BACKUP of ${lifecycle.kind} failed in the last 5 minutes: no new verified copy was archived for that target. ` +
-        `First: ${open}, filter Failed, open the execution: its input names the target, the last state's Error/Cause says which step failed ` +
-        '(NotAuthorized / CredentialsUnavailable = check the target\'s secret and the API key\'s permissions; BackupRequestFailed / RetrievalFailed = the vendor failed, check its console; ' +
-        '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept). ' +
+      `A BACKUP of ${aTarget(kind)} failed in the last 5 minutes: no new verified copy was archived for that target. ` +
+        `First: ${open}, filter Failed, open the execution: its input names the target, the last state's Error/Cause says which step failed ${hints.backupFailed} ` +
         'The failed Task links to its Lambda logs. After fixing, start a new execution with the same input.');
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      `A BACKUP of ${lifecycle.kind} hit the state machine's hard time limit: no new copy was archived. ` +
-        `${open}, filter Timed out: the last state shows what it was waiting for (usually the vendor backup or retrieval never completing). ` +
-        'Check the vendor status page/console, then start a new execution with the same input.');
+      `A BACKUP of ${aTarget(kind)} hit the state machine's hard time limit: no new copy was archived. ` +
+        `${open}, filter Timed out: the last state shows what it was waiting for, ${hints.backupTimedOut}, then start a new execution with the same input.`);
 
     const scheduled = lifecycle.scheduledTargets ?? [];
     if (scheduled.length === 0) return;
@@ -123,7 +166,7 @@ export class LifecycleAlarms extends Construct {
     const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}BackupMissing`, {
       alarmName: `${name}-missing`,
       alarmDescription: this.fit(
-        `No BACKUP of ${lifecycle.kind} succeeded in the last 24 hours although ${names} ${scheduled.length === 1 ? 'is' : 'are'} scheduled: ` +
+        `No BACKUP of ${aTarget(lifecycle.kind)} succeeded in the last 24 hours although ${names} ${scheduled.length === 1 ? 'is' : 'are'} scheduled: ` +
           'the newest off-site copy is getting old. ' +
           `First: ${open}. No executions at all = the schedule did not fire (EventBridge Scheduler console → Schedules: is the target's schedule enabled, does it report target errors?); ` +
           'failed or timed-out executions mean the backup itself fails (see the "failed" alarm). `offsite list <target>` shows the newest verified copy. ' +

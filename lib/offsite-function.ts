@@ -7,6 +7,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
+import type { FunctionNetwork } from './appliance-network';
 
 /**
  * The environment variable the functions read the configuration parameter name from
@@ -27,13 +28,32 @@ export interface OffsiteFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default the repository this file lives in */
   readonly repoRoot?: string;
+  /**
+   * Attach the function to these existing subnets and security groups.
+   * @default not in a VPC
+   */
+  readonly network?: FunctionNetwork;
 }
+
+/**
+ * What Lambda needs in the execution role to attach a function to a VPC: the EC2 actions
+ * of AWSLambdaVPCAccessExecutionRole, without that managed policy's logs:* on "*".
+ */
+export const VPC_ACCESS_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 /**
  * One Lambda function of the catalog with the defaults every offsite function shares:
  * Node.js 22 on arm64, bundled locally by esbuild (never Docker), its own log group and
- * role, X-Ray tracing, and the configuration parameter in its environment. Permissions
- * beyond writing its own logs and traces are granted by the stack.
+ * role, X-Ray tracing, and the configuration parameter in its environment; attached to
+ * the given subnets and security groups when `network` is set. Permissions beyond writing
+ * its own logs and traces (and managing its network interfaces) are granted by the stack.
  */
 export class OffsiteFunction extends Construct implements iam.IGrantable {
   readonly spec: FunctionSpec;
@@ -64,6 +84,12 @@ export class OffsiteFunction extends Construct implements iam.IGrantable {
       description: `offsite ${spec.id}: ${spec.description}`.slice(0, 1000),
     });
     this.logGroup.grantWrite(this.role);
+    const { network } = props;
+    if (network) {
+      // Before the function: Lambda checks these when it creates the function's network
+      // interfaces (the function depends on the role and so on this policy).
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       entry,
@@ -76,6 +102,14 @@ export class OffsiteFunction extends Construct implements iam.IGrantable {
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
+      ...(network
+        ? {
+            vpc: network.vpc,
+            vpcSubnets: { subnets: [...network.subnets] },
+            // Imported (immutable) groups: CDK creates no group of its own and adds no rule.
+            securityGroups: [...network.securityGroups],
+          }
+        : {}),
       projectRoot: repoRoot,
       depsLockFilePath: join(repoRoot, 'package-lock.json'),
       environment: {
@@ -105,7 +139,13 @@ export class OffsiteFunction extends Construct implements iam.IGrantable {
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions (Resource must be "*").',
+      reason:
+        'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions (Resource must be "*").' +
+        (network
+          ? ' VPC placement: Lambda creates, describes and deletes the function\'s network interfaces in the configured subnets with the execution role ' +
+            '(the EC2 actions of AWSLambdaVPCAccessExecutionRole, granted inline without its logs:* on "*"); ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets ' +
+            'support no resource-level permissions, and the interfaces do not exist before Lambda creates them.'
+          : ''),
     });
   }
 

@@ -3,9 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { FUNCTIONS, LIFECYCLES, lifecycleFor } from '../functions/catalog';
-import type { OffsiteConfig } from '../functions/config/schema';
+import { FUNCTIONS, LIFECYCLES, lifecycleFor, type TargetKind } from '../functions/catalog';
+import { secretsReferencedBy } from '../functions/config/load';
+import type { OffsiteConfig, TargetConfig } from '../functions/config/schema';
 import { LifecycleAlarms } from './alarms';
+import { ApplianceNetwork } from './appliance-network';
 import { ArchiveBucket } from './archive-bucket';
 import { BackupSchedules } from './backup-schedules';
 import { LifecycleStateMachine } from './lifecycle-state-machine';
@@ -20,21 +22,34 @@ export interface OffsiteStackProps extends StackProps {
 const STANDARD_PARAMETER_BYTES = 4096;
 const ADVANCED_PARAMETER_BYTES = 8192;
 
-/** The secrets the configuration's targets reference, as IAM resource ARNs (deduplicated, in order). */
-export function referencedSecretArns(scope: Construct, config: OffsiteConfig): string[] {
+/**
+ * The secrets the configuration's targets of one kind reference (credentials, CA
+ * bundles), as IAM resource ARNs (deduplicated, in order). A function only ever reads the
+ * secrets of targets of its own kind.
+ */
+export function referencedSecretArns(scope: Construct, config: OffsiteConfig, kind: TargetKind): string[] {
   const stack = Stack.of(scope);
   const arns = new Set<string>();
-  for (const target of config.targets) {
-    if (!('secret' in target.credentials)) continue;
-    const ref = target.credentials.secret;
-    // A name matches the secret's full ARN, which ends in "-" and six random characters.
-    arns.add(
-      ref.startsWith('arn:')
-        ? ref
-        : stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ref}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-    );
+  for (const target of config.targets.filter((candidate) => candidate.kind === kind)) {
+    for (const ref of secretsReferencedBy(target)) {
+      // A name matches the secret's full ARN, which ends in "-" and six random characters.
+      arns.add(
+        ref.startsWith('arn:')
+          ? ref
+          : stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ref}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      );
+    }
   }
   return [...arns];
+}
+
+/** The environment variables a target reads secrets from (local runs only), with the field naming each. */
+function envReferencesOf(target: TargetConfig): { field: string; env: string }[] {
+  const refs: { field: string; ref: object | undefined }[] =
+    target.kind === 'netbox-cloud'
+      ? [{ field: 'credentials', ref: target.credentials }]
+      : [target.auth.method === 'oauth2' ? { field: 'auth.secret', ref: target.auth.secret } : { field: 'auth.password', ref: target.auth.password }];
+  return refs.flatMap(({ field, ref }) => (ref && 'env' in ref && typeof ref.env === 'string' ? [{ field, env: ref.env }] : []));
 }
 
 /**
@@ -49,6 +64,8 @@ export class OffsiteStack extends Stack {
   readonly lifecycles = new Map<string, LifecycleStateMachine>();
   readonly alarms: LifecycleAlarms;
   readonly schedules: BackupSchedules;
+  /** The imported VPC placement of the appliance functions (`network` in the configuration). */
+  readonly applianceNetwork?: ApplianceNetwork;
 
   constructor(scope: Construct, id: string, props: OffsiteStackProps) {
     const { config, ...stackProps } = props;
@@ -72,14 +89,30 @@ export class OffsiteStack extends Stack {
       tier: configBytes > STANDARD_PARAMETER_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
     });
 
-    const secretArns = referencedSecretArns(this, config);
+    // Functions that talk to appliances run in the configured VPC (see ApplianceNetwork for
+    // the routes its subnets need); the others stay outside any VPC and reach the SaaS APIs
+    // directly. Without `network`, nothing is in a VPC (checkDeployable warns).
+    if (config.network) this.applianceNetwork = new ApplianceNetwork(this, 'ApplianceNetwork', config.network);
+
+    const secretArnsByKind = new Map<TargetKind, string[]>();
+    const secretArnsOf = (kind: TargetKind): string[] => {
+      if (!secretArnsByKind.has(kind)) secretArnsByKind.set(kind, referencedSecretArns(this, config, kind));
+      return secretArnsByKind.get(kind) ?? [];
+    };
     for (const spec of FUNCTIONS) {
-      const fn = new OffsiteFunction(this, spec.id, { spec, configParameterName: this.configParameter.parameterName });
+      const fn = new OffsiteFunction(this, spec.id, {
+        spec,
+        configParameterName: this.configParameter.parameterName,
+        ...(spec.network === 'appliance' && this.applianceNetwork ? { network: this.applianceNetwork } : {}),
+      });
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] }));
+      // Only the secrets of targets of the function's own kind; no grant when there are none.
+      const secretArns = secretArnsOf(spec.kind);
       if (secretArns.length > 0) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
       }
       if (spec.archive === 'write') this.grantArchiveWrite(fn, config.archive.prefix);
+      if (spec.archive === 'read') this.grantArchiveRead(fn, config.archive.prefix);
       this.functions.set(spec.id, fn);
     }
 
@@ -143,6 +176,27 @@ export class OffsiteStack extends Stack {
     });
   }
 
+  /**
+   * Read access below the prefix only: GetObject on the objects, and ListBucket limited to
+   * listings of keys under the prefix. No write, delete or bucket-level change.
+   */
+  private grantArchiveRead(fn: OffsiteFunction, prefix: string): void {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.archive.bucket.arnForObjects(`${prefix}*`)] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.archive.bucket.bucketArn],
+        // Without a prefix the whole bucket is the archive, so there is nothing to narrow.
+        ...(prefix === '' ? {} : { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
+      }),
+    );
+    const bucketLogicalId = this.getLogicalId(this.archive.bucket.node.defaultChild as CfnElement);
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+      reason: `Read-only access (s3:GetObject) to archive objects under "${prefix}" only (which copies and manifests exist is only known at run time, from a listing limited to the prefix); no write, no delete, nothing outside the prefix.`,
+    });
+  }
+
   /** Configurations that synthesize but would not work once deployed. */
   private checkDeployable(config: OffsiteConfig): void {
     if (!Token.isUnresolved(this.region) && this.region !== config.archive.region) {
@@ -157,11 +211,19 @@ export class OffsiteStack extends Stack {
       );
     }
     for (const target of config.targets) {
-      if ('env' in target.credentials) {
+      for (const { field, env } of envReferencesOf(target)) {
         Annotations.of(this).addWarning(
-          `Target "${target.name}" uses credentials.env (${target.credentials.env}); Lambda functions have no such variable. Use { "secret": "<name or ARN>" } for the AWS deployment.`,
+          `Target "${target.name}" uses ${field}.env (${env}); Lambda functions have no such variable. Use { "secret": "<name or ARN>" } for the AWS deployment.`,
         );
       }
+    }
+    const appliances = config.targets.filter((target) => target.kind === 'appliance');
+    if (appliances.length > 0 && !config.network) {
+      Annotations.of(this).addWarningV2(
+        'offsite:applianceNetworkMissing',
+        `appliance functions are not in a VPC; they can only reach appliances with public addresses (${appliances.map((target) => target.name).join(', ')}). ` +
+          'Set "network" (vpcId, subnetIds, securityGroupIds) to run them where the appliances can be reached.',
+      );
     }
   }
 }

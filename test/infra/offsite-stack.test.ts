@@ -16,18 +16,54 @@ import { CONFIG_PARAMETER_ENV, REPO_ROOT } from '../../lib/offsite-function';
 import { OffsiteStack } from '../../lib/offsite-stack';
 
 // ---------------------------------------------------------------------------------
-// One synthesis for the whole file (bundling ten functions takes seconds).
+// One synthesis for the whole file (bundling twenty functions takes seconds); the
+// placement without `network` is checked on a second synthesis without bundling.
 // ---------------------------------------------------------------------------------
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
 const LAB_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/netbox-lab-AbCdEf`;
+const NP01_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/appliance-np01-oauth-GhIjKl`;
+const NETWORK = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  securityGroupIds: ['sg-0123456789abcdef0', 'sg-0123456789abcdef1'],
+};
+const TEST_CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBtestonly\n-----END CERTIFICATE-----\n';
 
-function testConfig(overrides: Partial<Record<'alarmEmail', string | undefined>> = {}): OffsiteConfig {
+/** The IAM resource a secret referenced by name becomes (its ARN ends in six random characters). */
+const secretNamed = (name: string): string => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-??????`;
+
+const NETBOX_SECRETS = [secretNamed('offsite/netbox-prod'), LAB_SECRET_ARN];
+const APPLIANCE_SECRETS = [secretNamed('offsite/appliance-ar11'), secretNamed('offsite/appliance-ar11-ca'), NP01_SECRET_ARN];
+
+function applianceTargets(): unknown[] {
+  return [
+    {
+      name: 'appliance-ar11',
+      kind: 'appliance',
+      baseUrl: 'https://ar11.example.net',
+      auth: { method: 'token', username: 'offsite-backup', password: { secret: 'offsite/appliance-ar11' } },
+      tls: { ca: { secret: 'offsite/appliance-ar11-ca' } },
+      schedule: 'cron(30 2 * * ? *)',
+      applianceKeep: 1,
+    },
+    {
+      name: 'appliance-np01',
+      kind: 'appliance',
+      baseUrl: 'https://np01.example.net',
+      auth: { method: 'oauth2', secret: { secret: NP01_SECRET_ARN } },
+      tls: { ca: { pem: TEST_CA_PEM } },
+    },
+  ];
+}
+
+function testConfig(overrides: Partial<Record<'alarmEmail' | 'network' | 'targets', unknown>> = {}): OffsiteConfig {
   const raw = {
     archive: { bucket: 'test-offsite-archive', prefix: 'backups/', region: REGION },
     timezone: 'Europe/Berlin',
     alarmEmail: 'oncall@example.com',
+    network: NETWORK,
     targets: [
       {
         name: 'netbox-prod',
@@ -46,6 +82,7 @@ function testConfig(overrides: Partial<Record<'alarmEmail', string | undefined>>
         instanceId: 'nb-b34ee000888',
         credentials: { secret: LAB_SECRET_ARN },
       },
+      ...applianceTargets(),
     ],
     ...overrides,
   };
@@ -154,9 +191,42 @@ function aslPlaceholders(spec: LifecycleSpec): string[] {
   return placeholdersIn(readFileSync(join(REPO_ROOT, spec.definitionFile), 'utf8'));
 }
 
-const copySpec = FUNCTIONS.find((spec) => spec.archive === 'write');
+function lifecycle(kind: LifecycleSpec['kind'], purpose: LifecycleSpec['purpose']): LifecycleSpec {
+  return only(
+    LIFECYCLES.filter((spec) => spec.kind === kind && spec.purpose === purpose),
+    `${purpose} lifecycle of ${kind}`,
+  );
+}
+
+function archiveBucketId(): string {
+  return only(resources('AWS::S3::Bucket').filter(([, b]) => b.Properties.BucketName === 'test-offsite-archive'), 'archive bucket')[0];
+}
+
+function s3StatementsOf(spec: FunctionSpec): Statement[] {
+  return statementsOfRole(functionOf(spec).roleLogicalId).filter((statement) => asArray(statement.Action).some((action) => action.startsWith('s3:')));
+}
+
+function secretsReadableBy(spec: FunctionSpec): string[] {
+  return resourcesFor(statementsOfRole(functionOf(spec).roleLogicalId), 'secretsmanager:GetSecretValue').sort();
+}
+
+// Widened to FunctionSpec so that filters on values the catalog may not use yet still type-check.
+const catalog: readonly FunctionSpec[] = FUNCTIONS;
+const writeSpecs = catalog.filter((spec) => spec.archive === 'write');
+const readSpecs = catalog.filter((spec) => spec.archive === 'read');
+const applianceNetworkSpecs = catalog.filter((spec) => spec.network === 'appliance');
+const internetSpecs = catalog.filter((spec) => spec.network === 'internet');
+const netboxSpecs = catalog.filter((spec) => spec.kind === 'netbox-cloud');
+const applianceSpecs = catalog.filter((spec) => spec.kind === 'appliance');
 const backupSpecs = LIFECYCLES.filter((spec) => spec.purpose === 'backup');
 const restoreSpecs = LIFECYCLES.filter((spec) => spec.purpose === 'restore');
+
+test('the test catalog has functions of every archive access, network and kind the tests below check', () => {
+  // Assess (otherwise loops over an empty list would pass without checking anything)
+  for (const group of [writeSpecs, readSpecs, applianceNetworkSpecs, internetSpecs, netboxSpecs, applianceSpecs]) {
+    expect(group.length).toBeGreaterThan(0);
+  }
+});
 
 // ---------------------------------------------------------------------------------
 // Archive bucket
@@ -269,10 +339,16 @@ describe('functions', () => {
         id: spec.id,
         POWERTOOLS_SERVICE_NAME: 'offsite',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        // Source maps everywhere; the copier also runs with the small young generation
-        // its memory bound was measured with.
-        NODE_OPTIONS: spec.id === 'CopyToArchive' ? '--enable-source-maps --max-semi-space-size=1' : '--enable-source-maps',
+        // Source maps everywhere (the catalog value, see below for the copiers).
+        NODE_OPTIONS: spec.nodeOptions,
         [RUNTIME_CONFIG_PARAMETER_ENV]: { Ref: parameterId },
+      });
+    }
+    // The copiers run with the small young generation their memory bound was measured with.
+    for (const spec of writeSpecs) {
+      expect({ id: spec.id, NODE_OPTIONS: (functionOf(spec).properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS }).toEqual({
+        id: spec.id,
+        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=1',
       });
     }
   });
@@ -297,22 +373,47 @@ describe('functions', () => {
     }
   });
 
-  test('the copy function may write, abort and delete archive objects under the prefix only', () => {
+  test("'write' functions (the copiers) may write, abort and delete archive objects under the prefix only", () => {
     // Prepare
-    if (!copySpec) throw new Error('the catalog has no archive-writing function');
-    const [bucketId] = only(resources('AWS::S3::Bucket').filter(([, b]) => b.Properties.BucketName === 'test-offsite-archive'), 'archive bucket');
-    // Act
-    const s3Statements = statementsOfRole(functionOf(copySpec).roleLogicalId).filter((statement) =>
-      asArray(statement.Action).some((action) => action.startsWith('s3:')),
-    );
-    // Assess
-    expect(s3Statements).toHaveLength(1);
-    expect([...asArray(s3Statements[0]?.Action ?? [])].sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListMultipartUploadParts', 's3:PutObject']);
-    expect(asArray(s3Statements[0]?.Resource).map(flat)).toEqual([`<${bucketId}.Arn>/backups/*`]);
+    const bucketId = archiveBucketId();
+    for (const spec of writeSpecs) {
+      // Act
+      const s3Statements = s3StatementsOf(spec);
+      // Assess
+      expect({ id: spec.id, statements: s3Statements.length }).toEqual({ id: spec.id, statements: 1 });
+      expect([...asArray(s3Statements[0]?.Action ?? [])].sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListMultipartUploadParts', 's3:PutObject']);
+      expect(asArray(s3Statements[0]?.Resource).map(flat)).toEqual([`<${bucketId}.Arn>/backups/*`]);
+    }
   });
 
-  test('no other function has any S3 action', () => {
-    for (const spec of FUNCTIONS.filter((candidate) => candidate.archive === 'none')) {
+  test("'read' functions may get archive objects under the prefix and list keys under the prefix only", () => {
+    // Prepare
+    const bucketId = archiveBucketId();
+    for (const spec of readSpecs) {
+      // Act
+      const s3Statements = s3StatementsOf(spec);
+      // Assess
+      expect({ id: spec.id, actions: allowedActions(s3Statements).sort() }).toEqual({ id: spec.id, actions: ['s3:GetObject', 's3:ListBucket'] });
+      expect(resourcesFor(s3Statements, 's3:GetObject')).toEqual([`<${bucketId}.Arn>/backups/*`]);
+      const list = only(s3Statements.filter((statement) => asArray(statement.Action).includes('s3:ListBucket')), `ListBucket statement of ${spec.id}`);
+      expect(asArray(list.Resource).map(flat)).toEqual([`<${bucketId}.Arn>`]);
+      expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['backups/*'] } });
+    }
+  });
+
+  test("'read' functions can neither put nor delete archive objects", () => {
+    for (const spec of readSpecs) {
+      // Act
+      const s3Actions = allowedActions(s3StatementsOf(spec));
+      // Assess
+      for (const forbidden of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload', 's3:*']) {
+        expect({ id: spec.id, grants: forbidden, allowed: s3Actions.includes(forbidden) }).toEqual({ id: spec.id, grants: forbidden, allowed: false });
+      }
+    }
+  });
+
+  test("'none' functions have no S3 action", () => {
+    for (const spec of catalog.filter((candidate) => candidate.archive === 'none')) {
       // Act
       const s3Actions = allowedActions(statementsOfRole(functionOf(spec).roleLogicalId)).filter((action) => action.startsWith('s3:'));
       // Assess
@@ -320,15 +421,47 @@ describe('functions', () => {
     }
   });
 
-  test('functions may read exactly the secrets the targets reference', () => {
-    // Prepare
-    const expected = [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/netbox-prod-??????`, LAB_SECRET_ARN];
-    for (const spec of FUNCTIONS) {
+  test('functions may read exactly the secrets that targets of their own kind reference', () => {
+    for (const spec of catalog) {
+      // Prepare
+      const expected = spec.kind === 'appliance' ? APPLIANCE_SECRETS : NETBOX_SECRETS;
       // Act
       const statements = statementsOfRole(functionOf(spec).roleLogicalId);
       // Assess
-      expect(allowedActions(statements).filter((action) => action.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
-      expect(resourcesFor(statements, 'secretsmanager:GetSecretValue').sort()).toEqual([...expected].sort());
+      expect({ id: spec.id, actions: allowedActions(statements).filter((action) => action.startsWith('secretsmanager:')) }).toEqual({
+        id: spec.id,
+        actions: ['secretsmanager:GetSecretValue'],
+      });
+      expect({ id: spec.id, secrets: secretsReadableBy(spec) }).toEqual({ id: spec.id, secrets: [...expected].sort() });
+    }
+  });
+
+  test('appliance functions can read the appliance password and CA secrets; netbox functions cannot', () => {
+    // Prepare
+    const password = secretNamed('offsite/appliance-ar11');
+    const ca = secretNamed('offsite/appliance-ar11-ca');
+    for (const spec of applianceSpecs) {
+      // Act / Assess
+      expect({ id: spec.id, secrets: secretsReadableBy(spec) }).toEqual({ id: spec.id, secrets: expect.arrayContaining([password, ca, NP01_SECRET_ARN]) });
+    }
+    for (const spec of netboxSpecs) {
+      // Act
+      const readable = secretsReadableBy(spec);
+      // Assess
+      expect({ id: spec.id, readable: readable.filter((arn) => APPLIANCE_SECRETS.includes(arn) || arn.includes('appliance')) }).toEqual({ id: spec.id, readable: [] });
+    }
+  });
+
+  test('netbox functions can read the NetBox Cloud secrets; appliance functions cannot', () => {
+    for (const spec of netboxSpecs) {
+      // Act / Assess
+      expect({ id: spec.id, secrets: secretsReadableBy(spec) }).toEqual({ id: spec.id, secrets: expect.arrayContaining(NETBOX_SECRETS) });
+    }
+    for (const spec of applianceSpecs) {
+      // Act
+      const readable = secretsReadableBy(spec);
+      // Assess
+      expect({ id: spec.id, readable: readable.filter((arn) => NETBOX_SECRETS.includes(arn) || arn.includes('netbox')) }).toEqual({ id: spec.id, readable: [] });
     }
   });
 
@@ -343,6 +476,147 @@ describe('functions', () => {
       // Assess
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(resourcesFor(statements, 'logs:PutLogEvents')).toEqual([`<${logGroupId}.Arn>`]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------
+// Network placement
+// ---------------------------------------------------------------------------------
+
+describe('network placement', () => {
+  // A second synthesis: the same catalog without `network`, appliance credentials from the
+  // environment and the CA inline (no secret at all for that kind). Not bundled.
+  let withoutNetwork: OffsiteStack;
+  let withoutNetworkTemplate: Template;
+
+  beforeAll(() => {
+    const config = testConfig({
+      network: undefined,
+      targets: [
+        {
+          name: 'netbox-prod',
+          kind: 'netbox-cloud',
+          baseUrl: 'https://api.netboxlabs.com',
+          orgId: 'org-123',
+          instanceId: 'nb-a12ff000777',
+          credentials: { secret: 'offsite/netbox-prod' },
+        },
+        {
+          name: 'appliance-ar11',
+          kind: 'appliance',
+          baseUrl: 'https://ar11.example.net',
+          auth: { method: 'basic', username: 'offsite-backup', password: { env: 'AR11_PASSWORD' } },
+          tls: { ca: { pem: TEST_CA_PEM } },
+          schedule: 'cron(30 2 * * ? *)',
+        },
+      ],
+    });
+    const other = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    withoutNetwork = new OffsiteStack(other, 'NoNetwork', { config, env: { account: ACCOUNT, region: REGION } });
+    withoutNetworkTemplate = Template.fromStack(withoutNetwork);
+  });
+
+  test("functions with network 'appliance' are in the configured VPC: exactly the configured subnets and security groups", () => {
+    for (const spec of applianceNetworkSpecs) {
+      // Act
+      const { properties } = functionOf(spec);
+      // Assess
+      expect({ id: spec.id, VpcConfig: properties.VpcConfig }).toEqual({
+        id: spec.id,
+        VpcConfig: { SubnetIds: NETWORK.subnetIds, SecurityGroupIds: NETWORK.securityGroupIds },
+      });
+    }
+  });
+
+  test("functions with network 'internet' are never in a VPC", () => {
+    for (const spec of internetSpecs) {
+      // Act
+      const { properties } = functionOf(spec);
+      // Assess
+      expect({ id: spec.id, VpcConfig: properties.VpcConfig }).toEqual({ id: spec.id, VpcConfig: undefined });
+    }
+  });
+
+  test('the imported security groups are used as they are: no security group or rule is created', () => {
+    // Act
+    const created = ['AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupIngress', 'AWS::EC2::SecurityGroupEgress', 'AWS::EC2::VPC', 'AWS::EC2::Subnet'].flatMap((type) =>
+      resources(type).map(([logicalId]) => `${type} ${logicalId}`),
+    );
+    // Assess
+    expect(created).toEqual([]);
+  });
+
+  test('functions in the VPC may manage their network interfaces, without the AWS managed VPC policy; the others may not', () => {
+    for (const spec of catalog) {
+      // Prepare
+      const { roleLogicalId } = functionOf(spec);
+      const role = template.toJSON().Resources[roleLogicalId] as Resource;
+      // Act
+      const ec2Actions = allowedActions(statementsOfRole(roleLogicalId)).filter((action) => action.startsWith('ec2:')).sort();
+      // Assess
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect({ id: spec.id, ec2Actions }).toEqual({
+        id: spec.id,
+        ec2Actions:
+          spec.network === 'appliance'
+            ? [
+                'ec2:AssignPrivateIpAddresses',
+                'ec2:CreateNetworkInterface',
+                'ec2:DeleteNetworkInterface',
+                'ec2:DescribeNetworkInterfaces',
+                'ec2:DescribeSubnets',
+                'ec2:UnassignPrivateIpAddresses',
+              ]
+            : [],
+      });
+    }
+  });
+
+  test('without network no function is in a VPC', () => {
+    // Act
+    const withVpc = Object.entries(withoutNetworkTemplate.findResources('AWS::Lambda::Function') as Record<string, Resource>)
+      .filter(([, fn]) => fn.Properties.VpcConfig !== undefined)
+      .map(([logicalId]) => logicalId);
+    // Assess
+    expect(withVpc).toEqual([]);
+    withoutNetworkTemplate.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length);
+  });
+
+  test('without network, appliance targets give a warning that the appliance functions are not in a VPC', () => {
+    // Act
+    const warnings = Annotations.fromStack(withoutNetwork).findWarning('*', Match.stringLikeRegexp('appliance functions are not in a VPC'));
+    // Assess
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]?.entry.data)).toContain('can only reach appliances with public addresses');
+    expect(String(warnings[0]?.entry.data)).toContain('appliance-ar11');
+  });
+
+  test('an appliance password from the environment is a deployment warning naming the field', () => {
+    // Assess
+    Annotations.fromStack(withoutNetwork).hasWarning('*', Match.stringLikeRegexp('"appliance-ar11" uses auth\\.password\\.env \\(AR11_PASSWORD\\)'));
+  });
+
+  test('no secret grant at all for a kind whose targets reference no secret', () => {
+    // Prepare
+    const byDescription = new Map(
+      Object.values(withoutNetworkTemplate.findResources('AWS::Lambda::Function') as Record<string, Resource>).map((fn) => [
+        fn.Properties.Description,
+        flat(fn.Properties.Role).replace(/^<(.*)\.Arn>$/, '$1'),
+      ]),
+    );
+    const policies = Object.values(withoutNetworkTemplate.findResources('AWS::IAM::Policy') as Record<string, Resource>);
+    const secretActionsOf = (roleLogicalId: string): string[] =>
+      policies
+        .filter((policy) => asArray(policy.Properties.Roles as unknown[]).some((role) => flat(role) === `<${roleLogicalId}>`))
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+        .flatMap((statement) => asArray(statement.Action))
+        .filter((action) => action.startsWith('secretsmanager:'));
+    for (const spec of catalog) {
+      // Act
+      const actions = secretActionsOf(byDescription.get(spec.description) ?? `(no function for ${spec.id})`);
+      // Assess
+      expect({ id: spec.id, actions }).toEqual({ id: spec.id, actions: spec.kind === 'appliance' ? [] : ['secretsmanager:GetSecretValue'] });
     }
   });
 });
@@ -435,15 +709,25 @@ describe('state machines', () => {
 // ---------------------------------------------------------------------------------
 
 describe('schedules', () => {
-  test('one schedule per scheduled target, in the configured time zone, starting its backup machine with {"target": name}', () => {
-    // Prepare
-    const backup = only(backupSpecs, 'backup lifecycle');
-    const { logicalId: backupId } = stateMachineOf(backup);
+  const schedules = (): Record<string, unknown>[] => resources('AWS::Scheduler::Schedule').map(([, schedule]) => schedule.Properties);
+
+  test('one schedule per scheduled target, and none for unscheduled targets', () => {
     // Act
-    const schedules = resources('AWS::Scheduler::Schedule').map(([, schedule]) => schedule.Properties);
+    const inputs = schedules().map((schedule) => (schedule.Target as { Input: string }).Input).sort();
     // Assess
-    expect(schedules).toHaveLength(1);
-    expect(schedules[0]).toMatchObject({
+    expect(inputs).toEqual([JSON.stringify({ target: 'appliance-ar11' }), JSON.stringify({ target: 'netbox-prod' })]);
+  });
+
+  test('the NetBox Cloud schedule starts the netbox-cloud backup machine with {"target": name}, in the configured time zone', () => {
+    // Prepare
+    const { logicalId: backupId } = stateMachineOf(lifecycle('netbox-cloud', 'backup'));
+    // Act
+    const schedule = only(
+      schedules().filter((candidate) => (candidate.Target as { Input: string }).Input === JSON.stringify({ target: 'netbox-prod' })),
+      'schedule of netbox-prod',
+    );
+    // Assess
+    expect(schedule).toMatchObject({
       ScheduleExpression: 'cron(0 2 * * ? *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
       State: 'ENABLED',
@@ -451,16 +735,33 @@ describe('schedules', () => {
     });
   });
 
-  test('the scheduler role may only start the backup state machine', () => {
+  test('the appliance schedule starts the appliance backup machine with {"target": name}, in the configured time zone', () => {
     // Prepare
-    const schedule = only(resources('AWS::Scheduler::Schedule'), 'schedule')[1];
-    const roleLogicalId = flat((schedule.Properties.Target as { RoleArn: unknown }).RoleArn).replace(/^<(.*)\.Arn>$/, '$1');
-    const { logicalId: backupId } = stateMachineOf(only(backupSpecs, 'backup lifecycle'));
+    const { logicalId: backupId } = stateMachineOf(lifecycle('appliance', 'backup'));
+    // Act
+    const schedule = only(
+      schedules().filter((candidate) => (candidate.Target as { Input: string }).Input === JSON.stringify({ target: 'appliance-ar11' })),
+      'schedule of appliance-ar11',
+    );
+    // Assess
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'cron(30 2 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      State: 'ENABLED',
+      Target: { Arn: { Ref: backupId }, Input: JSON.stringify({ target: 'appliance-ar11' }) },
+    });
+  });
+
+  test('the scheduler role may only start the backup state machines', () => {
+    // Prepare
+    const roleLogicalIds = new Set(schedules().map((schedule) => flat((schedule.Target as { RoleArn: unknown }).RoleArn).replace(/^<(.*)\.Arn>$/, '$1')));
+    const roleLogicalId = only([...roleLogicalIds], 'scheduler role');
+    const backupIds = backupSpecs.map((spec) => `<${stateMachineOf(spec).logicalId}>`).sort();
     // Act
     const statements = statementsOfRole(roleLogicalId);
     // Assess
-    expect(allowedActions(statements)).toEqual(['states:StartExecution']);
-    expect(resourcesFor(statements, 'states:StartExecution')).toEqual([`<${backupId}>`]);
+    expect([...new Set(allowedActions(statements))]).toEqual(['states:StartExecution']);
+    expect(resourcesFor(statements, 'states:StartExecution').sort()).toEqual(backupIds);
   });
 });
 
@@ -505,22 +806,54 @@ describe('alarms', () => {
     }
   });
 
-  test('a backup state machine with a scheduled target alarms when no execution succeeded for a day', () => {
-    // Prepare
-    const backup = only(backupSpecs, 'backup lifecycle');
+  test('a backup state machine with a scheduled target alarms when no execution succeeded for a day, naming its targets', () => {
+    for (const [backup, scheduled] of [
+      [lifecycle('netbox-cloud', 'backup'), 'netbox-prod'],
+      [lifecycle('appliance', 'backup'), 'appliance-ar11'],
+    ] as const) {
+      // Act
+      const missing = alarmsOn(backup).filter((alarm) => alarm.MetricName === 'ExecutionsSucceeded');
+      // Assess
+      expect({ lifecycle: backup.id, missing: missing.length }).toEqual({ lifecycle: backup.id, missing: 1 });
+      expect(missing[0]).toMatchObject({
+        Statistic: 'Sum',
+        Period: 86400,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [topicRef()],
+      });
+      expect(String(missing[0]?.AlarmDescription)).toContain(scheduled);
+    }
+  });
+
+  test('the appliance restore state machine alarms on failed, timed-out and aborted executions', () => {
     // Act
-    const missing = alarmsOn(backup).filter((alarm) => alarm.MetricName === 'ExecutionsSucceeded');
+    const alarms = alarmsOn(lifecycle('appliance', 'restore'));
     // Assess
-    expect(missing).toHaveLength(1);
-    expect(missing[0]).toMatchObject({
-      Statistic: 'Sum',
-      Period: 86400,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
-      AlarmActions: [topicRef()],
-    });
-    expect(String(missing[0]?.AlarmDescription)).toContain('netbox-prod');
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    expect(alarms.map((alarm) => alarm.AlarmName).sort()).toEqual([
+      'offsite-appliance-restore-aborted',
+      'offsite-appliance-restore-failed',
+      'offsite-appliance-restore-timed-out',
+    ]);
+  });
+
+  test("alarm descriptions name their lifecycle's kind and state machine, and no other kind", () => {
+    for (const spec of LIFECYCLES) {
+      // Prepare
+      const others = LIFECYCLES.map((candidate) => candidate.kind).filter((kind) => kind !== spec.kind);
+      // Act
+      const descriptions = alarmsOn(spec).map((alarm) => String(alarm.AlarmDescription));
+      // Assess
+      expect(descriptions.length).toBeGreaterThan(0);
+      for (const description of descriptions) {
+        expect({ lifecycle: spec.id, namesKind: description.includes(`${spec.kind} target`) }).toEqual({ lifecycle: spec.id, namesKind: true });
+        expect({ lifecycle: spec.id, namesMachine: description.includes(`offsite-${spec.kind}-${spec.purpose}`) }).toEqual({ lifecycle: spec.id, namesMachine: true });
+        expect({ lifecycle: spec.id, otherKinds: others.filter((kind) => description.includes(`${kind} target`)) }).toEqual({ lifecycle: spec.id, otherKinds: [] });
+        expect(description.length).toBeLessThanOrEqual(1024);
+      }
+    }
   });
 
   test('the topic is encrypted with a rotating KMS key that CloudWatch may use, and requires TLS', () => {
