@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, findTarget, resolveConfigPath } from '../functions/config/load';
 import { InvalidInput } from '../functions/shared/errors';
-import { backupCommand, listCommand, restoreCommand, useConfig, type CliIo } from './cli/commands';
+import { backupCommand, listCommand, restoreCommand, restoreDestination, useConfig, type CliIo } from './cli/commands';
 import { sandboxCommand } from './sandbox/sandbox';
 
 const io: CliIo = {
@@ -52,20 +52,27 @@ function program(): Command {
     .command('restore')
     .description('run one restore lifecycle; exit 0 only when the vendor reports the restore completed')
     .argument('<target>', 'a configured target name')
-    .requiredOption('--backup <id|latest>', 'the backup to restore: its id, or "latest"')
-    .option('--to <instance>', 'the instance to restore onto (default: the target\'s own instance)')
+    .option('--backup <id|latest>', 'the backup to restore: its id, or "latest"')
+    .option('--archive-key <key>', 'appliances: the archived copy to restore (an object key from `offsite list`)')
+    .option('--to <instance>', 'NetBox Cloud: the instance to restore onto (default: the target\'s own instance)')
+    .option('--allow-version-mismatch', 'appliances: restore even when the backup was made on other software than the appliance runs')
     .option('--yes', 'confirm the restore (the typed confirmation a console user gives)')
-    .action(async (targetName: string, options: { backup: string; to?: string; yes?: boolean }) => {
+    .action(async (targetName: string, options: { backup?: string; archiveKey?: string; to?: string; allowVersionMismatch?: boolean; yes?: boolean }) => {
       const config = useConfig(configPath());
-      const target = findTarget(config, targetName);
-      const destination = options.to ?? target.instanceId;
+      const destination = restoreDestination(findTarget(config, targetName), options.to);
       const confirm = options.yes ? destination : await typedConfirmation(destination);
       if (confirm !== destination) {
         io.err(`Nothing was restored: restoring overwrites ${destination}. Pass --yes, or type ${destination} when asked.`);
         process.exitCode = EXIT_USAGE;
         return;
       }
-      const result = await restoreCommand(config, targetName, io, { backup: options.backup, confirm, ...(options.to ? { to: options.to } : {}) });
+      const result = await restoreCommand(config, targetName, io, {
+        confirm,
+        ...(options.backup !== undefined ? { backup: options.backup } : {}),
+        ...(options.archiveKey !== undefined ? { archiveKey: options.archiveKey } : {}),
+        ...(options.to !== undefined ? { to: options.to } : {}),
+        ...(options.allowVersionMismatch ? { allowVersionMismatch: true } : {}),
+      });
       process.exitCode = result.exitCode;
     });
 

@@ -1,7 +1,8 @@
 import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/catalog';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
-import type { OffsiteConfig } from '../../functions/config/schema';
+import type { ApplianceTarget, NetboxCloudTarget, OffsiteConfig, TargetConfig } from '../../functions/config/schema';
+import type { RestorePlan } from '../../functions/appliance/lifecycle';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
@@ -45,6 +46,42 @@ export interface ArchivedResult {
   readonly sourceChecksumVerified: boolean;
 }
 
+/**
+ * Runs a lifecycle with a progress bar for its streaming step. Ctrl-C during that step
+ * cancels the transfer, so a multipart upload is aborted (or an appliance upload cut
+ * short) and the lifecycle fails normally; at any other moment (or a second time) it quits at once.
+ */
+async function runWithTransfer(
+  io: CliIo,
+  transferState: string,
+  run: (onEvent: (event: LifecycleEvent) => void) => Promise<LifecycleOutcome>,
+): Promise<LifecycleOutcome> {
+  const progress = copyProgressReporter(io.errStream);
+  listenToCopyProgress(progress.onProgress);
+  const cancel = new AbortController();
+  cancelCopiesWith(cancel.signal);
+  let transferring = false;
+  const report = stateReporter(io.err);
+  const onEvent = (event: LifecycleEvent): void => {
+    if (event.type === 'state-entered') transferring = event.state === transferState;
+    report(event);
+  };
+  const onInterrupt = (): void => {
+    if (!transferring || cancel.signal.aborted) process.exit(130);
+    io.err('Cancelling the transfer (press Ctrl-C again to quit at once)…');
+    cancel.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    return await run(onEvent);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    cancelCopiesWith(undefined);
+    progress.stop();
+    listenToCopyProgress(undefined);
+  }
+}
+
 export async function backupCommand(
   config: OffsiteConfig,
   targetName: string,
@@ -54,37 +91,7 @@ export async function backupCommand(
   const target = findTarget(config, targetName);
   const lifecycle = lifecycleFor(target.kind, 'backup');
   io.err(`Backing up ${target.name} (${target.kind}) into s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
-  const progress = copyProgressReporter(io.errStream);
-  listenToCopyProgress(progress.onProgress);
-  // Ctrl-C during the copy cancels it, so its multipart upload is aborted and the backup
-  // fails normally; at any other moment (or a second time) it quits at once.
-  const cancel = new AbortController();
-  cancelCopiesWith(cancel.signal);
-  let copying = false;
-  const report = stateReporter(io.err);
-  const onEvent = (event: LifecycleEvent): void => {
-    if (event.type === 'state-entered') copying = event.state === 'CopyToArchive';
-    report(event);
-  };
-  const onInterrupt = (): void => {
-    if (!copying || cancel.signal.aborted) process.exit(130);
-    io.err('Cancelling the copy and aborting its upload (press Ctrl-C again to quit at once)…');
-    cancel.abort();
-  };
-  process.on('SIGINT', onInterrupt);
-  let outcome: LifecycleOutcome;
-  try {
-    outcome = await runLifecycle({
-      lifecycle,
-      input: { target: target.name },
-      onEvent,
-    });
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    cancelCopiesWith(undefined);
-    progress.stop();
-    listenToCopyProgress(undefined);
-  }
+  const outcome = await runWithTransfer(io, 'CopyToArchive', (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
   if (!outcome.succeeded) return reportFailure(io, `Backup of ${target.name}`, outcome);
   const archived = (outcome.output as { archive: ArchivedResult }).archive;
   if (options.json) {
@@ -101,19 +108,39 @@ export async function backupCommand(
 }
 
 export interface RestoreCommandOptions {
-  readonly backup: string;
+  /** A backup id, or "latest". */
+  readonly backup?: string;
+  /** An archive object key (appliances: restore that archived copy). */
+  readonly archiveKey?: string;
   readonly to?: string;
   readonly confirm: string;
+  readonly allowVersionMismatch?: boolean;
+}
+
+/** What a restore overwrites, and so what the operator must type to confirm it. */
+export function restoreDestination(target: TargetConfig, to: string | undefined): string {
+  if (target.kind === 'netbox-cloud') return to ?? target.instanceId;
+  if (to !== undefined) throw new InvalidInput(`--to is not available for ${target.kind} targets: a restore goes onto the appliance "${target.name}" itself.`);
+  return target.name;
 }
 
 export async function restoreCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
   const target = findTarget(config, targetName);
-  const lifecycle = lifecycleFor(target.kind, 'restore');
-  const targetInstanceId = options.to ?? target.instanceId;
-  if (!options.backup) throw new InvalidInput('--backup is required: a backup id, or "latest".');
+  if ((options.backup === undefined) === (options.archiveKey === undefined)) {
+    throw new InvalidInput('Give exactly one of --backup <id|latest> or --archive-key <key>.');
+  }
+  if (target.kind === 'netbox-cloud') {
+    if (options.archiveKey !== undefined) throw new InvalidInput('--archive-key is only for appliance targets; NetBox Cloud restores from its own backups (--backup).');
+    return restoreNetboxCloud(target, io, { ...options, backup: options.backup ?? '' });
+  }
+  return restoreAppliance(target, io, options);
+}
+
+async function restoreNetboxCloud(target: NetboxCloudTarget, io: CliIo, options: RestoreCommandOptions & { backup: string }): Promise<CommandResult> {
+  const targetInstanceId = restoreDestination(target, options.to);
   io.err(`Restoring ${target.name} backup "${options.backup}" onto ${targetInstanceId}`);
   const outcome = await runLifecycle({
-    lifecycle,
+    lifecycle: lifecycleFor(target.kind, 'restore'),
     input: { target: target.name, backupId: options.backup, targetInstanceId, confirm: options.confirm },
     onEvent: stateReporter(io.err),
   });
@@ -124,6 +151,42 @@ export async function restoreCommand(config: OffsiteConfig, targetName: string, 
     output.restore.redeployedAt
       ? `  restore job ${output.restore.restoreJobId} completed; instance redeployed at ${output.restore.redeployedAt}`
       : `  restore job ${output.restore.restoreJobId} completed; NetBox Cloud has not reported the redeploy (nb_redeployed) yet — check the instance`,
+  );
+  return { exitCode: 0 };
+}
+
+interface ApplianceRestoreOutput {
+  readonly plan: RestorePlan;
+  readonly uploaded?: { readonly backupId: string; readonly uploadedBytes?: number };
+  readonly restore: { readonly lastRestoreTime: number | null; readonly unreachableChecks: number; readonly statusMessage: string | null };
+}
+
+async function restoreAppliance(target: ApplianceTarget, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
+  restoreDestination(target, options.to);
+  const selection: Record<string, string> = options.archiveKey !== undefined ? { archiveKey: options.archiveKey } : { backupId: options.backup ?? '' };
+  io.err(`Restoring appliance ${target.name} (${target.baseUrl}) from ${options.archiveKey ?? `backup "${options.backup ?? ''}"`}; the appliance will reboot`);
+  const outcome = await runWithTransfer(io, 'UploadBackup', (onEvent) =>
+    runLifecycle({
+      lifecycle: lifecycleFor(target.kind, 'restore'),
+      input: { target: target.name, ...selection, confirm: options.confirm, ...(options.allowVersionMismatch ? { allowVersionMismatch: true } : {}) },
+      onEvent,
+    }),
+  );
+  if (!outcome.succeeded) return reportFailure(io, `Restore of appliance ${target.name}`, outcome);
+  const output = outcome.output as ApplianceRestoreOutput;
+  const { plan } = output;
+  io.out(`restored appliance ${target.name} from backup ${plan.backup.backupId} (made ${plan.backup.backupTime ?? 'at an unknown time'}, software ${plan.backup.swVersion ?? 'unknown'})`);
+  io.out(
+    plan.mode === 'in-place'
+      ? '  the appliance still held the backup: restored in place'
+      : `  uploaded from the archive (${plan.archive?.objectKey ?? '?'}, ${formatBytes(plan.archive?.sizeBytes ?? 0)}, sha256 ${plan.archive?.sha256 ?? '?'}) as appliance backup ${output.uploaded?.backupId ?? '?'}`,
+  );
+  if (plan.versionCheck === 'unknown') io.out('  warning: the appliance\'s software version could not be read, so it was not compared with the backup\'s');
+  if (plan.versionCheck === 'mismatch-allowed') io.out(`  warning: restored across software versions (backup ${plan.backup.swVersion ?? '?'}, appliance ${plan.applianceVersion ?? '?'}), as allowed`);
+  const finishedAt = output.restore.lastRestoreTime ? new Date(output.restore.lastRestoreTime * 1000).toISOString() : 'an unreported time';
+  io.out(
+    `  the appliance rebooted (${output.restore.unreachableChecks} check(s) found it unreachable) and reports the restore completed (restore started ${finishedAt})` +
+      (output.restore.statusMessage ? `: ${output.restore.statusMessage}` : ''),
   );
   return { exitCode: 0 };
 }

@@ -111,6 +111,37 @@ async function sha256OfObject(bucket: string, key: string, config: ReturnType<ty
   return hash.digest('hex');
 }
 
+type Step = (ok: boolean, line: string) => void;
+
+/**
+ * The appliance: back up (streamed off the box, verified), then simulate replaced
+ * hardware (the appliance loses its backups) and restore the latest copy from the
+ * archive, which uploads it and rides out the reboot.
+ */
+async function applianceRound(sandbox: SandboxEnvironment, config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
+  const backup = await backupCommand(config, SANDBOX_APPLIANCE_TARGET, io);
+  const archived = backup.archived;
+  step(backup.exitCode === 0 && archived !== undefined, `appliance backup archived${archived ? `: ${archived.objectKey} (${formatBytes(archived.sizeBytes)})` : ''}`);
+  if (!archived) return;
+  const { listing } = await listCommand(config, SANDBOX_APPLIANCE_TARGET, { ...io, out: () => undefined });
+  const copy = listing.copies.find((candidate) => candidate.manifest.objectKey === archived.objectKey);
+  const served = copy ? createHash('sha256').update(sandbox.appliance.backupBytes(copy.manifest.sourceBackupId)).digest('hex') : '';
+  const stored = await sha256OfObject(SANDBOX_BUCKET, archived.objectKey, config);
+  step(
+    copy !== undefined && stored === served && stored === copy.manifest.sha256 && copy.manifest.source.sw_version === sandbox.appliance.info.sw_version,
+    `archived bytes match the appliance's file, byte for byte (sha256 ${stored.slice(0, 16)}…); the manifest records hostname ${String(copy?.manifest.source.hostname)}, software ${String(copy?.manifest.source.sw_version)}`,
+  );
+  io.out('');
+  sandbox.appliance.deleteAllBackups();
+  io.err('Simulating replaced hardware: the appliance no longer holds any backup.');
+  const restore = await restoreCommand(config, SANDBOX_APPLIANCE_TARGET, io, { backup: 'latest', confirm: SANDBOX_APPLIANCE_TARGET });
+  const restored = sandbox.appliance.restores.at(-1);
+  step(
+    restore.exitCode === 0 && restored?.sha256 === stored,
+    `appliance restore from the archive completed: uploaded identical bytes, rode out the reboot (${sandbox.appliance.restores.length} restore started)`,
+  );
+}
+
 /** `npm start`: back up and restore every kind against the simulators, then say what happened. */
 export async function sandboxCommand(io: CliIo, options: { keep: boolean }): Promise<CommandResult> {
   const sandbox = await startSandboxEnvironment();
@@ -123,7 +154,10 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean }): Pro
   try {
     Object.assign(process.env, sandbox.env);
     const config = useConfig(sandbox.configPath);
-    io.err(`Sandbox: NetBox Cloud simulator at ${sandbox.netboxCloud.url}, local S3 at ${sandbox.s3.endpoint} (bucket ${SANDBOX_BUCKET})\n`);
+    io.err(
+      `Sandbox: NetBox Cloud simulator at ${sandbox.netboxCloud.url}, appliance simulator at ${sandbox.appliance.url} (self-signed, CA in the config), ` +
+        `local S3 at ${sandbox.s3.endpoint} (bucket ${SANDBOX_BUCKET})\n`,
+    );
 
     const backup = await backupCommand(config, SANDBOX_NETBOX_TARGET, io);
     const archived = backup.archived;
@@ -148,6 +182,8 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean }): Pro
       confirm: SANDBOX_RESTORE_INSTANCE,
     });
     step(restore.exitCode === 0, `netbox-cloud restore of the latest backup onto ${SANDBOX_RESTORE_INSTANCE} completed`);
+    io.out('');
+    await applianceRound(sandbox, config, io, step);
   } catch (error) {
     step(false, `sandbox stopped: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
