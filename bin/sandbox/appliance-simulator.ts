@@ -125,6 +125,8 @@ export interface ApplianceSimulator {
   /** Every HTTP request answered. Header values and bodies are never kept. */
   readonly requests: ReadonlyArray<RecordedApplianceRequest>;
   readonly tokensIssued: number;
+  /** Every token ever issued, so tests can check that none of them appears in any output. */
+  readonly issuedTokens: ReadonlyArray<string>;
   /** Every restore started, in order, with the backup id and the bytes' sha256 of that backup. `startedAt` is epoch seconds, the value restore_status reports as last_restore_time. */
   readonly restores: ReadonlyArray<{ backupId: string; sha256: string; startedAt: number }>;
   /** What GET backups would list now. */
@@ -412,6 +414,7 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
   const restores: Array<{ backupId: string; sha256: string; startedAt: number }> = [];
   const tokens = new Map<string, number>();
   let tokensIssued = 0;
+  const issuedTokens: string[] = [];
   const failMessages: string[] = [];
   let restoreOutcome: { status: RestoreOutcome; message: string } = { status: 'completed', message: '' };
   let staleReadsSetting = 0;
@@ -521,6 +524,7 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     const expiresAtMs = Date.now() + tokenTtlMs;
     tokens.set(token, expiresAtMs);
     tokensIssued += 1;
+    issuedTokens.push(token);
     return { token, expiresAtMs };
   }
 
@@ -844,6 +848,9 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
       return { ...info };
     },
     requests: recordedRequests,
+    get issuedTokens() {
+      return [...issuedTokens];
+    },
     get tokensIssued() {
       return tokensIssued;
     },

@@ -46,6 +46,7 @@ describe('offsite CLI against the sandbox', () => {
   beforeAll(async () => {
     sandbox = await startSandboxEnvironment({
       netboxCloud: { backupRequestDurationMs: 300, retrievalDurationMs: 200, restoreDurationMs: 300, redeployDelayMs: 100 },
+      appliance: { backupDurationMs: 300, rebootWindowMs: 1500 },
       poll: { initialSeconds: 1, maxSeconds: 1, timeoutMinutes: 1 },
     });
     // This process reads the archive too, with the same local credentials the CLI gets.
@@ -127,7 +128,7 @@ describe('offsite CLI against the sandbox', () => {
 
     // Assess
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('Unknown target "netbox-prod". Configured targets: netbox-sandbox.');
+    expect(result.stderr).toContain('Unknown target "netbox-prod". Configured targets: netbox-sandbox, appliance-sandbox.');
   });
 
   test('an invalid configuration exits 2 naming the field and the value', async () => {
@@ -144,10 +145,67 @@ describe('offsite CLI against the sandbox', () => {
     expect(result.stderr).toContain('archive.region: expected an AWS region such as eu-west-1 (got "europe")');
   });
 
-  test('no API key or presigned URL appears in any output', () => {
+  test('appliance backup exits 0 and the archived copy equals the appliance\'s file byte for byte', async () => {
+    // Act
+    const result = await run(['backup', 'appliance-sandbox']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const key = /^archived appliance-sandbox: (\S+)$/m.exec(result.stdout)?.[1] ?? '';
+    expect(key).toMatch(/^backups\/appliance-sandbox\/.+\.tgz$/);
+    const made = sandbox.appliance.backups().find((backup) => backup.description.startsWith('Made by offsite'));
+    const s3 = archiveClient(loadConfigFile(sandbox.configPath).archive);
+    expect(sha256(await readObject(s3, SANDBOX_BUCKET, key))).toBe(sha256(sandbox.appliance.backupBytes(made?.id ?? '')));
+  });
+
+  test('appliance restore from the archive onto an appliance without the backup uploads identical bytes, rides out the reboot and exits 0', async () => {
+    // Prepare: replaced hardware
+    sandbox.appliance.deleteAllBackups();
+    const listing = JSON.parse((await run(['list', 'appliance-sandbox', '--json'])).stdout) as { copies: { manifest: { sha256: string } }[] };
+
+    // Act
+    const result = await run(['restore', 'appliance-sandbox', '--backup', 'latest', '--yes']);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('uploaded from the archive');
+    expect(result.stdout).toMatch(/rebooted \([1-9]\d* check\(s\) found it unreachable\)/);
+    expect(sandbox.appliance.restores.at(-1)?.sha256).toBe(listing.copies[0]?.manifest.sha256);
+  });
+
+  test('appliance restore that ends completed_with_errors exits 1 with the appliance\'s message', async () => {
+    // Prepare
+    sandbox.appliance.setRestoreOutcome('completed_with_errors', 'Restore completed with errors: 2 configuration items could not be applied');
+
+    // Act
+    const result = await run(['restore', 'appliance-sandbox', '--backup', 'latest', '--yes']);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('RestoreFailed');
+    expect(result.stderr).toContain('Restore completed with errors: 2 configuration items could not be applied');
+    sandbox.appliance.setRestoreOutcome('completed');
+  });
+
+  test('appliance restore with --to exits 2 before any call', async () => {
+    // Prepare
+    const before = sandbox.appliance.requests.length;
+
+    // Act
+    const result = await run(['restore', 'appliance-sandbox', '--backup', 'latest', '--to', 'elsewhere', '--yes']);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--to is not available for appliance targets');
+    expect(sandbox.appliance.requests.length).toBe(before);
+  });
+
+  test('no API key, password, token or presigned URL appears in any output', () => {
     // Prepare
     const secrets = [
       sandbox.netboxCloud.apiKey,
+      sandbox.appliance.password,
+      ...sandbox.appliance.issuedTokens,
       ...sandbox.netboxCloud.listRetrievals().flatMap((retrieval) => {
         if (!retrieval.presigned_url) return [];
         const url = new URL(retrieval.presigned_url);
@@ -156,7 +214,8 @@ describe('offsite CLI against the sandbox', () => {
     ];
 
     // Assess
-    expect(outputs.length).toBeGreaterThanOrEqual(14);
+    expect(outputs.length).toBeGreaterThanOrEqual(24);
+    expect(sandbox.appliance.issuedTokens.length).toBeGreaterThan(0);
     expect(secrets.length).toBeGreaterThan(1);
     for (const secret of secrets) {
       for (const output of outputs) expect(output).not.toContain(secret);
