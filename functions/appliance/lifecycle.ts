@@ -81,9 +81,11 @@ export interface BackupInProgress extends BackupSummary {
 
 /** POST backups, with a description that says offsite made it. A full disk is named as such, with the fix. */
 export async function createBackup(client: ApplianceClient, target: ApplianceTarget, executionName: string): Promise<BackupInProgress> {
+  const description = offsiteDescription(target.name, executionName);
   let created: ApplianceBackup;
   try {
-    created = await client.createBackup(offsiteDescription(target.name, executionName));
+    const answer = await client.createBackup(description);
+    created = answer.id !== undefined ? { ...answer, id: answer.id } : await findByDescription(client, description);
   } catch (error) {
     const refused = error instanceof ApplianceStorageFull || (error instanceof VendorApiError && error.status !== undefined && error.status < 500);
     if (!refused) throw error;
@@ -100,6 +102,19 @@ export async function createBackup(client: ApplianceClient, target: ApplianceTar
     );
   }
   return { ...summarize(created), poll: startPoll(target.poll) };
+}
+
+/**
+ * Every field of the create answer is optional in the document, the id included. Without
+ * it, the backup is the one carrying this execution's description (unique per execution).
+ */
+async function findByDescription(client: ApplianceClient, description: string): Promise<ApplianceBackup> {
+  const matches = (await client.listBackups()).filter((backup) => backup.description === description);
+  const [only] = matches;
+  if (matches.length !== 1 || !only) {
+    throw new VendorApiError(`The appliance answered the new backup without an id, and ${matches.length} backups carry its description "${description}".`);
+  }
+  return only;
 }
 
 /** GET items/{id}; `failed` ends the backup with the appliance's status_message. */

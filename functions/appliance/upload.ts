@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { VerifyingStream, type CopyProgress } from '../archive/copier';
 import { CopyVerificationFailed, VendorApiError } from '../shared/errors';
-import type { ApplianceClient } from './client';
+import type { ApplianceBackup, ApplianceClient } from './client';
 import { summarize, type ArchivedSource, type BackupSummary } from './lifecycle';
 
 export interface UploadRequest {
@@ -46,7 +46,10 @@ export async function uploadFromArchive(request: UploadRequest): Promise<UploadR
     body.on('error', (error) => stream.destroy(error));
     return body.pipe(stream);
   };
-  const uploaded = await request.client.uploadBackup(openBody, request.archive.sizeBytes, request.signal);
+  // The upload answer's id is optional in the document; what was there before tells the new one apart.
+  const before = new Set((await request.client.listBackups()).map((backup) => backup.id));
+  const answer = await request.client.uploadBackup(openBody, request.archive.sizeBytes, request.signal);
+  const uploaded = answer.id !== undefined ? { ...answer, id: answer.id } : await findUploaded(request.client, before, request.archive.sizeBytes);
   const sent = verifier;
   const problem =
     sent === undefined || sent.bytes !== request.archive.sizeBytes || sent.sha256Hex !== request.archive.sha256
@@ -61,4 +64,13 @@ export async function uploadFromArchive(request: UploadRequest): Promise<UploadR
     throw (uploaded.status === 'failed' ? new VendorApiError(`Upload of ${request.archive.objectKey}: ${problem}.`) : new CopyVerificationFailed(`Upload of ${request.archive.objectKey}: ${problem}; the uploaded backup was deleted.`));
   }
   return { ...summarize(uploaded), uploadedBytes: sent?.bytes ?? 0, sha256: sent?.sha256Hex ?? '' };
+}
+
+async function findUploaded(client: ApplianceClient, before: ReadonlySet<string>, sizeBytes: number): Promise<ApplianceBackup> {
+  const fresh = (await client.listBackups()).filter((backup) => !before.has(backup.id) && (backup.size === undefined || backup.size === sizeBytes));
+  const [only] = fresh;
+  if (fresh.length !== 1 || !only) {
+    throw new VendorApiError(`The appliance answered the upload without an id, and ${fresh.length} new backups of ${sizeBytes} bytes appeared; cannot tell which is the upload.`);
+  }
+  return only;
 }

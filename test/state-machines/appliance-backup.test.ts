@@ -1,0 +1,148 @@
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { manifestSchema } from '../../functions/archive/manifest';
+import { listKeys, openMultipartUploads, readObject, SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../support/harness';
+
+interface BackupOutput {
+  backup: { backupId: string; status: string };
+  archive: { objectKey: string; manifestKey: string; sizeBytes: number; sha256: string };
+  prune: { delete: string[]; keptWithoutArchiveCopy: string[]; notMadeByOffsite: string[] };
+}
+
+/** backup_time has one-second resolution: make sure the next backup is not made in the same second. */
+async function intoNextSecond(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1001 - (Date.now() % 1000)));
+}
+
+describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)', () => {
+  let harness: Harness;
+
+  afterEach(async () => {
+    await harness.stop();
+  });
+
+  test('archives the backup it created, byte for byte, with a manifest naming the appliance', async () => {
+    // Prepare
+    harness = await startHarness();
+    const simulator = harness.sandbox.appliance;
+
+    // Act
+    const outcome = await harness.runApplianceBackup();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: true });
+    const output = outcome.output as BackupOutput;
+    const made = simulator.backups();
+    expect(made).toHaveLength(1);
+    const backup = made[0];
+    expect(output.backup.backupId).toBe(backup?.id);
+    const served = simulator.backupBytes(output.backup.backupId);
+    const stored = await readObject(harness.s3, SANDBOX_BUCKET, output.archive.objectKey);
+    expect(stored.equals(served)).toBe(true);
+    const manifest = manifestSchema.parse(JSON.parse((await readObject(harness.s3, SANDBOX_BUCKET, output.archive.manifestKey)).toString('utf8')));
+    expect(manifest).toMatchObject({
+      target: SANDBOX_APPLIANCE_TARGET,
+      kind: 'appliance',
+      sourceBackupId: backup?.id,
+      objectKey: output.archive.objectKey,
+      sizeBytes: backup?.size,
+      sha256: sha256(served),
+    });
+    expect(manifest.source).toMatchObject({
+      hostname: simulator.info.hostname,
+      model: simulator.info.model,
+      serial: simulator.info.serial,
+      sw_version: simulator.info.sw_version,
+      backup_time: new Date((backup?.backup_time ?? 0) * 1000).toISOString(),
+    });
+    expect(await openMultipartUploads(harness.s3, SANDBOX_BUCKET)).toEqual([]);
+    const visited = outcome.path.filter((state) => !['WaitForBackup', 'CheckBackup', 'IsBackupComplete'].includes(state));
+    expect(visited).toEqual(['RequestBackup', 'CopyToArchive', 'PlanPrune', 'DeleteOldBackups', 'BackupArchived']);
+    expect(outcome.path.slice(0, 3)).toEqual(['RequestBackup', 'WaitForBackup', 'CheckBackup']);
+    expect(outcome.path.indexOf('CopyToArchive')).toBe(outcome.path.lastIndexOf('CheckBackup') + 2);
+  });
+
+  test('prunes only offsite-made backups beyond applianceKeep that have an archive copy', async () => {
+    // Prepare: one scheduler backup offsite did not make; room for it and two of ours.
+    harness = await startHarness({ appliance: { seedBackups: 1, storageLimit: 3 }, applianceTarget: { applianceKeep: 1 } });
+    const simulator = harness.sandbox.appliance;
+    const seeded = simulator.backups().map((backup) => backup.id);
+    expect(seeded).toHaveLength(1);
+    const first = await harness.runApplianceBackup();
+    expect(first.succeeded).toBe(true);
+    const firstId = (first.output as BackupOutput).backup.backupId;
+    await intoNextSecond();
+
+    // Act: the second backup makes the first one surplus.
+    const second = await harness.runApplianceBackup();
+
+    // Assess
+    expect(second.succeeded).toBe(true);
+    const secondOutput = second.output as BackupOutput;
+    expect(secondOutput.prune.delete).toEqual([firstId]);
+    expect(simulator.backups().map((backup) => backup.id).sort()).toEqual([...seeded, secondOutput.backup.backupId].sort());
+
+    // Prepare: the second backup's archive copy loses its manifest.
+    await harness.s3.send(new DeleteObjectCommand({ Bucket: SANDBOX_BUCKET, Key: secondOutput.archive.manifestKey }));
+    await intoNextSecond();
+
+    // Act
+    const third = await harness.runApplianceBackup();
+
+    // Assess: the second backup is beyond applianceKeep now, but has no verified copy: kept.
+    expect(third.succeeded).toBe(true);
+    const thirdOutput = third.output as BackupOutput;
+    expect(thirdOutput.prune).toMatchObject({ delete: [], keptWithoutArchiveCopy: [secondOutput.backup.backupId], notMadeByOffsite: seeded });
+    expect(simulator.backups().map((backup) => backup.id).sort()).toEqual([...seeded, secondOutput.backup.backupId, thirdOutput.backup.backupId].sort());
+    expect(simulator.requests.filter((request) => request.method === 'DELETE').map((request) => request.path)).toEqual([
+      expect.stringMatching(new RegExp(`/backups/items/${firstId}$`)),
+    ]);
+  });
+
+  test('a backup the appliance reports failed ends in ApplianceBackupFailed with its status_message and archives nothing', async () => {
+    // Prepare
+    harness = await startHarness();
+    harness.sandbox.appliance.failNextBackup('disk I/O error');
+
+    // Act
+    const outcome = await harness.runApplianceBackup();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'ApplianceBackupFailed' });
+    expect(outcome.cause).toContain('disk I/O error');
+    expect(harness.sandbox.appliance.backups()[0]).toMatchObject({ status: 'failed', status_message: 'disk I/O error' });
+    expect(outcome.path).not.toContain('CopyToArchive');
+    expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
+  });
+
+  test('a full appliance fails as ApplianceStorageFull, naming the fix, and archives nothing', async () => {
+    // Prepare: two scheduler backups fill the two slots.
+    harness = await startHarness({ appliance: { seedBackups: 2, storageLimit: 2 } });
+
+    // Act
+    const outcome = await harness.runApplianceBackup();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'ApplianceStorageFull' });
+    expect(outcome.cause).toMatch(/storage is full/);
+    expect(outcome.cause).toMatch(/delete a backup/i);
+    expect(outcome.cause).toContain('applianceKeep');
+    for (const backup of harness.sandbox.appliance.backups()) expect(outcome.cause).toContain(backup.id);
+    expect(harness.sandbox.appliance.backups()).toHaveLength(2);
+    expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
+  });
+
+  test('the execution output carries no password or token', async () => {
+    // Prepare
+    harness = await startHarness();
+
+    // Act
+    const outcome = await harness.runApplianceBackup();
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    expect(harness.sandbox.appliance.tokensIssued).toBeGreaterThan(0);
+    const serialized = JSON.stringify(outcome);
+    expect(serialized).not.toContain(harness.sandbox.appliance.password);
+    expect(serialized).not.toMatch(/access_token|Bearer|password/i);
+  });
+});
