@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { ApplianceStorageFull, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
+import { ApplianceStorageFull, CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
 import { describeUrl, networkReason, parseRetryAfter, requestJson, type HttpErrorContext, type Sleep } from '../shared/http';
 import type { ApplianceAuthenticator } from './auth';
 import type { ApplianceTransport } from './transport';
@@ -26,6 +26,10 @@ export const applianceBackupSchema = z.looseObject({
 export type ApplianceBackup = z.infer<typeof applianceBackupSchema>;
 
 const backupList = z.looseObject({ items: z.array(applianceBackupSchema).optional() });
+
+/** What create and upload answer: "a backup data object", in which even `id` is optional. */
+export const createdBackupSchema = applianceBackupSchema.extend({ id: z.string().min(1).optional() });
+export type CreatedBackup = z.infer<typeof createdBackupSchema>;
 
 export const restoreStatusSchema = z.looseObject({
   last_restore_time: z.number().optional(),
@@ -135,7 +139,7 @@ export class ApplianceClient {
     return parseAnswer(applianceBackupSchema, answer, `read appliance backup ${id}`);
   }
 
-  async createBackup(description: string): Promise<ApplianceBackup> {
+  async createBackup(description: string): Promise<CreatedBackup> {
     const operation = 'create appliance backup';
     const answer = await this.call('POST', this.url('/backups'), operation, {
       body: { description },
@@ -143,7 +147,7 @@ export class ApplianceClient {
       idempotent: false,
       mapError: (context) => (isStorageRefusal(context.status, context.body) ? storageFull('The new backup', context) : undefined),
     });
-    return parseAnswer(applianceBackupSchema, answer, operation);
+    return parseAnswer(createdBackupSchema, answer ?? {}, operation);
   }
 
   async deleteBackup(id: string): Promise<void> {
@@ -209,7 +213,7 @@ export class ApplianceClient {
    * length declared. A streamed body cannot be replayed, so the caller hands over a way
    * to open it: after a 401 the token is renewed and the body opened once more.
    */
-  async uploadBackup(openBody: () => Promise<Readable>, sizeBytes: number, signal: AbortSignal): Promise<ApplianceBackup> {
+  async uploadBackup(openBody: () => Promise<Readable>, sizeBytes: number, signal: AbortSignal): Promise<CreatedBackup> {
     const operation = 'upload backup to the appliance';
     for (let attempt = 0; ; attempt += 1) {
       const body = await openBody();
@@ -235,7 +239,7 @@ export class ApplianceClient {
         if (isStorageRefusal(response.statusCode, parsedBody)) throw storageFull('The upload', { status: response.statusCode, body: parsedBody });
         throw statusError(operation, response.statusCode, parsedBody, parseRetryAfter(headerValue(response.headers['retry-after']) ?? null));
       }
-      return parseAnswer(applianceBackupSchema, parseMaybeJson(await response.body.text()), operation);
+      return parseAnswer(createdBackupSchema, parseMaybeJson(await response.body.text()) ?? {}, operation);
     }
   }
 
@@ -251,10 +255,14 @@ export class ApplianceClient {
         ...(init.body ? { body: init.body } : {}),
         signal: init.signal,
         dispatcher: this.options.transport.dispatcher,
-        headersTimeout: Math.max(this.options.timeoutMs, 60_000),
+        // An upload's answer comes only after the appliance has taken in the whole file;
+        // allow nearly all of the 15-minute Lambda for it.
+        headersTimeout: init.body ? 14 * 60_000 : Math.max(this.options.timeoutMs, 60_000),
       });
     } catch (error) {
       if (init.signal.aborted) throw init.signal.reason instanceof Error ? init.signal.reason : error;
+      // The body failed its own check on the way (upload from the archive): that, not a network error.
+      if (init.body?.errored instanceof CopyVerificationFailed) throw init.body.errored;
       throw new TransientApiError(`${operation} failed: ${networkReason(error)} (${describeUrl(url)})`);
     }
   }
