@@ -104,3 +104,85 @@ describe('configuration', () => {
     expect(() => loadConfigFile(path)).toThrow(`Configuration file ${path} is not valid JSON`);
   });
 });
+
+describe('appliance configuration', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUJ0\n-----END CERTIFICATE-----\n';
+
+  function applianceTarget(changes: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      name: 'ar11-lab',
+      kind: 'appliance',
+      baseUrl: 'https://ar11.example.net',
+      auth: { method: 'token', username: 'offsite', password: { env: 'AR11_PASSWORD' } },
+      ...changes,
+    };
+  }
+
+  function withAppliance(changes: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...validConfig(), targets: [applianceTarget(changes)], ...top };
+  }
+
+  test('a valid appliance target parses with the defaults filled in', () => {
+    // Act
+    const config = parseConfig(withAppliance(), 'test');
+
+    // Assess
+    expect(config.targets[0]).toEqual({
+      name: 'ar11-lab',
+      kind: 'appliance',
+      baseUrl: 'https://ar11.example.net',
+      auth: { method: 'token', apiVersion: '1.0', username: 'offsite', password: { env: 'AR11_PASSWORD' } },
+      poll: { initialSeconds: 15, maxSeconds: 120, timeoutMinutes: 120 },
+      applianceKeep: 1,
+      restore: { rebootWindowMinutes: 30 },
+      requestTimeoutSeconds: 30,
+    });
+  });
+
+  test('accepts Basic, OAuth 2, a CA bundle and a network placement', () => {
+    // Prepare
+    const raw = {
+      ...validConfig(),
+      network: { vpcId: 'vpc-0a1b2c3d4e5f60718', subnetIds: ['subnet-0a1b2c3d4e5f60718'], securityGroupIds: ['sg-0a1b2c3d4e5f60718'] },
+      targets: [
+        applianceTarget({ name: 'basic-one', auth: { method: 'basic', username: 'offsite', password: { secret: 'ar11/password' } }, tls: { ca: { pem: PEM } } }),
+        applianceTarget({ name: 'oauth-one', auth: { method: 'oauth2', secret: { env: 'AR11_CODE' } }, tls: { dangerouslyDisableCertificateVerification: true } }),
+      ],
+    };
+
+    // Act
+    const config = parseConfig(raw, 'test');
+
+    // Assess
+    expect(config.targets.map((target) => target.kind === 'appliance' && target.auth)).toEqual([
+      { method: 'basic', username: 'offsite', password: { secret: 'ar11/password' } },
+      { method: 'oauth2', tokenPath: '/api/common/1.0/oauth/token', grantType: 'access_code', secret: { env: 'AR11_CODE' } },
+    ]);
+    expect(config.network?.subnetIds).toEqual(['subnet-0a1b2c3d4e5f60718']);
+  });
+
+  test.each([
+    ['an unknown auth.method', withAppliance({ auth: { method: 'kerberos', username: 'offsite', password: { env: 'P' } } }), 'targets[0].auth.method: expected "method" to be one of: token, basic, oauth2', '(got "kerberos")'],
+    [
+      'tls with both a CA and verification turned off',
+      withAppliance({ tls: { ca: { pem: PEM }, dangerouslyDisableCertificateVerification: true } }),
+      'targets[0].tls.dangerouslyDisableCertificateVerification: give either a CA bundle (ca) or dangerouslyDisableCertificateVerification, not both',
+      '',
+    ],
+    ['a tls.ca.pem that is not PEM', withAppliance({ tls: { ca: { pem: 'MIIBszCCAVmgAwIBAgIUJ0' } } }), 'targets[0].tls.ca.pem: expected one or more PEM certificates', '(got "MIIBszCCAVmgAwIBAgIUJ0")'],
+    [
+      'a bad subnet id in network',
+      withAppliance({}, { network: { vpcId: 'vpc-0a1b2c3d4e5f60718', subnetIds: ['subnet-XYZ'], securityGroupIds: ['sg-0a1b2c3d4e5f60718'] } }),
+      'network.subnetIds[0]: expected an id such as subnet-0a1b2c3d4e5f60718',
+      '(got "subnet-XYZ")',
+    ],
+    ['an unknown kind', withAppliance({ kind: 'netbox-onprem' }), 'targets[0].kind: expected "kind" to be one of: netbox-cloud, appliance', '(got "netbox-onprem")'],
+    ['client_credentials without clientId', withAppliance({ auth: { method: 'oauth2', grantType: 'client_credentials', secret: { env: 'S' } } }), 'targets[0].auth.clientId: client_credentials needs clientId', '(missing)'],
+    ['applianceKeep above 10', withAppliance({ applianceKeep: 11 }), 'targets[0].applianceKeep: ', '(got 11)'],
+  ])('rejects %s, naming the field', (_case, raw, field, value) => {
+    // Act / Assess
+    expect(() => parseConfig(raw, 'offsite.config.json')).toThrow(ConfigError);
+    expect(() => parseConfig(raw, 'offsite.config.json')).toThrow(field);
+    expect(() => parseConfig(raw, 'offsite.config.json')).toThrow(value);
+  });
+});
