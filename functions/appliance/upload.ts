@@ -40,6 +40,7 @@ export async function uploadFromArchive(request: UploadRequest): Promise<UploadR
       { sizeBytes: request.archive.sizeBytes, checksum: `sha256:${request.archive.sha256}` },
       { algorithm: 'sha256', hex: request.archive.sha256 },
       (bytes) => request.onProgress?.({ bytes, totalBytes: request.archive.sizeBytes, elapsedMs: Date.now() - started }),
+      { holdLastChunk: true, subject: `archived copy ${request.archive.objectKey}`, authority: 'its manifest records' },
     );
     verifier = stream;
     const body = answer.Body as Readable;

@@ -75,46 +75,76 @@ export class VerifyingStream extends Transform {
   bytes = 0;
   private readonly sha256 = createHash('sha256');
   private readonly vendorHash: Hash | undefined;
+  private held: Buffer | undefined;
   sha256Hex = '';
 
   constructor(
     private readonly expected: CopyRequest['expected'],
     private readonly vendorChecksum: ReturnType<typeof parseVendorChecksum>,
     private readonly onBytes: (bytes: number) => void,
+    private readonly options: VerifyingStreamOptions = {},
   ) {
     super();
     this.vendorHash = vendorChecksum && vendorChecksum.algorithm !== 'sha256' ? createHash(vendorChecksum.algorithm) : undefined;
   }
 
+  private get subject(): string {
+    return this.options.subject ?? 'the download';
+  }
+
+  private get authority(): string {
+    return this.options.authority ?? 'the vendor reported';
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.expected.sizeBytes !== null && this.bytes > this.expected.sizeBytes) {
-      callback(new CopyVerificationFailed(`The download is longer than the ${this.expected.sizeBytes} bytes the vendor reported.`));
+      callback(new CopyVerificationFailed(`${capitalized(this.subject)} is longer than the ${this.expected.sizeBytes} bytes ${this.authority}.`));
       return;
     }
     this.sha256.update(chunk);
     this.vendorHash?.update(chunk);
     this.onBytes(this.bytes);
-    callback(null, chunk);
+    if (!this.options.holdLastChunk) {
+      callback(null, chunk);
+      return;
+    }
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
   }
 
   override _flush(callback: TransformCallback): void {
     this.sha256Hex = this.sha256.digest('hex');
     if (this.expected.sizeBytes !== null && this.bytes !== this.expected.sizeBytes) {
-      callback(new CopyVerificationFailed(`The download ended after ${this.bytes} bytes; the vendor reported ${this.expected.sizeBytes}.`));
+      callback(new CopyVerificationFailed(`${capitalized(this.subject)} ended after ${this.bytes} bytes; ${this.authority} ${this.expected.sizeBytes}.`));
       return;
     }
     if (this.vendorChecksum) {
       const actual = this.vendorHash ? this.vendorHash.digest('hex') : this.sha256Hex;
       if (actual !== this.vendorChecksum.hex) {
-        callback(
-          new CopyVerificationFailed(`${this.vendorChecksum.algorithm} of the downloaded bytes is ${actual}; the vendor reported ${this.vendorChecksum.hex}.`),
-        );
+        callback(new CopyVerificationFailed(`${this.vendorChecksum.algorithm} of ${this.subject} is ${actual}; ${this.authority} ${this.vendorChecksum.hex}.`));
         return;
       }
     }
-    callback();
+    callback(null, this.held);
   }
+}
+
+export interface VerifyingStreamOptions {
+  /**
+   * Keep the last chunk back until size and checksum are verified: the receiver never
+   * gets the whole body of a mismatched file (an appliance would store a complete upload).
+   */
+  readonly holdLastChunk?: boolean;
+  /** What the bytes are, in messages (default "the download"). */
+  readonly subject?: string;
+  /** Who gave the expected values, in messages (default "the vendor reported"). */
+  readonly authority?: string;
+}
+
+function capitalized(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
 const MAX_REDIRECTS = 5;
