@@ -31,6 +31,13 @@ export function useConfig(path: string): OffsiteConfig {
 }
 
 
+/** The functions log it too, but their logs are silent on the command line unless --verbose. */
+function warnIfInsecure(target: TargetConfig, io: CliIo): void {
+  if (target.kind === 'appliance' && target.tls?.dangerouslyDisableCertificateVerification) {
+    io.err(`WARNING: TLS certificate verification is OFF for ${target.name} (tls.dangerouslyDisableCertificateVerification): anyone on the path can read its credentials and backups.`);
+  }
+}
+
 function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): CommandResult {
   io.err(`${what} failed: ${outcome.error ?? 'unknown error'}`);
   const cause = plainCause(outcome.cause);
@@ -90,6 +97,7 @@ export async function backupCommand(
 ): Promise<CommandResult & { archived?: ArchivedResult }> {
   const target = findTarget(config, targetName);
   const lifecycle = lifecycleFor(target.kind, 'backup');
+  warnIfInsecure(target, io);
   io.err(`Backing up ${target.name} (${target.kind}) into s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
   const outcome = await runWithTransfer(io, 'CopyToArchive', (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
   if (!outcome.succeeded) return reportFailure(io, `Backup of ${target.name}`, outcome);
@@ -163,6 +171,7 @@ interface ApplianceRestoreOutput {
 
 async function restoreAppliance(target: ApplianceTarget, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
   restoreDestination(target, options.to);
+  warnIfInsecure(target, io);
   const selection: Record<string, string> = options.archiveKey !== undefined ? { archiveKey: options.archiveKey } : { backupId: options.backup ?? '' };
   io.err(`Restoring appliance ${target.name} (${target.baseUrl}) from ${options.archiveKey ?? `backup "${options.backup ?? ''}"`}; the appliance will reboot`);
   const outcome = await runWithTransfer(io, 'UploadBackup', (onEvent) =>

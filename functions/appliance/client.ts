@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { ApplianceStorageFull, CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
+import { ApplianceStorageFull, CertificateRejected, CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
 import { describeUrl, networkReason, parseRetryAfter, requestJson, type HttpErrorContext, type Sleep } from '../shared/http';
 import type { ApplianceAuthenticator } from './auth';
 import type { ApplianceTransport } from './transport';
@@ -124,7 +124,7 @@ export class ApplianceClient {
           this.options.auth.rejected();
           continue;
         }
-        throw error;
+        throw certificateProblem(error, this.options.baseUrl) ?? error;
       }
     }
   }
@@ -263,9 +263,28 @@ export class ApplianceClient {
       if (init.signal.aborted) throw init.signal.reason instanceof Error ? init.signal.reason : error;
       // The body failed its own check on the way (upload from the archive): that, not a network error.
       if (init.body?.errored instanceof CopyVerificationFailed) throw init.body.errored;
+      const rejected = certificateProblem(error, this.options.baseUrl);
+      if (rejected) throw rejected;
       throw new TransientApiError(`${operation} failed: ${networkReason(error)} (${describeUrl(url)})`);
     }
   }
+}
+
+// Node's TLS error codes for an untrusted or mismatched certificate.
+const CERTIFICATE_CODES = /\b(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)\b/;
+
+/**
+ * An untrusted certificate will not fix itself: say what to configure instead of
+ * retrying it as a network error.
+ */
+function certificateProblem(error: unknown, baseUrl: string): CertificateRejected | undefined {
+  const text = error instanceof TransientApiError ? error.message : networkReason(error);
+  const code = CERTIFICATE_CODES.exec(text)?.[1];
+  if (!code) return undefined;
+  return new CertificateRejected(
+    `The appliance at ${new URL(baseUrl).origin} presented a certificate that is not trusted (${code}). ` +
+      'Give the CA that signed it in tls.ca ({"pem": ...} or {"secret": ...}); appliances usually have self-signed certificates.',
+  );
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

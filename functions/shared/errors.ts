@@ -105,6 +105,11 @@ export class RebootWindowExceeded extends Error {
   override readonly name = 'RebootWindowExceeded';
 }
 
+/** The server's TLS certificate was not trusted: not transient, the configuration must change. */
+export class CertificateRejected extends Error {
+  override readonly name = 'CertificateRejected';
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

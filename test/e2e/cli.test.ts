@@ -187,6 +187,27 @@ describe('offsite CLI against the sandbox', () => {
     sandbox.appliance.setRestoreOutcome('completed');
   });
 
+  test('an appliance backup without its CA bundle fails on the certificate, and with verification turned off it works and warns', async () => {
+    // Prepare
+    const config = loadConfigFile(sandbox.configPath);
+    const withTls = (tls: unknown): unknown => ({ ...config, targets: config.targets.map((target) => (target.kind === 'appliance' ? { ...target, tls } : target)) });
+    const untrusted = join(sandbox.directory, 'untrusted.config.json');
+    const insecure = join(sandbox.directory, 'insecure.config.json');
+    await writeFile(untrusted, JSON.stringify(withTls(undefined)));
+    await writeFile(insecure, JSON.stringify(withTls({ dangerouslyDisableCertificateVerification: true })));
+
+    // Act
+    const refused = await run(['--config', untrusted, 'backup', 'appliance-sandbox']);
+    const allowed = await run(['--config', insecure, 'backup', 'appliance-sandbox']);
+
+    // Assess
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("CertificateRejected");
+    expect(refused.stderr).toContain("Give the CA that signed it in tls.ca");
+    expect(allowed.code).toBe(0);
+    expect(allowed.stderr).toContain('WARNING: TLS certificate verification is OFF for appliance-sandbox');
+  });
+
   test('appliance restore with --to exits 2 before any call', async () => {
     // Prepare
     const before = sandbox.appliance.requests.length;
