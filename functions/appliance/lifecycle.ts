@@ -143,7 +143,7 @@ export async function checkBackup(
 // ---------------------------------------------------------------------------------
 
 export interface PrunePlan {
-  /** Offsite-made backups beyond applianceKeep, each with a verified archive copy. */
+  /** Offsite-made backups that failed, and those beyond applianceKeep with a verified archive copy. */
   readonly delete: string[];
   /** Beyond applianceKeep, but kept: no verified archive copy (yet). */
   readonly keptWithoutArchiveCopy: string[];
@@ -169,9 +169,14 @@ export function planPrune(backups: readonly ApplianceBackup[], archive: ArchiveL
   const ours = backups
     .filter((backup) => isMadeByOffsite(backup) && backup.status === 'completed')
     .sort((a, b) => (b.backup_time ?? 0) - (a.backup_time ?? 0));
-  const beyond = ours.slice(applianceKeep);
+  // backup_time has whole seconds: a backup as old as the newest one kept cannot be told
+  // to be older, so it is kept too rather than risk deleting the newer of the two.
+  const oldestKeptTime = applianceKeep > 0 ? ours[applianceKeep - 1]?.backup_time : undefined;
+  const beyond = ours.slice(applianceKeep).filter((backup) => oldestKeptTime === undefined || backup.backup_time !== oldestKeptTime);
+  // A failed backup offsite made holds a slot and nothing worth keeping.
+  const failed = backups.filter((backup) => isMadeByOffsite(backup) && backup.status === 'failed').map((backup) => backup.id);
   return {
-    delete: beyond.filter((backup) => hasVerifiedCopy(backup, archive)).map((backup) => backup.id),
+    delete: [...failed, ...beyond.filter((backup) => hasVerifiedCopy(backup, archive)).map((backup) => backup.id)],
     keptWithoutArchiveCopy: beyond.filter((backup) => !hasVerifiedCopy(backup, archive)).map((backup) => backup.id),
     notMadeByOffsite: backups.filter((backup) => !isMadeByOffsite(backup)).map((backup) => backup.id),
   };
@@ -222,6 +227,25 @@ export interface RestorePlan {
   readonly applianceVersion: string | null;
   /** match, mismatch-allowed (the input said allowVersionMismatch), or unknown (the appliance's version could not be read). */
   readonly versionCheck: 'match' | 'mismatch-allowed' | 'unknown';
+}
+
+/**
+ * An upload gets a new id from the appliance, so a copy uploaded by an earlier restore is
+ * recognised by what the appliance read from the file: the same backup_time, size,
+ * software and device. Restoring it in place spares another upload and another of the
+ * appliance's few backup slots.
+ */
+function isUploadOf(backup: ApplianceBackup, copy: ArchivedCopy): boolean {
+  const same = (value: string | undefined, field: string): boolean => value !== undefined && value === manifestString(copy, field);
+  return (
+    backup.status === 'completed' &&
+    backup.size === copy.manifest.sizeBytes &&
+    backup.backup_time !== undefined &&
+    new Date(backup.backup_time * 1000).toISOString() === manifestString(copy, 'backup_time') &&
+    same(backup.sw_version, 'sw_version') &&
+    same(backup.serial, 'serial') &&
+    same(backup.hostname, 'hostname')
+  );
 }
 
 function manifestString(copy: ArchivedCopy, field: string): string | null {
@@ -288,9 +312,10 @@ export async function resolveRestore(
     wantedId = selection.backupId;
     copy = copies.find((candidate) => candidate.manifest.sourceBackupId === wantedId);
   }
-  const onAppliance = held.find(
-    (backup) => backup.id === wantedId && backup.status === 'completed' && (copy === undefined || backup.size === undefined || backup.size === copy.manifest.sizeBytes),
-  );
+  const onAppliance =
+    held.find(
+      (backup) => backup.id === wantedId && backup.status === 'completed' && (copy === undefined || backup.size === undefined || backup.size === copy.manifest.sizeBytes),
+    ) ?? (copy ? held.find((backup) => isUploadOf(backup, copy)) : undefined);
   if (!onAppliance && !copy) {
     throw new BackupNotFound(
       `Backup ${wantedId} is neither on appliance "${target.name}" nor in the archive. The appliance holds ${describeHeld(held)}; ` +
@@ -315,7 +340,8 @@ export async function resolveRestore(
   return {
     mode: onAppliance ? 'in-place' : 'upload',
     backup: {
-      backupId: wantedId,
+      // The id to restore: the appliance's own, which differs from the archived one for an earlier upload.
+      backupId: onAppliance?.id ?? wantedId,
       swVersion: backupVersion,
       backupTime: onAppliance ? summarize(onAppliance).backupTime : (copy?.manifest.createdAt ?? null),
       sizeBytes: onAppliance?.size ?? copy?.manifest.sizeBytes ?? null,

@@ -90,6 +90,25 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       expect(sha256(archived)).not.toBe(older.archive.sha256);
     });
 
+    test('a second restore of the same archived copy restores the earlier upload in place instead of uploading again', async () => {
+      // Prepare: replaced hardware, restored once by upload.
+      await backUp();
+      harness.sandbox.appliance.deleteAllBackups();
+      const first = await harness.runApplianceRestore(restoreInput());
+      expect(first).toMatchObject({ succeeded: true });
+      const uploaded = (first.output as RestoreOutput).uploaded?.backupId;
+
+      // Act
+      const second = await harness.runApplianceRestore(restoreInput());
+
+      // Assess
+      expect(second).toMatchObject({ succeeded: true });
+      expect(second.path).toContain('RestoreInPlace');
+      expect(second.path).not.toContain('UploadBackup');
+      expect(harness.sandbox.appliance.backups().map((backup) => backup.id)).toEqual([uploaded]);
+      expect(harness.sandbox.appliance.restores.map((restore) => restore.backupId)).toEqual([uploaded, uploaded]);
+    });
+
     test('restores the archived copy named by archiveKey, not the latest one', async () => {
       // Prepare: two backups; with applianceKeep 1 the first is pruned from the appliance.
       const older = await backUp();

@@ -121,7 +121,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'CopyVerificationFailed' });
-    expect(outcome.cause).toMatch(/sha256 of the downloaded bytes is [0-9a-f]{64}; the vendor reported/);
+    expect(outcome.cause).toMatch(/sha256 of the download is [0-9a-f]{64}; the vendor reported/);
     expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
   });
 
@@ -131,7 +131,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'InvalidInput' });
-    expect(outcome.cause).toContain('Unknown target "netbox-typo". Configured targets: netbox-sandbox.');
+    expect(outcome.cause).toContain('Unknown target "netbox-typo". Configured targets: netbox-sandbox, appliance-sandbox.');
     expect(harness.sandbox.netboxCloud.requests).toEqual([]);
   });
 });
