@@ -72,6 +72,86 @@ export interface CopierResult {
   readonly memory: MemoryFigures;
 }
 
+// ---------------------------------------------------------------------------- upload direction
+
+/** The appliance's upload endpoint, relative to its base URL (functions/appliance/client.ts). */
+export const UPLOAD_PATH = '/api/npm.backup/1.0/backups/upload';
+
+/** What uploadFromArchive needs to know of the archived object (the manifest's figures). */
+export interface ArchivedObject {
+  readonly objectKey: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+/** Where a child finds the archive: the local S3 store (credentials come in the environment). */
+export interface ArchiveLocation {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly bucket: string;
+}
+
+export interface S3ReadJob extends ArchiveLocation {
+  readonly objectKey: string;
+}
+
+/** The appliance sink and its Basic-auth login. */
+export interface SinkLogin {
+  readonly baseUrl: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface UploadJob {
+  readonly archiveAt: ArchiveLocation;
+  readonly archive: ArchivedObject;
+  readonly appliance: SinkLogin;
+  readonly timeoutMs: number;
+}
+export interface UploadResult {
+  readonly type: 'result';
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly elapsedMs: number;
+  /** From uploadFromArchive (offsite) or counted on the way (the plain pipe). */
+  readonly uploadedBytes?: number;
+  readonly sha256?: string;
+  /** The backup id the appliance answered with. */
+  readonly backupId?: string;
+  readonly status?: string;
+  readonly memory: MemoryFigures;
+}
+
+export interface SinkJob {
+  readonly username: string;
+  readonly password: string;
+}
+export interface SinkReady {
+  readonly type: 'ready';
+  readonly baseUrl: string;
+}
+/** The sink's account of one request to the upload endpoint, sent before it answers the client. */
+export interface SinkUpload {
+  readonly type: 'upload';
+  readonly id: string;
+  /** The whole body arrived (its length matched content-length, when one was sent). */
+  readonly complete: boolean;
+  readonly authorized: boolean;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly contentType?: string;
+  readonly contentLength?: string;
+  readonly transferEncoding?: string;
+  readonly statusCode: number;
+  readonly error?: string;
+}
+/** The sink was asked to delete a backup (uploadFromArchive does that when a check fails after the upload). */
+export interface SinkDelete {
+  readonly type: 'delete';
+  readonly id: string;
+}
+export type SinkMessage = SinkUpload | SinkDelete;
+
 export interface RssSampler {
   /** Marks "the measured work starts now": records the baseline RSS. */
   markBaseline(): void;

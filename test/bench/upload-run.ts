@@ -1,0 +1,57 @@
+// Child process: one upload of an archived backup to the appliance, exactly as the
+// ApplianceUploadBackup Lambda (functions/handlers/appliance/upload-backup.ts) makes it:
+// uploadFromArchive with the archive client and an ApplianceClient built as
+// functions/handlers/appliance/events.ts builds it (Basic login, certificate
+// verification on), reading the benchmark's archived object from the local S3 store
+// and streaming it, size- and SHA-256-checked, to the benchmark's appliance sink.
+// Nothing else runs in this process, so its peak RSS is the upload path's.
+import { applianceAuthenticator } from '../../functions/appliance/auth';
+import { ApplianceClient } from '../../functions/appliance/client';
+import { applianceTransport } from '../../functions/appliance/transport';
+import { uploadFromArchive } from '../../functions/appliance/upload';
+import { archiveClient } from '../../functions/runtime/archive-client';
+import { describeError, receiveJob, reply, startRssSampler, type UploadJob, type UploadResult } from './bench-child';
+
+async function main(): Promise<void> {
+  const sampler = startRssSampler();
+  const job = await receiveJob<UploadJob>();
+  const { archiveAt, appliance, timeoutMs } = job;
+  const s3 = archiveClient({ bucket: archiveAt.bucket, prefix: '', region: archiveAt.region, endpoint: archiveAt.endpoint, forcePathStyle: true });
+  const transport = applianceTransport({ verifyCertificate: true });
+  const client = new ApplianceClient({
+    baseUrl: appliance.baseUrl,
+    auth: applianceAuthenticator({
+      baseUrl: appliance.baseUrl,
+      login: { method: 'basic', username: appliance.username, password: appliance.password },
+      http: { fetch: transport.fetch, timeoutMs },
+    }),
+    transport,
+    timeoutMs,
+  });
+  sampler.markBaseline();
+  const started = performance.now();
+  let result: UploadResult;
+  try {
+    const uploaded = await uploadFromArchive({ client, s3, bucket: archiveAt.bucket, archive: job.archive, signal: new AbortController().signal });
+    result = {
+      type: 'result',
+      ok: true,
+      elapsedMs: performance.now() - started,
+      uploadedBytes: uploaded.uploadedBytes,
+      sha256: uploaded.sha256,
+      backupId: uploaded.backupId,
+      status: uploaded.status,
+      memory: sampler.stop(),
+    };
+  } catch (error) {
+    result = { type: 'result', ok: false, error: describeError(error), elapsedMs: performance.now() - started, memory: sampler.stop() };
+  }
+  s3.destroy();
+  await reply(result);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(`upload: ${describeError(error)}`);
+  process.exit(1);
+});
