@@ -9,6 +9,8 @@ export interface ApplianceAuthenticator {
   rejected(): void;
   /** True when a 401 may be cured by getting a new token (not for Basic). */
   readonly renewable: boolean;
+  /** Values that must never appear in a message (password, encoded forms, tokens issued). */
+  sensitiveValues(): string[];
 }
 
 export type ApplianceLogin =
@@ -58,22 +60,29 @@ export interface AuthenticatorOptions {
 export function applianceAuthenticator(options: AuthenticatorOptions): ApplianceAuthenticator {
   const { login } = options;
   if (login.method === 'basic') {
-    const header = `Basic ${Buffer.from(`${login.username}:${login.password}`, 'utf8').toString('base64')}`;
-    return { authorization: () => Promise.resolve(header), rejected: () => undefined, renewable: false };
+    const encoded = Buffer.from(`${login.username}:${login.password}`, 'utf8').toString('base64');
+    const header = `Basic ${encoded}`;
+    return { authorization: () => Promise.resolve(header), rejected: () => undefined, renewable: false, sensitiveValues: () => [login.password, encoded] };
   }
   const cache = options.cache ?? sharedTokenCache;
   const now = options.now ?? Date.now;
   const cacheKey = `${options.baseUrl}\n${login.method}\n${login.method === 'token' ? login.username : (login.clientId ?? '')}`;
+  const issued: string[] = [];
   return {
     renewable: true,
+    sensitiveValues: () => [login.method === 'token' ? login.password : login.secret, ...issued],
     rejected: () => {
       cache.delete(cacheKey);
     },
     async authorization() {
       const cached = cache.get(cacheKey);
-      if (cached && cached.renewAfterMs > now()) return `Bearer ${cached.accessToken}`;
+      if (cached && cached.renewAfterMs > now()) {
+        if (!issued.includes(cached.accessToken)) issued.push(cached.accessToken);
+        return `Bearer ${cached.accessToken}`;
+      }
       const token = await requestToken(options.baseUrl, login, options.http, now);
       cache.set(cacheKey, token);
+      issued.push(token.accessToken);
       return `Bearer ${token.accessToken}`;
     },
   };

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { ApplianceStorageFull, CertificateRejected, CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
+import { ApplianceStorageFull, CertificateRejected, CopyVerificationFailed, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../shared/errors';
 import { describeUrl, networkReason, parseRetryAfter, requestJson, type HttpErrorContext, type Sleep } from '../shared/http';
 import type { ApplianceAuthenticator } from './auth';
 import type { ApplianceTransport } from './transport';
@@ -72,10 +72,15 @@ export function describeApplianceError(body: unknown): string {
 
 // The document does not say how a full disk refuses a new backup or an upload. 507 means
 // exactly that; otherwise a 4xx whose text speaks of space or a limit is taken as it.
-const STORAGE_WORDS = /\b(space|disk|storage|full|quota|limit|maximum|too many)\b/i;
+const STORAGE_WORDS = /(no|not enough|insufficient|out of) (disk |storage )?space|(disk|storage|backup storage) (is )?full|quota|too many backups|maximum number of backups|backup limit/i;
 
 export function isStorageRefusal(status: number, body: unknown): boolean {
-  return status === 507 || (status >= 400 && status < 500 && status !== 401 && status !== 403 && STORAGE_WORDS.test(describeApplianceError(body)));
+  return status === 507 || (status >= 400 && status < 500 && ![401, 403, 429].includes(status) && STORAGE_WORDS.test(describeApplianceError(body)));
+}
+
+/** 429 on a creating call: the appliance did not act, so the state machine may repeat it. */
+function rateLimited(context: HttpErrorContext): RateLimited | undefined {
+  return context.status === 429 ? new RateLimited(`${context.operation} was throttled: HTTP 429 — ${describeApplianceError(context.body)}`, context.retryAfterSeconds) : undefined;
 }
 
 function storageFull(operation: string, context: { status: number; body: unknown }): ApplianceStorageFull {
@@ -124,9 +129,22 @@ export class ApplianceClient {
           this.options.auth.rejected();
           continue;
         }
-        throw certificateProblem(error, this.options.baseUrl) ?? error;
+        throw this.scrubbed(certificateProblem(error, this.options.baseUrl) ?? error);
       }
     }
+  }
+
+  /**
+   * Some appliances echo the request in an error body; what the client sent (password,
+   * token) is taken out of any message before it can reach a log, an execution's Cause
+   * or the terminal.
+   */
+  private scrubbed(error: unknown): unknown {
+    if (!(error instanceof Error)) return error;
+    for (const value of this.options.auth.sensitiveValues()) {
+      if (value.length >= 4) error.message = error.message.split(value).join('[redacted]');
+    }
+    return error;
   }
 
   async listBackups(): Promise<ApplianceBackup[]> {
@@ -145,7 +163,7 @@ export class ApplianceClient {
       body: { description },
       // A 5xx may or may not have started a backup: the state machine must not repeat it blindly.
       idempotent: false,
-      mapError: (context) => (isStorageRefusal(context.status, context.body) ? storageFull('The new backup', context) : undefined),
+      mapError: (context) => rateLimited(context) ?? (isStorageRefusal(context.status, context.body) ? storageFull('The new backup', context) : undefined),
     });
     return parseAnswer(createdBackupSchema, answer ?? {}, operation);
   }
@@ -157,7 +175,7 @@ export class ApplianceClient {
   /** Starts a restore; the appliance reboots as part of it. */
   async restoreBackup(id: string): Promise<RestoreStatus> {
     const operation = `start restore of appliance backup ${id}`;
-    const answer = await this.call('POST', this.url(`/backups/items/${encodeURIComponent(id)}/restore`), operation, { idempotent: false });
+    const answer = await this.call('POST', this.url(`/backups/items/${encodeURIComponent(id)}/restore`), operation, { idempotent: false, mapError: rateLimited });
     return answer === undefined ? {} : parseAnswer(restoreStatusSchema, answer, operation);
   }
 
@@ -189,6 +207,14 @@ export class ApplianceClient {
 
   /** GET items/{id}/file as a stream; the bytes are passed on exactly as served (no decoding). */
   async downloadBackup(id: string, signal: AbortSignal): Promise<DownloadedFile> {
+    try {
+      return await this.openFile(id, signal);
+    } catch (error) {
+      throw this.scrubbed(error);
+    }
+  }
+
+  private async openFile(id: string, signal: AbortSignal): Promise<DownloadedFile> {
     const url = this.url(`/backups/items/${encodeURIComponent(id)}/file`);
     const operation = `download appliance backup ${id}`;
     for (let attempt = 0; ; attempt += 1) {
@@ -214,6 +240,14 @@ export class ApplianceClient {
    * to open it: after a 401 the token is renewed and the body opened once more.
    */
   async uploadBackup(openBody: () => Promise<Readable>, sizeBytes: number, signal: AbortSignal): Promise<CreatedBackup> {
+    try {
+      return await this.sendFile(openBody, sizeBytes, signal);
+    } catch (error) {
+      throw this.scrubbed(error);
+    }
+  }
+
+  private async sendFile(openBody: () => Promise<Readable>, sizeBytes: number, signal: AbortSignal): Promise<CreatedBackup> {
     const operation = 'upload backup to the appliance';
     for (let attempt = 0; ; attempt += 1) {
       const body = await openBody();

@@ -8,6 +8,7 @@ import {
   InvalidInput,
   RebootWindowExceeded,
   RestoreFailed,
+  RestoreInProgress,
   SoftwareVersionMismatch,
   TransientApiError,
   VendorApiError,
@@ -87,17 +88,17 @@ export async function createBackup(client: ApplianceClient, target: ApplianceTar
     const answer = await client.createBackup(description);
     created = answer.id !== undefined ? { ...answer, id: answer.id } : await findByDescription(client, description);
   } catch (error) {
-    const refused = error instanceof ApplianceStorageFull || (error instanceof VendorApiError && error.status !== undefined && error.status < 500);
+    const refused = error instanceof ApplianceStorageFull || (error instanceof VendorApiError && error.status !== undefined && error.status < 500 && error.status !== 409);
     if (!refused) throw error;
     // The document does not say how a full disk answers. What the appliance holds tells
-    // the operator what to delete, and decides whether a bare 4xx was that.
+    // the operator what to delete, and whether a bare refusal is likely to be that.
     const held = await client.listBackups().catch(() => undefined);
-    const looksFull = error instanceof ApplianceStorageFull || (held !== undefined && held.length >= TYPICAL_BACKUP_SLOTS);
-    if (!looksFull) throw error;
+    const certain = error instanceof ApplianceStorageFull;
+    if (!certain && !(held !== undefined && held.length >= TYPICAL_BACKUP_SLOTS)) throw error;
     throw new ApplianceStorageFull(
-      `Appliance "${target.name}" refused a new backup because its backup storage is full (${error.message}). ` +
+      `Appliance "${target.name}" refused a new backup; its backup storage ${certain ? 'is full' : 'is probably full'} (${error.message}). ` +
         `It holds ${held ? describeHeld(held) : 'backups that could not be listed'}. ` +
-        `Fix: delete a backup on the appliance that you no longer need (offsite never deletes backups it did not make), ` +
+        `Fix: delete a backup on the appliance that you no longer need (offsite never deletes backups it did not put there), ` +
         `or lower applianceKeep (now ${target.applianceKeep}) so offsite keeps fewer of its own after each verified copy.`,
     );
   }
@@ -151,23 +152,34 @@ export interface PrunePlan {
   readonly notMadeByOffsite: string[];
 }
 
-function hasVerifiedCopy(backup: ApplianceBackup, archive: ArchiveListing): boolean {
-  return archive.copies.some(
-    (copy) =>
-      copy.manifest.sourceBackupId === backup.id &&
-      copy.objectMatchesManifest &&
-      (backup.size === undefined || copy.manifest.sizeBytes === backup.size),
+/** Same backup, not merely the same id: ids may be reused (replaced hardware, a factory reset). */
+function describesBackup(copy: ArchivedCopy, backup: ApplianceBackup): boolean {
+  const backupTime = backup.backup_time !== undefined ? new Date(backup.backup_time * 1000).toISOString() : undefined;
+  return (
+    copy.manifest.sourceBackupId === backup.id &&
+    (backup.size === undefined || copy.manifest.sizeBytes === backup.size) &&
+    (backupTime === undefined || manifestString(copy, 'backup_time') === null || manifestString(copy, 'backup_time') === backupTime)
   );
 }
 
+function hasVerifiedCopy(backup: ApplianceBackup, archive: ArchiveListing): boolean {
+  return archive.copies.some((copy) => copy.objectMatchesManifest && (describesBackup(copy, backup) || isUploadOf(backup, copy)));
+}
+
+/** A copy a restore uploaded: offsite put it there, and the archive holds the same backup. */
+function isUploadedCopy(backup: ApplianceBackup, archive: ArchiveListing): boolean {
+  return !isMadeByOffsite(backup) && archive.copies.some((copy) => copy.objectMatchesManifest && isUploadOf(backup, copy));
+}
+
 /**
- * Keeps the newest `applianceKeep` backups offsite made; of the older ones, deletes
- * only those with a verified copy in the archive (manifest present, object of the
- * recorded size, same size as on the appliance).
+ * Keeps the newest `applianceKeep` backups offsite put on the appliance (made by it, or
+ * uploaded by a restore from an archived copy); of the older ones, deletes only those with
+ * a verified copy in the archive (manifest present, object of the recorded size, the same
+ * backup by id, size and time, or an upload of it). Anything else is never touched.
  */
 export function planPrune(backups: readonly ApplianceBackup[], archive: ArchiveListing, applianceKeep: number): PrunePlan {
   const ours = backups
-    .filter((backup) => isMadeByOffsite(backup) && backup.status === 'completed')
+    .filter((backup) => backup.status === 'completed' && (isMadeByOffsite(backup) || isUploadedCopy(backup, archive)))
     .sort((a, b) => (b.backup_time ?? 0) - (a.backup_time ?? 0));
   // backup_time has whole seconds: a backup as old as the newest one kept cannot be told
   // to be older, so it is kept too rather than risk deleting the newer of the two.
@@ -178,7 +190,7 @@ export function planPrune(backups: readonly ApplianceBackup[], archive: ArchiveL
   return {
     delete: [...failed, ...beyond.filter((backup) => hasVerifiedCopy(backup, archive)).map((backup) => backup.id)],
     keptWithoutArchiveCopy: beyond.filter((backup) => !hasVerifiedCopy(backup, archive)).map((backup) => backup.id),
-    notMadeByOffsite: backups.filter((backup) => !isMadeByOffsite(backup)).map((backup) => backup.id),
+    notMadeByOffsite: backups.filter((backup) => !isMadeByOffsite(backup) && !isUploadedCopy(backup, archive)).map((backup) => backup.id),
   };
 }
 
@@ -262,18 +274,14 @@ function usableCopies(archive: ArchiveListing): ArchivedCopy[] {
 }
 
 /**
- * The software the appliance runs now. Riverbed's common info resource says it; an
- * appliance without that resource (it is not in the backup document) is judged by the
- * newest backup it made itself, since a restore changes configuration, not software.
- * Null when neither is available: the restore then goes ahead and says it could not compare.
+ * The software the appliance runs now, from Riverbed's common info resource (not in the
+ * backup document). Nothing else says it reliably: a backup's sw_version is the software
+ * of its day. Null when the appliance has no such resource: the restore then goes ahead,
+ * and its output and log say the versions were not compared.
  */
-async function currentSoftwareVersion(client: ApplianceClient, held: readonly ApplianceBackup[]): Promise<string | null> {
+async function currentSoftwareVersion(client: ApplianceClient): Promise<string | null> {
   const info = await client.deviceInfo();
-  if (info?.sw_version) return info.sw_version;
-  const newest = held
-    .filter((backup) => backup.status === 'completed' && backup.sw_version)
-    .sort((a, b) => (b.backup_time ?? 0) - (a.backup_time ?? 0))[0];
-  return newest?.sw_version ?? null;
+  return info?.sw_version ?? null;
 }
 
 /**
@@ -314,7 +322,7 @@ export async function resolveRestore(
   }
   const onAppliance =
     held.find(
-      (backup) => backup.id === wantedId && backup.status === 'completed' && (copy === undefined || backup.size === undefined || backup.size === copy.manifest.sizeBytes),
+      (backup) => backup.id === wantedId && backup.status === 'completed' && (copy === undefined || describesBackup(copy, backup)),
     ) ?? (copy ? held.find((backup) => isUploadOf(backup, copy)) : undefined);
   if (!onAppliance && !copy) {
     throw new BackupNotFound(
@@ -323,7 +331,7 @@ export async function resolveRestore(
     );
   }
   const backupVersion = onAppliance?.sw_version ?? (copy ? manifestString(copy, 'sw_version') : null);
-  const applianceVersion = await currentSoftwareVersion(client, held);
+  const applianceVersion = await currentSoftwareVersion(client);
   let versionCheck: RestorePlan['versionCheck'] = 'unknown';
   if (applianceVersion !== null && backupVersion !== null) {
     if (applianceVersion === backupVersion) {
@@ -375,13 +383,23 @@ export interface RestoreStarted {
  * POST items/{id}/restore. The appliance reboots as part of it, so an answer lost to a
  * dropped connection or a 502/503 is not taken as "not started": restore_status decides.
  */
-export async function requestRestore(client: ApplianceClient, backupId: string, clock: Clock): Promise<RestoreStarted> {
+export async function requestRestore(client: ApplianceClient, backupId: string, baseline: RestoreBaseline, clock: Clock): Promise<RestoreStarted> {
+  if (baseline.previousStatus === 'started') {
+    throw new RestoreInProgress(
+      `The appliance reports a restore still running (restore_status "started", last_restore_time ${baseline.previousRestoreTime}). ` +
+        'Nothing was started; wait for it to finish and check its outcome before restoring again.',
+    );
+  }
   const requestedAt = Math.floor(clock().getTime() / 1000);
   try {
     await client.restoreBackup(backupId);
     return { requestedAt, acknowledged: true, note: null };
   } catch (error) {
-    if (isRebootSymptom(error)) return { requestedAt, acknowledged: false, note: `The answer to the restore request was lost (${error.message}); restore_status decides.` };
+    // Any 5xx, not only a gateway's: the appliance may have begun the restore (and its
+    // reboot) before answering, and repeating the request could start a second one.
+    if (isRebootSymptom(error) || (error instanceof TransientApiError && error.status !== undefined && error.status >= 500)) {
+      return { requestedAt, acknowledged: false, note: `The answer to the restore request was lost (${error.message}); restore_status decides.` };
+    }
     throw error;
   }
 }
@@ -394,11 +412,10 @@ export function isRebootSymptom(error: unknown): error is TransientApiError {
 }
 
 /**
- * The appliance's clock and ours may differ a little. A status counts only when it is
- * newer than the one read before the restore, and not from before the request by more
- * than this.
+ * The appliance's clock and ours may differ. A status counts only when it is newer than
+ * the one read before the restore, and not from before the request by more than this.
  */
-export const CLOCK_SKEW_SECONDS = 120;
+export const CLOCK_SKEW_SECONDS = 600;
 
 export interface RestoreProgress {
   /** rebooting (unreachable), waiting (old status still shown), restoring (started/not_run), completed. */

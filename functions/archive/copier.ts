@@ -218,12 +218,14 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
   const body = opened.body;
   const contentType = opened.contentType ?? 'application/octet-stream';
   const totalBytes = request.expected.sizeBytes ?? opened.contentLength ?? null;
+  // When the vendor gave no size, the length the server announced is checked instead.
+  const expected = { ...request.expected, sizeBytes: totalBytes };
   const vendorChecksum = parseVendorChecksum(request.expected.checksum);
 
   // One watchdog for the whole copy, rather than re-arming a timer for every chunk.
   const idleTimeoutMs = request.idleTimeoutMs ?? 120_000;
   let lastBytesAt = Date.now();
-  const verifier = new VerifyingStream(request.expected, vendorChecksum, (bytes) => {
+  const verifier = new VerifyingStream(expected, vendorChecksum, (bytes) => {
     lastBytesAt = Date.now();
     request.onProgress?.({ bytes, totalBytes, elapsedMs: lastBytesAt - started });
   });

@@ -68,7 +68,11 @@ export const netboxCloudTargetSchema = z
   .strict();
 
 // A PEM bundle is recognised by its armour; the TLS layer reports a malformed one by itself.
-const pemBundle = z.string().regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'expected one or more PEM certificates (-----BEGIN CERTIFICATE----- ...)');
+const pemBundle = z
+  .string()
+  .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'expected one or more PEM certificates (-----BEGIN CERTIFICATE----- ...)')
+  // The configuration is deployed as a plain SSM parameter: a key pasted along must not go with it.
+  .refine((pem) => !/PRIVATE KEY/.test(pem), { message: 'expected certificates only: this PEM contains a PRIVATE KEY; remove it (and consider that key exposed)' });
 
 const caBundleRef = z.union(
   [
@@ -149,7 +153,8 @@ export const applianceTargetSchema = z
       })
       .strict()
       .default({ rebootWindowMinutes: 30 }),
-    requestTimeoutSeconds: z.number().int().min(1).max(300).default(30),
+    // Kept well inside the 120 s of an API-call function, which may make a token request too.
+    requestTimeoutSeconds: z.number().int().min(1).max(45).default(30),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import { CredentialsUnavailable } from '../shared/errors';
  */
 export async function resolveCredential(
   ref: CredentialsRef,
-  what: { readonly targetName: string; readonly field: string; readonly jsonKey: string },
+  what: { readonly targetName: string; readonly field: string; readonly jsonKey: string; readonly spacesAllowed?: boolean },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const { targetName, field } = what;
@@ -18,10 +18,10 @@ export async function resolveCredential(
     if (!value) {
       throw new CredentialsUnavailable(`Target "${targetName}": environment variable ${ref.env} (${field}.env) is not set.`);
     }
-    return usableCredential(value, `environment variable ${ref.env}`, targetName);
+    return usableCredential(value, `environment variable ${ref.env}`, targetName, what.spacesAllowed ?? false);
   }
   const value = await readSecretString(ref.secret, `${field}.secret`, targetName);
-  return usableCredential(extractField(value, what.jsonKey), `secret ${ref.secret}`, targetName);
+  return usableCredential(extractField(value, what.jsonKey), `secret ${ref.secret}`, targetName, what.spacesAllowed ?? false);
 }
 
 /** A NetBox Cloud API key: the secret holds the key or `{ "apiKey": ... }`. */
@@ -48,9 +48,9 @@ export async function readSecretString(secretId: string, field: string, targetNa
  * A credential with whitespace or control characters cannot go into a header, and the
  * HTTP client's complaint would quote the header, value included: refuse it here, unquoted.
  */
-function usableCredential(value: string, source: string, targetName: string): string {
+function usableCredential(value: string, source: string, targetName: string, spacesAllowed: boolean): string {
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f]/.test(value)) {
+  if ((spacesAllowed ? /[\x00-\x1f\x7f]/ : /[\s\x00-\x1f\x7f]/).test(value)) {
     throw new CredentialsUnavailable(`Target "${targetName}": the credential in ${source} contains whitespace or control characters (a stray newline?).`);
   }
   return value;

@@ -105,6 +105,11 @@ export class RebootWindowExceeded extends Error {
   override readonly name = 'RebootWindowExceeded';
 }
 
+/** The appliance reports a restore still running: starting another on top of it is refused. */
+export class RestoreInProgress extends Error {
+  override readonly name = 'RestoreInProgress';
+}
+
 /** The server's TLS certificate was not trusted: not transient, the configuration must change. */
 export class CertificateRejected extends Error {
   override readonly name = 'CertificateRejected';

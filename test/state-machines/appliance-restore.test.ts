@@ -109,6 +109,26 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       expect(harness.sandbox.appliance.restores.map((restore) => restore.backupId)).toEqual([uploaded, uploaded]);
     });
 
+    test('after a restore by upload, the next backups prune the uploaded copy instead of filling the appliance', async () => {
+      // Prepare: replaced hardware (two backup slots), restored by upload.
+      await backUp();
+      harness.sandbox.appliance.deleteAllBackups();
+      const restored = await harness.runApplianceRestore(restoreInput());
+      const uploaded = (restored.output as RestoreOutput).uploaded?.backupId;
+
+      // Act
+      await intoNextSecond();
+      const first = await harness.runApplianceBackup();
+      await intoNextSecond();
+      const second = await harness.runApplianceBackup();
+
+      // Assess
+      expect([restored.succeeded, first.succeeded, second.succeeded]).toEqual([true, true, true]);
+      const held = harness.sandbox.appliance.backups().map((backup) => backup.id);
+      expect(held).toHaveLength(1);
+      expect(held).not.toContain(uploaded);
+    });
+
     test('restores the archived copy named by archiveKey, not the latest one', async () => {
       // Prepare: two backups; with applianceKeep 1 the first is pruned from the appliance.
       const older = await backUp();

@@ -488,6 +488,28 @@ describe('ApplianceClient against a hand-written appliance', () => {
     ]);
   });
 
+  test('an error body that echoes the request has the token and the Basic credentials taken out of the message', async () => {
+    // Prepare: an appliance that quotes the Authorization header back.
+    tokensThen((call) => ({ status: 400, body: { error_id: 'BAD_REQUEST', error_text: `rejected request with ${call.authorization ?? ''} and ${password}` } }));
+    const basic: ApplianceLogin = { method: 'basic', username: 'offsite', password };
+    const encoded = Buffer.from(`offsite:${password}`).toString('base64');
+
+    // Act
+    const withToken = await applianceClient(baseUrl, tokenLogin, plain).listBackups().catch((error: unknown) => error as Error);
+    const withBasic = await applianceClient(baseUrl, basic, plain).listBackups().catch((error: unknown) => error as Error);
+
+    // Assess
+    expect(withToken).toBeInstanceOf(VendorApiError);
+    expect(withBasic).toBeInstanceOf(VendorApiError);
+    expect((withToken as Error).message).toContain('rejected request with Bearer [redacted] and [redacted]');
+    expect((withBasic as Error).message).toContain('rejected request with Basic [redacted] and [redacted]');
+    for (const failure of [withToken as Error, withBasic as Error]) {
+      expect(failure.message).not.toContain(password);
+      expect(failure.message).not.toContain(encoded);
+      expect(failure.message).not.toContain('tok-1');
+    }
+  });
+
   test('sends the documented token request body', async () => {
     // Prepare
     tokensThen(() => ({ status: 200, body: { items: [] } }));

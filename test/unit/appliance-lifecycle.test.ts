@@ -109,6 +109,9 @@ function clientFor(baseUrl: string, login: ApplianceLogin, ca: string | undefine
   return new ApplianceClient({ baseUrl, auth, transport, timeoutMs });
 }
 
+
+const NO_RESTORE_YET = { previousStatus: 'not_run', previousRestoreTime: 0 };
+
 describe('appliance lifecycle against the appliance simulator', () => {
   let simulator: ApplianceSimulator;
   let client: ApplianceClient;
@@ -148,7 +151,7 @@ describe('appliance lifecycle against the appliance simulator', () => {
 
       // Assess
       await expect(failure).rejects.toBeInstanceOf(ApplianceStorageFull);
-      await expect(failure).rejects.toThrow('Appliance "ar11-lab" refused a new backup because its backup storage is full');
+      await expect(failure).rejects.toThrow('Appliance "ar11-lab" refused a new backup; its backup storage is full');
       await expect(failure).rejects.toThrow(`${ours.backupId} (made by offsite, `);
       await expect(failure).rejects.toThrow(`${theirs?.id ?? 'missing'} (not made by offsite, `);
       await expect(failure).rejects.toThrow('or lower applianceKeep (now 1)');
@@ -286,16 +289,16 @@ describe('appliance lifecycle against the appliance simulator', () => {
       expect(plan).toMatchObject({ mode: 'in-place', applianceVersion: '12.0.1', backup: { swVersion: '11.12.0' }, versionCheck: 'mismatch-allowed' });
     });
 
-    test('judges the version by the newest backup when the appliance has no info resource', async () => {
-      // Prepare
+    test('does not take the newest backup on the appliance for its software version when it has no info resource', async () => {
+      // Prepare: that backup's sw_version is the software of its day, not necessarily today's.
       await start({ seedBackups: 1, infoEndpoint: false });
       const copy = archivedCopy('gone-backup', { swVersion: '11.11.0' });
 
       // Act
-      const failure = resolveRestore(client, target, archiveOf(copy), { archiveKey: copy.manifest.objectKey }, false);
+      const plan = await resolveRestore(client, target, archiveOf(copy), { archiveKey: copy.manifest.objectKey }, false);
 
       // Assess
-      await expect(failure).rejects.toThrow('was made on software 11.11.0; appliance "ar11-lab" runs 11.12.0');
+      expect(plan).toMatchObject({ applianceVersion: null, versionCheck: 'unknown' });
     });
 
     test('the version check is "unknown" when neither the info resource nor a backup says the version', async () => {
@@ -339,7 +342,7 @@ describe('appliance lifecycle against the appliance simulator', () => {
   describe('requestRestore and checkRestore', () => {
     async function restoreFirstBackup(): Promise<RestoreStarted & RestoreBaseline> {
       const baseline = await readRestoreBaseline(client);
-      const started = await requestRestore(client, simulator.backups()[0]?.id ?? '', clock);
+      const started = await requestRestore(client, simulator.backups()[0]?.id ?? '', baseline, clock);
       return { ...baseline, ...started };
     }
     const fresh = () => ({ poll: startRestorePoll(target), unreachableChecks: 0 });
@@ -500,7 +503,7 @@ describe('appliance lifecycle against a hand-written appliance', () => {
     answer = () => ({ status: 502, body: '<html>Bad Gateway</html>' });
 
     // Act
-    const started = await requestRestore(client(), 'b-1', () => new Date('2026-03-21T09:00:00Z'));
+    const started = await requestRestore(client(), 'b-1', NO_RESTORE_YET, () => new Date('2026-03-21T09:00:00Z'));
 
     // Assess
     expect(started).toMatchObject({ requestedAt: Date.parse('2026-03-21T09:00:00Z') / 1000, acknowledged: false });
@@ -512,7 +515,34 @@ describe('appliance lifecycle against a hand-written appliance', () => {
     answer = () => ({ status: 409, body: { error_id: 'BACKUP_NOT_COMPLETED', error_text: 'Backup is started' } });
 
     // Act / Assess
-    await expect(requestRestore(client(), 'b-1', clock)).rejects.toMatchObject({ name: 'VendorApiError', status: 409 });
+    await expect(requestRestore(client(), 'b-1', NO_RESTORE_YET, clock)).rejects.toMatchObject({ name: 'VendorApiError', status: 409 });
+  });
+
+  test('a 500 answering the restore request is not acknowledged either: restore_status decides, nothing is repeated', async () => {
+    // Prepare
+    answer = () => ({ status: 500, body: { error_id: 'INTERNAL', error_text: 'restore daemon went away' } });
+
+    // Act
+    const started = await requestRestore(client(), 'b-1', NO_RESTORE_YET, clock);
+
+    // Assess
+    expect(started).toMatchObject({ acknowledged: false });
+  });
+
+  test('a restore still running on the appliance refuses a new one before any request', async () => {
+    // Prepare
+    let calls = 0;
+    answer = () => {
+      calls += 1;
+      return { status: 202, body: {} };
+    };
+
+    // Act
+    const refused = requestRestore(client(), 'b-1', { previousStatus: 'started', previousRestoreTime: 1_700_000_000 }, clock);
+
+    // Assess
+    await expect(refused).rejects.toMatchObject({ name: 'RestoreInProgress' });
+    expect(calls).toBe(0);
   });
 });
 

@@ -23,10 +23,11 @@ export const clock = (): Date => new Date();
 async function loginFor(target: ApplianceTarget): Promise<ApplianceLogin> {
   const { auth } = target;
   if (auth.method === 'oauth2') {
-    const secret = await resolveCredential(auth.secret, { targetName: target.name, field: 'auth.secret', jsonKey: 'secret' });
+    const secret = await resolveCredential(auth.secret, { targetName: target.name, field: 'auth.secret', jsonKey: 'secret', spacesAllowed: false });
     return { method: 'oauth2', tokenPath: auth.tokenPath, grantType: auth.grantType, secret, ...(auth.clientId ? { clientId: auth.clientId } : {}) };
   }
-  const password = await resolveCredential(auth.password, { targetName: target.name, field: 'auth.password', jsonKey: 'password' });
+  // A password travels in a JSON body or base64-encoded, where spaces are fine.
+  const password = await resolveCredential(auth.password, { targetName: target.name, field: 'auth.password', jsonKey: 'password', spacesAllowed: true });
   return auth.method === 'token'
     ? { method: 'token', apiVersion: auth.apiVersion, username: auth.username, password }
     : { method: 'basic', username: auth.username, password };
@@ -44,8 +45,8 @@ async function tlsFor(target: ApplianceTarget): Promise<ApplianceTls> {
   if (!ca) return { verifyCertificate: true };
   if ('pem' in ca) return { ca: ca.pem, verifyCertificate: true };
   const pem = await readSecretString(ca.secret, 'tls.ca.secret', target.name);
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new CredentialsUnavailable(`Target "${target.name}": secret ${ca.secret} (tls.ca.secret) does not hold a PEM certificate bundle.`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----') || pem.includes('PRIVATE KEY')) {
+    throw new CredentialsUnavailable(`Target "${target.name}": secret ${ca.secret} (tls.ca.secret) does not hold a PEM certificate bundle (certificates only, no private key).`);
   }
   return { ca: pem, verifyCertificate: true };
 }

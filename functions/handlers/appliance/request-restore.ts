@@ -12,7 +12,7 @@ export const handler = lambdaHandler(
   }),
   async (event) => {
     const { target, client } = await applianceTarget(event.target);
-    const started = await requestRestore(client, event.backupId, clock);
+    const started = await requestRestore(client, event.backupId, event.baseline, clock);
     return { ...event.baseline, ...started, phase: 'requested', unreachableChecks: 0, poll: startRestorePoll(target) };
   },
 );
