@@ -45,9 +45,10 @@
 import { createCipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { generate } from 'selfsigned';
+import { listenOn } from './listen';
 
 export const APPLIANCE_API_PATH = '/api/npm.backup/1.0';
 
@@ -825,16 +826,7 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     httpServer.emit('connection', socket);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    front.once('error', reject);
-    front.listen(options.port ?? 0, host, () => {
-      front.off('error', reject);
-      resolve();
-    });
-  });
-  const address = front.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${useTls ? 'https' : 'http'}://${urlHost}:${address.port}`;
+  const url = `${useTls ? 'https' : 'http'}://${await listenOn(front, options.port ?? 0, host)}`;
 
   let stopped: Promise<void> | undefined;
 

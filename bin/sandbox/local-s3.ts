@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { urlAuthority } from './listen';
 
 export interface LocalS3Options {
   directory: string;
@@ -231,9 +232,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   server.middleware.unshift(multipartGaps);
 
   const address = await server.run();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    endpoint: `http://${host}:${address.port}`,
+    endpoint: `http://${urlAuthority(address)}`,
     region: 'us-east-1',
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',

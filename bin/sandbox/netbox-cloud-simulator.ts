@@ -10,7 +10,7 @@
 // - a new backup shows up in the backups list only once its request has completed.
 import { createCipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from './listen';
 
 export interface SimulatedInstance {
   id: string;
@@ -870,16 +870,7 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  baseUrl = `http://${urlHost}:${address.port}`;
+  baseUrl = `http://${await listenOn(server, options.port ?? 0, host)}`;
 
   function requireInstance(instanceId: string): InstanceState {
     const instance = instances.get(instanceId);
