@@ -204,6 +204,34 @@ export function reply(message: object): Promise<void> {
   });
 }
 
+/** What a measured child adds to the common fields of its result. */
+export type MeasuredFigures<Result> = Omit<Result, 'type' | 'ok' | 'error' | 'elapsedMs' | 'memory'>;
+
+/**
+ * The measured part of a child: times `work` from the baseline, sends the orchestrator its
+ * figures (or its error) with the memory the process used, releases what the child
+ * opened, and exits.
+ */
+export async function measureAndReply<Result extends { readonly type: 'result' }>(
+  sampler: RssSampler,
+  work: () => Promise<MeasuredFigures<Result>>,
+  release: () => void,
+): Promise<never> {
+  sampler.markBaseline();
+  const started = performance.now();
+  let result: object;
+  try {
+    const figures = await work();
+    const elapsedMs = performance.now() - started;
+    result = { type: 'result', ok: true, elapsedMs, ...figures, memory: sampler.stop() };
+  } catch (error) {
+    result = { type: 'result', ok: false, error: describeError(error), elapsedMs: performance.now() - started, memory: sampler.stop() };
+  }
+  release();
+  await reply(result);
+  process.exit(0);
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);

@@ -57,6 +57,7 @@ import {
   printRows,
   progress,
   ratio,
+  rawReadRow,
   rcloneStoreArgs,
   runChildJob,
   runCommand,
@@ -249,16 +250,9 @@ async function runDownloadDirection(context: BenchContext, bundle: Bundle): Prom
   // 1. raw HTTP read
   progress('raw HTTP read (fetch, discard)');
   const raw = await runChildJob<RawReadResult>(tsLaunch('raw-read.ts'), { url: source.url } satisfies RawReadJob, 'raw HTTP read', stepTimeoutMs);
-  const rawComplete = raw.ok && raw.bytes === sizeBytes;
-  const rawRate = rawComplete ? mib(sizeBytes) / (raw.elapsedMs / 1000) : undefined;
-  if (!rawComplete) incomplete = true;
-  rows.push({
-    name: 'raw HTTP read (node fetch)',
-    seconds: raw.elapsedMs / 1000,
-    ...(rawRate !== undefined ? { mibPerSecond: rawRate } : {}),
-    peakRssMiB: mib(peakRssBytes(raw.memory)),
-    note: rawComplete ? 'read and discarded' : `FAILED: ${raw.error ?? `read ${raw.bytes} of ${sizeBytes} bytes`}`,
-  });
+  const { row: rawRow, rate: rawRate } = rawReadRow('raw HTTP read (node fetch)', raw, sizeBytes);
+  if (rawRate === undefined) incomplete = true;
+  rows.push(rawRow);
 
   // 2. the offsite copier, from source (tsx) and as deployed (bundle)
   const copierJob: CopierJob = {

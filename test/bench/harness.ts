@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { MemoryFigures, SourceReady, StoreReady } from './bench-child';
+import type { MemoryFigures, RawReadResult, SourceReady, StoreReady } from './bench-child';
 
 export const MIB = 1024 * 1024;
 /** The done criterion of both directions: peak RSS of the process as deployed under 200 MB (decimal) for at least 1 GiB. */
@@ -300,6 +300,22 @@ export interface Row {
   readonly mibPerSecond?: number;
   readonly peakRssMiB?: number;
   readonly note: string;
+}
+
+/** The row of a raw read (the upper bound of a direction), and its rate when it read every byte. */
+export function rawReadRow(name: string, raw: RawReadResult, sizeBytes: number): { readonly row: Row; readonly rate: number | undefined } {
+  const complete = raw.ok && raw.bytes === sizeBytes;
+  const rate = complete ? mib(sizeBytes) / (raw.elapsedMs / 1000) : undefined;
+  return {
+    rate,
+    row: {
+      name,
+      seconds: raw.elapsedMs / 1000,
+      ...(rate !== undefined ? { mibPerSecond: rate } : {}),
+      peakRssMiB: mib(peakRssBytes(raw.memory)),
+      note: complete ? 'read and discarded' : `FAILED: ${raw.error ?? `read ${raw.bytes} of ${sizeBytes} bytes`}`,
+    },
+  };
 }
 
 export const fixed = (value: number | undefined, digits: number): string => (value === undefined ? '-' : value.toFixed(digits));

@@ -49,6 +49,7 @@ import {
   printRows,
   progress,
   ratio,
+  rawReadRow,
   rcloneStoreArgs,
   runChildJob,
   runCommand,
@@ -316,16 +317,9 @@ export async function runUploadDirection(context: BenchContext, bundles: UploadB
   progress('raw S3 read (GetObject, discard)');
   const readJob: S3ReadJob = { endpoint: context.store.endpoint, region: context.store.region, bucket: BUCKET, objectKey: archive.objectKey };
   const raw = await runChildJob<RawReadResult>(s3Read.launch, readJob, 'raw S3 read', context.stepTimeoutMs, storeEnv(context.store));
-  const rawComplete = raw.ok && raw.bytes === sizeBytes;
-  const rawRate = rawComplete ? mib(sizeBytes) / (raw.elapsedMs / 1000) : undefined;
-  if (!rawComplete) incomplete = true;
-  rows.push({
-    name: 'raw S3 read (GetObject)',
-    seconds: raw.elapsedMs / 1000,
-    ...(rawRate !== undefined ? { mibPerSecond: rawRate } : {}),
-    peakRssMiB: mib(peakRssBytes(raw.memory)),
-    note: rawComplete ? 'read and discarded' : `FAILED: ${raw.error ?? `read ${raw.bytes} of ${sizeBytes} bytes`}`,
-  });
+  const { row: rawRow, rate: rawRate } = rawReadRow('raw S3 read (GetObject)', raw, sizeBytes);
+  if (rawRate === undefined) incomplete = true;
+  rows.push(rawRow);
 
   // 2. offsite's upload path as deployed, 3. the plain Node pipe
   const job: UploadJob = {

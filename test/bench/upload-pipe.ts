@@ -7,57 +7,49 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { archiveClient } from '../../functions/runtime/archive-client';
-import { describeError, receiveJob, reply, startRssSampler, UPLOAD_PATH, type UploadJob, type UploadResult } from './bench-child';
+import { describeError, measureAndReply, receiveJob, startRssSampler, UPLOAD_PATH, type UploadJob, type UploadResult } from './bench-child';
 
 async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<UploadJob>();
   const { archiveAt, appliance } = job;
   const s3 = archiveClient({ bucket: archiveAt.bucket, prefix: '', region: archiveAt.region, endpoint: archiveAt.endpoint, forcePathStyle: true });
-  sampler.markBaseline();
-  const started = performance.now();
-  let result: UploadResult;
-  try {
-    const answer = await s3.send(new GetObjectCommand({ Bucket: archiveAt.bucket, Key: job.archive.objectKey }));
-    const body = answer.Body as Readable;
-    let sent = 0;
-    body.on('data', (chunk: Buffer) => {
-      sent += chunk.length;
-    });
-    const post = httpRequest(new URL(UPLOAD_PATH, appliance.baseUrl), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/octet-stream',
-        'content-length': String(answer.ContentLength ?? job.archive.sizeBytes),
-        authorization: `Basic ${Buffer.from(`${appliance.username}:${appliance.password}`, 'utf8').toString('base64')}`,
-      },
-    });
-    const response = new Promise<IncomingMessage>((resolve, reject) => {
-      post.once('response', resolve);
-      post.once('error', reject);
-    });
-    response.catch(() => undefined); // a failed request fails the pipeline below, which reports it
-    await pipeline(body, post);
-    const answered = await response;
-    let text = '';
-    for await (const chunk of answered) text += (chunk as Buffer).toString('utf8');
-    if (answered.statusCode !== 201 && answered.statusCode !== 200) throw new Error(`HTTP ${answered.statusCode ?? '?'}: ${text.slice(0, 300)}`);
-    const backup = JSON.parse(text) as { id?: unknown; status?: unknown };
-    result = {
-      type: 'result',
-      ok: true,
-      elapsedMs: performance.now() - started,
-      uploadedBytes: sent,
-      ...(typeof backup.id === 'string' ? { backupId: backup.id } : {}),
-      ...(typeof backup.status === 'string' ? { status: backup.status } : {}),
-      memory: sampler.stop(),
-    };
-  } catch (error) {
-    result = { type: 'result', ok: false, error: describeError(error), elapsedMs: performance.now() - started, memory: sampler.stop() };
-  }
-  s3.destroy();
-  await reply(result);
-  process.exit(0);
+  await measureAndReply<UploadResult>(
+    sampler,
+    async () => {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: archiveAt.bucket, Key: job.archive.objectKey }));
+      const body = answer.Body as Readable;
+      let sent = 0;
+      body.on('data', (chunk: Buffer) => {
+        sent += chunk.length;
+      });
+      const post = httpRequest(new URL(UPLOAD_PATH, appliance.baseUrl), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(answer.ContentLength ?? job.archive.sizeBytes),
+          authorization: `Basic ${Buffer.from(`${appliance.username}:${appliance.password}`, 'utf8').toString('base64')}`,
+        },
+      });
+      const response = new Promise<IncomingMessage>((resolve, reject) => {
+        post.once('response', resolve);
+        post.once('error', reject);
+      });
+      response.catch(() => undefined); // a failed request fails the pipeline below, which reports it
+      await pipeline(body, post);
+      const answered = await response;
+      let text = '';
+      for await (const chunk of answered) text += (chunk as Buffer).toString('utf8');
+      if (answered.statusCode !== 201 && answered.statusCode !== 200) throw new Error(`HTTP ${answered.statusCode ?? '?'}: ${text.slice(0, 300)}`);
+      const backup = JSON.parse(text) as { id?: unknown; status?: unknown };
+      return {
+        uploadedBytes: sent,
+        ...(typeof backup.id === 'string' ? { backupId: backup.id } : {}),
+        ...(typeof backup.status === 'string' ? { status: backup.status } : {}),
+      };
+    },
+    () => s3.destroy(),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,7 @@ import { ApplianceClient } from '../../functions/appliance/client';
 import { applianceTransport } from '../../functions/appliance/transport';
 import { uploadFromArchive } from '../../functions/appliance/upload';
 import { archiveClient } from '../../functions/runtime/archive-client';
-import { describeError, receiveJob, reply, startRssSampler, type UploadJob, type UploadResult } from './bench-child';
+import { describeError, measureAndReply, receiveJob, startRssSampler, type UploadJob, type UploadResult } from './bench-child';
 
 async function main(): Promise<void> {
   const sampler = startRssSampler();
@@ -28,27 +28,14 @@ async function main(): Promise<void> {
     transport,
     timeoutMs,
   });
-  sampler.markBaseline();
-  const started = performance.now();
-  let result: UploadResult;
-  try {
-    const uploaded = await uploadFromArchive({ client, s3, bucket: archiveAt.bucket, archive: job.archive, signal: new AbortController().signal });
-    result = {
-      type: 'result',
-      ok: true,
-      elapsedMs: performance.now() - started,
-      uploadedBytes: uploaded.uploadedBytes,
-      sha256: uploaded.sha256,
-      backupId: uploaded.backupId,
-      status: uploaded.status,
-      memory: sampler.stop(),
-    };
-  } catch (error) {
-    result = { type: 'result', ok: false, error: describeError(error), elapsedMs: performance.now() - started, memory: sampler.stop() };
-  }
-  s3.destroy();
-  await reply(result);
-  process.exit(0);
+  await measureAndReply<UploadResult>(
+    sampler,
+    async () => {
+      const uploaded = await uploadFromArchive({ client, s3, bucket: archiveAt.bucket, archive: job.archive, signal: new AbortController().signal });
+      return { uploadedBytes: uploaded.uploadedBytes, sha256: uploaded.sha256, backupId: uploaded.backupId, status: uploaded.status };
+    },
+    () => s3.destroy(),
+  );
 }
 
 main().catch((error: unknown) => {
