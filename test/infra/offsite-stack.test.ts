@@ -718,37 +718,23 @@ describe('schedules', () => {
     expect(inputs).toEqual([JSON.stringify({ target: 'appliance-ar11' }), JSON.stringify({ target: 'netbox-prod' })]);
   });
 
-  test('the NetBox Cloud schedule starts the netbox-cloud backup machine with {"target": name}, in the configured time zone', () => {
+  test.each([
+    ['netbox-cloud', 'netbox-prod', 'cron(0 2 * * ? *)'],
+    ['appliance', 'appliance-ar11', 'cron(30 2 * * ? *)'],
+  ] as const)('the %s schedule of %s starts that kind\'s backup machine with {"target": name}, in the configured time zone', (kind, targetName, expression) => {
     // Prepare
-    const { logicalId: backupId } = stateMachineOf(lifecycle('netbox-cloud', 'backup'));
+    const { logicalId: backupId } = stateMachineOf(lifecycle(kind, 'backup'));
     // Act
     const schedule = only(
-      schedules().filter((candidate) => (candidate.Target as { Input: string }).Input === JSON.stringify({ target: 'netbox-prod' })),
-      'schedule of netbox-prod',
+      schedules().filter((candidate) => (candidate.Target as { Input: string }).Input === JSON.stringify({ target: targetName })),
+      `schedule of ${targetName}`,
     );
     // Assess
     expect(schedule).toMatchObject({
-      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpression: expression,
       ScheduleExpressionTimezone: 'Europe/Berlin',
       State: 'ENABLED',
-      Target: { Arn: { Ref: backupId }, Input: JSON.stringify({ target: 'netbox-prod' }) },
-    });
-  });
-
-  test('the appliance schedule starts the appliance backup machine with {"target": name}, in the configured time zone', () => {
-    // Prepare
-    const { logicalId: backupId } = stateMachineOf(lifecycle('appliance', 'backup'));
-    // Act
-    const schedule = only(
-      schedules().filter((candidate) => (candidate.Target as { Input: string }).Input === JSON.stringify({ target: 'appliance-ar11' })),
-      'schedule of appliance-ar11',
-    );
-    // Assess
-    expect(schedule).toMatchObject({
-      ScheduleExpression: 'cron(30 2 * * ? *)',
-      ScheduleExpressionTimezone: 'Europe/Berlin',
-      State: 'ENABLED',
-      Target: { Arn: { Ref: backupId }, Input: JSON.stringify({ target: 'appliance-ar11' }) },
+      Target: { Arn: { Ref: backupId }, Input: JSON.stringify({ target: targetName }) },
     });
   });
 
