@@ -47,13 +47,18 @@ export interface BackupSummary {
   readonly description: string | null;
 }
 
+/** backup_time (epoch seconds) as ISO time; null when the appliance gives none (or 0). */
+function backupTimeOf(backup: ApplianceBackup): string | null {
+  return backup.backup_time !== undefined && backup.backup_time > 0 ? new Date(backup.backup_time * 1000).toISOString() : null;
+}
+
 export function summarize(backup: ApplianceBackup): BackupSummary {
   return {
     backupId: backup.id,
     status: backup.status ?? 'unknown',
     statusMessage: backup.status_message || null,
     sizeBytes: backup.size ?? null,
-    backupTime: backup.backup_time !== undefined && backup.backup_time > 0 ? new Date(backup.backup_time * 1000).toISOString() : null,
+    backupTime: backupTimeOf(backup),
     hostname: backup.hostname ?? null,
     model: backup.model ?? null,
     serial: backup.serial ?? null,
@@ -65,7 +70,10 @@ export function summarize(backup: ApplianceBackup): BackupSummary {
 function describeHeld(backups: readonly ApplianceBackup[]): string {
   if (backups.length === 0) return 'no backups';
   return backups
-    .map((backup) => `${backup.id} (${isMadeByOffsite(backup) ? 'made by offsite' : 'not made by offsite'}${backup.backup_time ? `, ${new Date(backup.backup_time * 1000).toISOString()}` : ''})`)
+    .map((backup) => {
+      const time = backupTimeOf(backup);
+      return `${backup.id} (${isMadeByOffsite(backup) ? 'made by offsite' : 'not made by offsite'}${time ? `, ${time}` : ''})`;
+    })
     .join(', ');
 }
 
@@ -154,11 +162,11 @@ export interface PrunePlan {
 
 /** Same backup, not merely the same id: ids may be reused (replaced hardware, a factory reset). */
 function describesBackup(copy: ArchivedCopy, backup: ApplianceBackup): boolean {
-  const backupTime = backup.backup_time !== undefined ? new Date(backup.backup_time * 1000).toISOString() : undefined;
+  const backupTime = backupTimeOf(backup);
   return (
     copy.manifest.sourceBackupId === backup.id &&
     (backup.size === undefined || copy.manifest.sizeBytes === backup.size) &&
-    (backupTime === undefined || manifestString(copy, 'backup_time') === null || manifestString(copy, 'backup_time') === backupTime)
+    (backupTime === null || manifestString(copy, 'backup_time') === null || manifestString(copy, 'backup_time') === backupTime)
   );
 }
 
@@ -252,8 +260,8 @@ function isUploadOf(backup: ApplianceBackup, copy: ArchivedCopy): boolean {
   return (
     backup.status === 'completed' &&
     backup.size === copy.manifest.sizeBytes &&
-    backup.backup_time !== undefined &&
-    new Date(backup.backup_time * 1000).toISOString() === manifestString(copy, 'backup_time') &&
+    backupTimeOf(backup) !== null &&
+    backupTimeOf(backup) === manifestString(copy, 'backup_time') &&
     same(backup.sw_version, 'sw_version') &&
     same(backup.serial, 'serial') &&
     same(backup.hostname, 'hostname')

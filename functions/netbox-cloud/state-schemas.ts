@@ -1,14 +1,10 @@
 import { z } from 'zod';
+import { pollStateSchema } from '../shared/poll';
 
 // The shapes the NetBox Cloud steps hand each other through the state machine
 // (lifecycle.ts types), checked again when a Task receives them.
 
-const pollState = z.object({
-  attempt: z.number().int().nonnegative(),
-  waitSeconds: z.number().int().positive(),
-  elapsedSeconds: z.number().nonnegative(),
-  exhausted: z.boolean(),
-});
+const pollState = pollStateSchema;
 
 const progress = z.enum(['pending', 'completed', 'failed']);
 

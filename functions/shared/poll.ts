@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { PollPolicy } from '../config/schema';
 
 /**
@@ -11,6 +12,14 @@ export interface PollState {
   readonly elapsedSeconds: number;
   readonly exhausted: boolean;
 }
+
+/** A PollState as a Task receives it back from the state machine. */
+export const pollStateSchema = z.object({
+  attempt: z.number().int().nonnegative(),
+  waitSeconds: z.number().int().positive(),
+  elapsedSeconds: z.number().nonnegative(),
+  exhausted: z.boolean(),
+});
 
 export function startPoll(policy: PollPolicy): PollState {
   return { attempt: 0, waitSeconds: policy.initialSeconds, elapsedSeconds: 0, exhausted: false };

@@ -11,12 +11,7 @@ import { CredentialsUnavailable } from '../../shared/errors';
 
 export const targetName = z.string().min(1, 'expected the name of a configured target');
 
-export const pollState = z.object({
-  attempt: z.number().int().nonnegative(),
-  waitSeconds: z.number().positive(),
-  elapsedSeconds: z.number().nonnegative(),
-  exhausted: z.boolean(),
-});
+export { pollStateSchema as pollState } from '../../shared/poll';
 
 export const clock = (): Date => new Date();
 
