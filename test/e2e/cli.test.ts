@@ -15,10 +15,12 @@ interface CliRun {
 
 // The CLI as a user runs it: the package's `offsite` bin, in its own process.
 function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
+  // As a user's shell has it: without the switch the test setup sets to quieten the SDK.
+  const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _quietened, ...userEnvironment } = process.env;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...env },
+      env: { ...userEnvironment, POWERTOOLS_LOG_LEVEL: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -219,6 +221,12 @@ describe('offsite CLI against the sandbox', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--to is not available for appliance targets');
     expect(sandbox.appliance.requests.length).toBe(before);
+  });
+
+  test("on Node 20 no command prints the AWS SDK's Node version warning", () => {
+    // Assess
+    expect(outputs.length).toBeGreaterThanOrEqual(24);
+    for (const output of outputs) expect(output).not.toMatch(/NodeVersionSupportWarning|will require node/);
   });
 
   test('no API key, password, token or presigned URL appears in any output', () => {
