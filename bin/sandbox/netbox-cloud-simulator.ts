@@ -105,6 +105,25 @@ export interface FaultOptions {
   times?: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Answer with this HTML page (text/html) instead of a JSON body, as a gateway in front of the API does. */
+  html?: string;
+  /**
+   * Handle the request as usual first (a POST still creates its request, retrieval or
+   * job), then send the fault instead of the real answer: the answer is lost on the way back.
+   */
+  afterHandling?: boolean;
+  /** Close the connection without any answer (after handling, when afterHandling is set). */
+  dropConnection?: boolean;
+}
+
+/** A gateway's 502 page as nginx sends it, padded like the real ones (well over any quoted length). */
+export const GATEWAY_502_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n' +
+  '<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n'.repeat(6);
+
+export interface RepeatedPagesOptions {
+  /** What the repeated pages claim as total_pages (default 1,000,000). */
+  totalPages?: number;
 }
 
 export interface NetboxCloudSimulator {
@@ -121,6 +140,11 @@ export interface NetboxCloudSimulator {
   listRetrievals(): ReadonlyArray<RetrievalItem>;
   listRestoreJobs(): ReadonlyArray<RestoreJobItem>;
   failNext(match: FaultMatch, status: number, options?: FaultOptions): void;
+  /**
+   * From now on every page of the matching list repeats page 1 (current_page still echoes
+   * the page asked for) and claims more pages: last_page false, a huge total_pages.
+   */
+  repeatFirstPage(pathIncludes: string, options?: RepeatedPagesOptions): void;
   setVersionAvailable(instanceId: string, available: boolean): void;
   /** Applies to restore jobs created from now on. */
   setRestoreOutcome(instanceId: string, outcome: 'completed' | 'failed'): void;
@@ -391,6 +415,9 @@ interface Fault {
   remaining: number;
   headers: Record<string, string>;
   body?: unknown;
+  html?: string;
+  afterHandling: boolean;
+  dropConnection: boolean;
 }
 
 type DownloadCorruption = 'extra-bytes' | 'flipped-byte';
@@ -444,6 +471,7 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
   const restoreJobs: RestoreJobRecord[] = [];
   const recordedRequests: RecordedRequest[] = [];
   const faults: Fault[] = [];
+  const repeatedPages: Array<{ pathIncludes: string; totalPages: number }> = [];
   const checksums = new Map<string, string>();
   let requestsNeverComplete = false;
   let downloadDisconnects: { afterBytes: number; remaining: number } | undefined;
@@ -753,22 +781,51 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
     });
 
     const fault = takeFault(method, url.pathname);
-    if (fault) {
-      const faultBody = fault.body !== undefined ? fault.body : errorBody(fault.status, `Simulated HTTP ${fault.status}.`);
-      sendJson(response, fault.status, faultBody, fault.headers);
+    if (fault && !fault.afterHandling) {
+      sendFault(response, fault);
       return;
     }
+    let answer: { status: number; body: unknown; headers?: Record<string, string> };
     try {
       if (!authorized) {
         fail(401, request.headers.authorization ? 'Invalid or expired API key.' : 'Authentication credentials were not provided.');
       }
       if (rawBody === 'too-large') fail(413, 'The request body is too large.');
-      const reply = route(method, url.pathname, query, body, rawBody.length);
-      sendJson(response, reply.status, reply.body);
+      const repeat = method === 'GET' ? repeatedPages.find((candidate) => url.pathname.includes(candidate.pathIncludes)) : undefined;
+      answer = repeat ? firstPageAgain(url.pathname, query, repeat.totalPages) : route(method, url.pathname, query, body, rawBody.length);
     } catch (error) {
-      if (error instanceof ApiError) sendJson(response, error.status, error.body, error.headers);
-      else sendJson(response, 500, errorBody(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`));
+      if (error instanceof ApiError) answer = { status: error.status, body: error.body, headers: error.headers };
+      else answer = { status: 500, body: errorBody(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`) };
     }
+    if (fault) sendFault(response, fault);
+    else sendJson(response, answer.status, answer.body, answer.headers);
+  }
+
+  function sendFault(response: ServerResponse, fault: Fault): void {
+    if (fault.dropConnection) {
+      response.socket?.destroy();
+      return;
+    }
+    if (fault.html !== undefined) {
+      response.writeHead(fault.status, { ...fault.headers, 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(fault.html) });
+      response.end(fault.html);
+      return;
+    }
+    sendJson(response, fault.status, fault.body !== undefined ? fault.body : errorBody(fault.status, `Simulated HTTP ${fault.status}.`), fault.headers);
+  }
+
+  /** Page 1 of the list, whatever page was asked for, claiming that more pages follow. */
+  function firstPageAgain(path: string, query: Record<string, string>, totalPages: number): Reply {
+    const page = positiveIntegerParam(query, 'page', 1);
+    const first = route('GET', path, { ...query, page: '1' }, undefined, 0).body as ReturnType<typeof paginate<unknown>>;
+    const pageSize = first.metadata.pagination.page_size;
+    return {
+      status: 200,
+      body: {
+        data: first.data,
+        metadata: { pagination: { ...first.metadata.pagination, current_page: page, total_items: totalPages * pageSize, total_pages: totalPages, first_page: page === 1, last_page: false } },
+      },
+    };
   }
 
   // -- downloads ------------------------------------------------------------------
@@ -917,7 +974,13 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
         remaining: faultOptions.times ?? 1,
         headers: faultOptions.headers ?? {},
         body: faultOptions.body,
+        html: faultOptions.html,
+        afterHandling: faultOptions.afterHandling ?? false,
+        dropConnection: faultOptions.dropConnection ?? false,
       });
+    },
+    repeatFirstPage(pathIncludes, repeatOptions = {}) {
+      repeatedPages.push({ pathIncludes, totalPages: repeatOptions.totalPages ?? 1_000_000 });
     },
     setVersionAvailable(instanceId, available) {
       requireInstance(instanceId).versionAvailable = available;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  GATEWAY_502_HTML,
   startNetboxCloudSimulator,
   type BackupItem,
   type BackupRequestItem,
@@ -532,5 +533,49 @@ describe('NetBox Cloud simulator: fault injection', () => {
     // Assess
     expect(post.status).toBe(201);
     expect(statuses).toEqual([503, 503, 200]);
+  });
+
+  test('a gateway 502 after handling answers an HTML page, yet the restore job is created', async () => {
+    // Prepare
+    const sim = await startSimulator();
+    const retrieval = await completedRetrieval(sim, firstBackup(sim).id);
+    sim.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 502, { html: GATEWAY_502_HTML, afterHandling: true });
+
+    // Act
+    const response = await call(sim, 'POST', 'backup-restore', { body: { retrieval_id: retrieval.id, target_nb_id: 'nb-b23ff000888' } });
+
+    // Assess
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(await response.text()).toBe(GATEWAY_502_HTML);
+    expect(sim.listRestoreJobs()).toEqual([expect.objectContaining({ retrieval_id: retrieval.id, target_nb_id: 'nb-b23ff000888' })]);
+  });
+
+  test('a dropped connection after handling sends no answer, yet the backup request is created', async () => {
+    // Prepare
+    const sim = await startSimulator();
+    sim.failNext({ method: 'POST', pathIncludes: '/backup-requests/' }, 0, { afterHandling: true, dropConnection: true });
+
+    // Act
+    const answer = call(sim, 'POST', 'backup-requests', { body: { obj_id: 'nb-a12ff000777', obj_type: 'netbox' } });
+
+    // Assess
+    await expect(answer).rejects.toThrow('fetch failed');
+    expect(sim.listBackupRequests()).toHaveLength(1);
+  });
+
+  test('repeatFirstPage answers page 1 for every page while claiming more pages', async () => {
+    // Prepare
+    const sim = await startSimulator();
+    sim.repeatFirstPage('/backups/');
+
+    // Act
+    const first = await list<BackupItem>(sim, 'backups', { page_size: '2' });
+    const second = await list<BackupItem>(sim, 'backups', { page_size: '2', page: '2' });
+
+    // Assess
+    expect(second.data).toEqual(first.data);
+    expect(second.metadata.pagination).toMatchObject({ current_page: 2, total_pages: 1_000_000, last_page: false });
+    expect(first.metadata.pagination).toMatchObject({ current_page: 1, last_page: false });
   });
 });
