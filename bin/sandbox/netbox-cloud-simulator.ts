@@ -151,6 +151,11 @@ export interface NetboxCloudSimulator {
   neverCompleteBackupRequests(value: boolean): void;
   disconnectDownloadAfter(bytes: number, times?: number): void;
   corruptNextDownload(mode: 'extra-bytes' | 'flipped-byte'): void;
+  /**
+   * Hands out presigned URLs on another origin, e.g. http://169.254.169.254 (the cloud
+   * metadata service), until called without one. Nothing is served there.
+   */
+  presignedUrlOrigin(origin: string | undefined): void;
   expireRetrievals(): void;
 }
 
@@ -476,6 +481,7 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
   let requestsNeverComplete = false;
   let downloadDisconnects: { afterBytes: number; remaining: number } | undefined;
   const downloadCorruptions: DownloadCorruption[] = [];
+  let presignedOrigin: string | undefined;
   let baseUrl = '';
 
   // -- derived views --------------------------------------------------------------
@@ -558,7 +564,7 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
       'X-Amz-SignedHeaders': 'host',
       'X-Amz-Signature': retrieval.signature,
     });
-    return `${baseUrl}/presigned/${retrieval.id}/${encodeURIComponent(retrieval.fileName)}?${query.toString()}`;
+    return `${presignedOrigin ?? baseUrl}/presigned/${retrieval.id}/${encodeURIComponent(retrieval.fileName)}?${query.toString()}`;
   }
 
   function retrievalItem(retrieval: RetrievalRecord, now: number): RetrievalItem {
@@ -1005,6 +1011,9 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
     },
     corruptNextDownload(mode) {
       downloadCorruptions.push(mode);
+    },
+    presignedUrlOrigin(origin) {
+      presignedOrigin = origin;
     },
     expireRetrievals() {
       const now = nowMicros();

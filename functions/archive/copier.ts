@@ -5,17 +5,22 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { CopyCancelled, CopyVerificationFailed, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
+import { CopyCancelled, CopyVerificationFailed, DownloadStalled, DownloadUrlRefused, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
 import { networkReason } from '../shared/http';
 import { parseVendorChecksum } from './checksum';
+import { checkDownloadUrl, guardedLookup, type DownloadHostPolicy, type ResolveHost } from './download-guard';
 import { manifestKeyFor, type Manifest } from './manifest';
 
 /** Where the bytes come from: a URL plus headers, resolved inside the copy function. */
 export interface UrlSource {
   readonly url: string;
+  /** Which hosts the link, and every redirect, may lead to (downloadHostPolicy). */
+  readonly hosts: DownloadHostPolicy;
   readonly headers?: Record<string, string>;
   /** PEM bundle of the CA that signed the server's certificate. */
   readonly ca?: string;
+  /** Name resolution for the connection (default: the system's); tests inject one. */
+  readonly resolve?: ResolveHost;
 }
 
 export interface OpenedDownload {
@@ -51,7 +56,7 @@ export interface CopyRequest {
   /** Aborting it stops the copy and cleans up like any other failure (the CLI's Ctrl-C). */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: CopyProgress) => void;
-  /** No bytes for this long aborts the copy. */
+  /** No bytes for this long, from the request on, aborts the copy as DownloadStalled (default DOWNLOAD_IDLE_TIMEOUT_MS). */
   readonly idleTimeoutMs?: number;
   readonly partSizeBytes?: number;
   readonly queueSize?: number;
@@ -149,6 +154,15 @@ function capitalized(text: string): string {
 
 const MAX_REDIRECTS = 5;
 
+/**
+ * No bytes for this long is a stall. Two attempts (the first and its one retry, see the
+ * DownloadStalled retrier of CopyToArchive) plus the wait between them must report a stall
+ * within 3 minutes; test/state-machines/asl-policy.test.ts computes that from the ASL.
+ */
+export const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000;
+/** How often the watchdog looks: a stall is noticed at most this long after the timeout. */
+export const IDLE_CHECK_EVERY_MS = 1000;
+
 function statusError(status: number, where: string): Error {
   const message = `Download from ${where} failed: HTTP ${status}`;
   if (status === 429 || status >= 500) return new TransientApiError(message);
@@ -160,17 +174,29 @@ function statusError(status: number, where: string): Error {
  * GET the download with node:http(s) rather than fetch: fetch silently decodes a body
  * sent with Content-Encoding (gzip), and the archive must hold the bytes as served.
  * Redirects are followed a bounded number of times; messages name the origin only,
- * because presigned URLs carry their token in the path or the query.
+ * because presigned URLs carry their token in the path or the query. The link and every
+ * redirect are checked against the target's host policy before connecting, and the
+ * connection resolves its host through the same check (guardedLookup).
  */
-function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0): Promise<IncomingMessage> {
+function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0, redirectedFrom?: string): Promise<IncomingMessage> {
   const url = new URL(source.url);
   const where = url.origin;
-  const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
-  if (!send) return Promise.reject(new VendorApiError(`Download from ${where} failed: unsupported protocol ${url.protocol}`));
+  try {
+    checkDownloadUrl(url, source.hosts, redirectedFrom);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = send(
       url,
-      { method: 'GET', headers: { 'accept-encoding': 'identity', ...source.headers }, signal, ...(source.ca ? { ca: source.ca } : {}) },
+      {
+        method: 'GET',
+        headers: { 'accept-encoding': 'identity', ...source.headers },
+        signal,
+        lookup: guardedLookup(url, source.hosts, redirectedFrom, source.resolve),
+        ...(source.ca ? { ca: source.ca } : {}),
+      },
       (response) => {
         const status = response.statusCode ?? 0;
         const location = response.headers.location;
@@ -183,7 +209,7 @@ function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0): Pr
           // A redirect to another host must not carry the vendor's credentials along.
           const next = new URL(location, url);
           const headers = next.origin === url.origin ? source.headers : undefined;
-          openDownload({ ...source, url: next.toString(), ...(headers ? { headers } : { headers: {} }) }, signal, redirects + 1).then(resolve, reject);
+          openDownload({ ...source, url: next.toString(), ...(headers ? { headers } : { headers: {} }) }, signal, redirects + 1, where).then(resolve, reject);
           return;
         }
         if (status < 200 || status >= 300) {
@@ -194,9 +220,11 @@ function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0): Pr
         resolve(response);
       },
     );
-    request.on('error', (error) =>
-      reject(signal.reason instanceof Error && signal.aborted ? signal.reason : new TransientApiError(`Download from ${where} failed: ${networkReason(error)}`)),
-    );
+    request.on('error', (error) => {
+      if (signal.aborted && signal.reason instanceof Error) reject(signal.reason);
+      else if (error instanceof DownloadUrlRefused) reject(error);
+      else reject(new TransientApiError(`Download from ${where} failed: ${networkReason(error)}`));
+    });
     request.end();
   });
 }
@@ -208,13 +236,39 @@ function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0): Pr
  * already completed is deleted, so nothing is left that looks like a backup.
  */
 export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
-  const clock = request.clock ?? (() => new Date());
   const started = Date.now();
   const abort = new AbortController();
   const stopOnCancel = (): void => abort.abort(new CopyCancelled('The copy was cancelled; nothing was stored.'));
   if (request.signal?.aborted) stopOnCancel();
   request.signal?.addEventListener('abort', stopOnCancel, { once: true });
-  const opened = await openSource(request.source, abort.signal);
+
+  // One watchdog for the whole copy, rather than re-arming a timer for every chunk. It runs
+  // from the request on: a server that accepts the connection and never answers stalls too.
+  const idleTimeoutMs = request.idleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS;
+  const where = sourceOrigin(request.source);
+  let lastBytesAt = Date.now();
+  const idleTimer = setInterval(() => {
+    if (Date.now() - lastBytesAt >= idleTimeoutMs) abort.abort(new DownloadStalled(`Download from ${where} stalled: no bytes for ${idleTimeoutMs} ms.`));
+  }, Math.min(IDLE_CHECK_EVERY_MS, idleTimeoutMs));
+  try {
+    const opened = await openSource(request.source, abort.signal);
+    return await copyOpened(request, opened, abort, (bytes, totalBytes) => {
+      lastBytesAt = Date.now();
+      request.onProgress?.({ bytes, totalBytes, elapsedMs: lastBytesAt - started });
+    });
+  } finally {
+    clearInterval(idleTimer);
+    request.signal?.removeEventListener('abort', stopOnCancel);
+  }
+}
+
+async function copyOpened(
+  request: CopyRequest,
+  opened: OpenedDownload,
+  abort: AbortController,
+  onBytes: (bytes: number, totalBytes: number | null) => void,
+): Promise<CopyResult> {
+  const clock = request.clock ?? (() => new Date());
   const body = opened.body;
   const contentType = opened.contentType ?? 'application/octet-stream';
   const totalBytes = request.expected.sizeBytes ?? opened.contentLength ?? null;
@@ -222,13 +276,7 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
   const expected = { ...request.expected, sizeBytes: totalBytes };
   const vendorChecksum = parseVendorChecksum(request.expected.checksum);
 
-  // One watchdog for the whole copy, rather than re-arming a timer for every chunk.
-  const idleTimeoutMs = request.idleTimeoutMs ?? 120_000;
-  let lastBytesAt = Date.now();
-  const verifier = new VerifyingStream(expected, vendorChecksum, (bytes) => {
-    lastBytesAt = Date.now();
-    request.onProgress?.({ bytes, totalBytes, elapsedMs: lastBytesAt - started });
-  });
+  const verifier = new VerifyingStream(expected, vendorChecksum, (bytes) => onBytes(bytes, totalBytes));
   const upload = new Upload({
     client: request.s3,
     params: { Bucket: request.bucket, Key: request.objectKey, Body: verifier, ContentType: contentType },
@@ -237,9 +285,6 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
     leavePartsOnError: false,
   });
 
-  const idleTimer = setInterval(() => {
-    if (Date.now() - lastBytesAt >= idleTimeoutMs) abort.abort(new TransientApiError(`Download stalled: no bytes for ${idleTimeoutMs} ms.`));
-  }, Math.min(1000, idleTimeoutMs));
   // Whichever side fails first stops the other: a broken download ends the upload's
   // body (so lib-storage aborts the multipart upload), a failed upload stops the download.
   const feeding = pipeline(body, verifier).catch((error: unknown) => {
@@ -284,9 +329,6 @@ export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
       await request.s3.send(new DeleteObjectCommand({ Bucket: request.bucket, Key: request.objectKey })).catch(() => undefined);
     }
     throw error;
-  } finally {
-    clearInterval(idleTimer);
-    request.signal?.removeEventListener('abort', stopOnCancel);
   }
 }
 
@@ -315,9 +357,12 @@ async function openSource(source: DownloadSource, signal: AbortSignal): Promise<
   return { body: response, contentType: headerValue(response.headers['content-type']), contentLength: Number.isFinite(announced) ? announced : undefined };
 }
 
+function sourceOrigin(source: DownloadSource): string {
+  return 'open' in source ? source.where : new URL(source.url).origin;
+}
+
 function downloadError(reason: unknown, source: DownloadSource, abort: AbortController): Error {
   if (reason instanceof CopyVerificationFailed) return reason;
-  if (abort.signal.reason instanceof TransientApiError || abort.signal.reason instanceof CopyCancelled) return abort.signal.reason;
-  const where = 'open' in source ? source.where : new URL(source.url).origin;
-  return new TransientApiError(`Download from ${where} broke off: ${networkReason(reason)}`);
+  if (abort.signal.reason instanceof DownloadStalled || abort.signal.reason instanceof CopyCancelled) return abort.signal.reason;
+  return new TransientApiError(`Download from ${sourceOrigin(source)} broke off: ${networkReason(reason)}`);
 }

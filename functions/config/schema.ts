@@ -37,7 +37,7 @@ const retentionPolicy = z
   })
   .strict();
 
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
 }
 
@@ -64,6 +64,11 @@ export const netboxCloudTargetSchema = z
     poll: pollPolicy.default({ initialSeconds: 15, maxSeconds: 300, timeoutMinutes: 180 }),
     retention: retentionPolicy.optional(),
     requestTimeoutSeconds: z.number().int().min(1).max(300).default(30),
+    /**
+     * Lets presigned download links point at private addresses (RFC 1918, CGNAT, IPv6
+     * unique-local). Absent means false; link-local and metadata addresses stay refused.
+     */
+    allowPrivateDownloadHosts: z.boolean({ error: 'expected true or false' }).optional(),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { NetboxCloudTarget } from '../config/schema';
+import { downloadHostPolicy } from '../archive/download-guard';
 import type { PreparedDownload } from '../archive/prepared-download';
 import { downloadUrlOf, type BackupSummary, type Clock } from './lifecycle';
 import type { NetboxCloudClient } from './client';
@@ -27,7 +28,11 @@ export async function prepareNetboxCloudDownload(
     throw new VendorApiError(`Retrieval ${source.retrievalId} is of backup ${retrieval.backup_id}, not ${backup.backupId}.`);
   }
   return {
-    source: { url: absoluteDownloadUrl(url, target.baseUrl, source.retrievalId) },
+    // The copier refuses the link (and any redirect) unless it is https to a public host.
+    source: {
+      url: absoluteDownloadUrl(url, target.baseUrl, source.retrievalId),
+      hosts: downloadHostPolicy(target.baseUrl, target.allowPrivateDownloadHosts),
+    },
     expected: { sizeBytes: backup.sizeBytes, checksum: backup.checksum },
     extension: '.backup',
     describe: {

@@ -118,3 +118,13 @@ export class CertificateRejected extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A download link that is not https, or whose host is link-local, loopback, private or the metadata service: never fetched, never retried. */
+export class DownloadUrlRefused extends Error {
+  override readonly name = 'DownloadUrlRefused';
+}
+
+/** No bytes arrived for the copier's idle timeout: retried once, not like other transient errors. */
+export class DownloadStalled extends Error {
+  override readonly name = 'DownloadStalled';
+}

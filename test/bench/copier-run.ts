@@ -15,7 +15,8 @@ async function main(): Promise<void> {
     sampler,
     async () => {
       const copied = await copyToArchive({
-        source: { url: job.url },
+        // The benchmark's source listens on loopback, like the sandbox's simulators.
+        source: { url: job.url, hosts: { allowLoopback: true, allowPrivate: false } },
         expected: { sizeBytes: job.sizeBytes, checksum: job.sha256 },
         s3,
         bucket: job.bucket,

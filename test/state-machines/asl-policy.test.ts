@@ -1,11 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DOWNLOAD_IDLE_TIMEOUT_MS, IDLE_CHECK_EVERY_MS } from '../../functions/archive/copier';
 import { LIFECYCLES } from '../../functions/catalog';
 import { REPO_ROOT } from '../../bin/local/repo-root';
 
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+}
+
 interface State {
   Type: string;
-  Retry?: { ErrorEquals: string[] }[];
+  Resource?: string;
+  Retry?: Retrier[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
   SecondsPath?: string;
   Seconds?: number;
@@ -20,6 +30,24 @@ const definitions = LIFECYCLES.map((lifecycle) => ({
 // Calls that create something at the vendor: a repeat could start a second restore or backup.
 const CREATING_TASKS = ['RequestBackup', 'RequestRestore'];
 const SAFE_TO_REPEAT_FOR_CREATING = new Set(['RateLimited', 'Lambda.TooManyRequestsException']);
+
+/** The retrier Step Functions picks for an error: the first whose ErrorEquals matches it. */
+function retrierFor(state: State, error: string): Retrier | undefined {
+  return state.Retry?.find((retrier) => retrier.ErrorEquals.some((name) => name === error || name === 'States.ALL' || name === 'States.TaskFailed'));
+}
+
+/** Retries, and the longest total wait between attempts (FULL jitter waits at most the computed interval). */
+function retryBudget(retrier: Retrier | undefined): { retries: number; longestWaitSeconds: number } {
+  const retries = retrier ? (retrier.MaxAttempts ?? 3) : 0;
+  let longestWaitSeconds = 0;
+  for (let attempt = 0; attempt < retries; attempt += 1) {
+    const interval = (retrier?.IntervalSeconds ?? 1) * (retrier?.BackoffRate ?? 2) ** attempt;
+    longestWaitSeconds += Math.min(interval, retrier?.MaxDelaySeconds ?? Infinity);
+  }
+  return { retries, longestWaitSeconds };
+}
+
+const STALL_REPORTED_WITHIN_SECONDS = 180;
 
 describe.each(definitions)('$file', ({ states }) => {
   const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
@@ -38,6 +66,12 @@ describe.each(definitions)('$file', ({ states }) => {
     }
   });
 
+  test('a refused download link is never retried', () => {
+    for (const [name, state] of tasks) {
+      expect({ name, retrier: retrierFor(state, 'DownloadUrlRefused') }).toEqual({ name, retrier: undefined });
+    }
+  });
+
   test('every poll loop waits by the backoff the functions compute and leaves when its budget is spent', () => {
     const waits = Object.entries(states).filter(([, state]) => state.Type === 'Wait');
     expect(waits.length).toBeGreaterThan(0);
@@ -47,4 +81,37 @@ describe.each(definitions)('$file', ({ states }) => {
       expect({ name, bounded: loopChoice !== undefined }).toEqual({ name, bounded: true });
     }
   });
+});
+
+const copying = definitions
+  .map(({ file, states }) => ({ file, copies: Object.entries(states).filter(([, state]) => state.Type === 'Task' && state.Resource?.includes('CopyToArchive')) }))
+  .filter(({ copies }) => copies.length > 0);
+
+describe.each(copying)('$file', ({ copies }) => {
+  test('a stalled copy is retried at most once and reported within 3 minutes of the stall', () => {
+    for (const [name, state] of copies) {
+      // Prepare: each attempt notices the stall at most one watchdog tick after the idle timeout.
+      const { retries, longestWaitSeconds } = retryBudget(retrierFor(state, 'DownloadStalled'));
+      const perAttemptSeconds = (DOWNLOAD_IDLE_TIMEOUT_MS + IDLE_CHECK_EVERY_MS) / 1000;
+
+      // Act
+      const totalSeconds = (retries + 1) * perAttemptSeconds + longestWaitSeconds;
+
+      // Assess
+      expect({ name, retries, atMostOnce: retries <= 1 }).toEqual({ name, retries, atMostOnce: true });
+      expect({ name, totalSeconds, within: totalSeconds < STALL_REPORTED_WITHIN_SECONDS }).toEqual({ name, totalSeconds, within: true });
+    }
+  });
+});
+
+test('the NetBox Cloud copy retries a stall exactly once, under its own retrier', () => {
+  // Prepare
+  const states = definitions.find((definition) => definition.file.endsWith('netbox-cloud-backup.asl.json'))?.states ?? {};
+  const copy = states.CopyToArchive ?? { Type: 'missing' };
+
+  // Act
+  const retrier = retrierFor(copy, 'DownloadStalled');
+
+  // Assess
+  expect(retrier).toMatchObject({ ErrorEquals: ['DownloadStalled'], MaxAttempts: 1 });
 });

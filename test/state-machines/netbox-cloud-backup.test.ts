@@ -1,4 +1,5 @@
 import { manifestSchema } from '../../functions/archive/manifest';
+import { watchConnections } from '../support/connect-guard';
 import { listKeys, openMultipartUploads, readObject, SANDBOX_BUCKET, SANDBOX_SOURCE_INSTANCE, sha256, startHarness, type Harness } from '../support/harness';
 
 interface BackupOutput {
@@ -110,6 +111,23 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     expect(outcome.retries.CopyToArchive).toBe(3);
     expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
     expect(await openMultipartUploads(harness.s3, SANDBOX_BUCKET)).toEqual([]);
+  });
+
+  test('a presigned_url on the cloud metadata address fails as DownloadUrlRefused, without a retry or a connection to it', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.presignedUrlOrigin('http://169.254.169.254');
+    const watch = watchConnections();
+
+    // Act
+    const outcome = await harness.runBackup().finally(() => watch.restore());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'DownloadUrlRefused' });
+    expect(outcome.cause).toContain('http://169.254.169.254');
+    expect(outcome.cause).not.toMatch(/X-Amz-Signature|presigned/);
+    expect(outcome.retries.CopyToArchive ?? 0).toBe(0);
+    expect(watch.hosts).not.toContain('169.254.169.254');
+    expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
   });
 
   test('a copy whose bytes differ from the vendor checksum fails as CopyVerificationFailed and stores nothing', async () => {

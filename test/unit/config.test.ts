@@ -40,6 +40,16 @@ describe('configuration', () => {
     expect(config.targets[0]).toMatchObject({ name: 'netbox-prod', kind: 'netbox-cloud', requestTimeoutSeconds: 30 });
   });
 
+  test('accepts allowPrivateDownloadHosts on a NetBox Cloud target; without it private download hosts are refused', () => {
+    // Act
+    const opted = parseConfig(withTarget({ allowPrivateDownloadHosts: true }), 'test');
+    const plain = parseConfig(validConfig(), 'test');
+
+    // Assess
+    expect(opted.targets[0]).toMatchObject({ allowPrivateDownloadHosts: true });
+    expect(plain.targets[0]).not.toHaveProperty('allowPrivateDownloadHosts', true);
+  });
+
   test('fills poll defaults when poll is omitted', () => {
     // Act
     const config = parseConfig(withTarget({ poll: undefined }), 'test');
@@ -58,6 +68,7 @@ describe('configuration', () => {
     ['an unknown kind', withTarget({ kind: 'netbox-onprem' }), 'targets[0].kind: expected "kind" to be one of: netbox-cloud', '(got "netbox-onprem")'],
     ['a schedule that is not a Scheduler expression', withTarget({ schedule: '0 2 * * *' }), 'targets[0].schedule: expected an EventBridge Scheduler expression', '(got "0 2 * * *")'],
     ['an unknown field', { ...validConfig(), archiv: {} }, '(top level): ', 'unknown field(s) "archiv"'],
+    ['allowPrivateDownloadHosts that is not a boolean', withTarget({ allowPrivateDownloadHosts: 'yes' }), 'targets[0].allowPrivateDownloadHosts: expected true or false', '(got "yes")'],
   ])('rejects %s, naming the field and the value', (_case, raw, field, value) => {
     // Act / Assess
     expect(() => parseConfig(raw, 'offsite.config.json')).toThrow(ConfigError);
