@@ -60,7 +60,7 @@ export const FUNCTIONS = [
     network: 'internet',
     kind: 'netbox-cloud',
   },
-  { id: 'ApplianceCreateBackup', entry: 'functions/handlers/appliance/create-backup.ts', description: 'Appliance: POST backups', ...applianceCall },
+  { id: 'ApplianceCreateBackup', entry: 'functions/handlers/appliance/create-backup.ts', description: 'Appliance: POST backups (on a full disk, first deletes an offsite-made backup with a verified archive copy)', ...applianceCall, archive: 'read' },
   { id: 'ApplianceCheckBackup', entry: 'functions/handlers/appliance/check-backup.ts', description: 'Appliance: read one backup', ...applianceCall },
   {
     id: 'ApplianceCopyToArchive',

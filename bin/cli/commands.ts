@@ -45,6 +45,12 @@ function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): Comm
   return { exitCode: 1 };
 }
 
+/** What a backup lifecycle holds at its end: the archived copy, and what the vendor step had to do to make the backup. */
+interface BackupState {
+  readonly archive: ArchivedResult;
+  readonly backup?: { readonly notes?: readonly string[] };
+}
+
 export interface ArchivedResult {
   readonly objectKey: string;
   readonly manifestKey: string;
@@ -100,10 +106,17 @@ export async function backupCommand(
   warnIfInsecure(target, io);
   io.err(`Backing up ${target.name} (${target.kind}) into s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
   const outcome = await runWithTransfer(io, 'CopyToArchive', (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
-  if (!outcome.succeeded) return reportFailure(io, `Backup of ${target.name}`, outcome);
-  const archived = (outcome.output as { archive: ArchivedResult }).archive;
+  // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
+  // after it failed. The execution stays failed (so the alarms see it); the command
+  // reports the copy and exits 0 with a warning.
+  const pruneFailed = !outcome.succeeded && outcome.error === 'PruneFailed';
+  if (!outcome.succeeded && !pruneFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
+  const state = (pruneFailed ? outcome.failedWith : outcome.output) as BackupState;
+  const archived = state.archive;
+  const notes = [...(state.backup?.notes ?? []), ...(pruneFailed ? [plainCause(outcome.cause) || 'pruning failed'] : [])];
+  if (pruneFailed) io.err(`warning: ${target.name} is archived and verified, but pruning failed (PruneFailed)`);
   if (options.json) {
-    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived }));
+    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, notes, ...(pruneFailed ? { pruneFailed: true } : {}) }));
   } else {
     io.out(`archived ${target.name}: ${archived.objectKey}`);
     io.out(`  bucket    ${config.archive.bucket}`);
@@ -111,6 +124,7 @@ export async function backupCommand(
     io.out(`  size      ${archived.sizeBytes} bytes (${formatBytes(archived.sizeBytes)})`);
     io.out(`  sha256    ${archived.sha256}`);
     io.out(`  vendor checksum ${archived.sourceChecksumVerified ? 'verified' : 'not comparable (recorded in the manifest)'}`);
+    for (const note of notes) io.out(`  note      ${note}`);
   }
   return { exitCode: 0, archived };
 }

@@ -23,6 +23,8 @@ export interface LifecycleOutcome {
   readonly output?: unknown;
   readonly error?: string;
   readonly cause?: string;
+  /** What the execution held when it entered the Fail state it ended in (the console shows it as that state's input). */
+  readonly failedWith?: unknown;
   /** The states in the order they ran. */
   readonly path: readonly string[];
   /** How many times each state was retried. */
@@ -123,11 +125,13 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
   const path: string[] = [];
   const retries: Record<string, number> = {};
   let failure: { error: string; cause: string } | undefined;
+  let failedWith: unknown;
   let output: unknown;
   for await (const event of execution.eventLogs) {
     switch (event.type) {
       case 'StateEntered':
         path.push(event.state.name);
+        if (event.state.type === 'Fail' && event.index === undefined) failedWith = event.state.input;
         options.onEvent?.({ type: 'state-entered', state: event.state.name, stateType: event.state.type });
         break;
       case 'StateRetried':
@@ -151,7 +155,7 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
     }
   }
   await execution.result.catch(() => undefined);
-  return failure ? { succeeded: false, ...failure, path, retries } : { succeeded: true, output, path, retries };
+  return failure ? { succeeded: false, ...failure, failedWith, path, retries } : { succeeded: true, output, path, retries };
 }
 
 function describeCause(cause: unknown): string {

@@ -160,6 +160,25 @@ describe('offsite CLI against the sandbox', () => {
     expect(sha256(await readObject(s3, SANDBOX_BUCKET, key))).toBe(sha256(sandbox.appliance.backupBytes(made?.id ?? '')));
   });
 
+  test('appliance backup whose pruning fails exits 0, prints the archived copy and warns that pruning is tried next run', async () => {
+    // Prepare: the next backup makes the first one surplus (backup_time has whole seconds), and
+    // deleting it is refused (a 409 is not retried, so the CLI does not wait out the backoff).
+    await new Promise((resolve) => setTimeout(resolve, 1001 - (Date.now() % 1000)));
+    sandbox.appliance.failNextDeletes(1, 409);
+
+    // Act
+    const result = await run(['backup', 'appliance-sandbox']);
+    sandbox.appliance.failNextDeletes(0);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const key = /^archived appliance-sandbox: (\S+)$/m.exec(result.stdout)?.[1] ?? '';
+    expect(key).toMatch(/^backups\/appliance-sandbox\/.+\.tgz$/);
+    expect(result.stderr).toContain('warning: appliance-sandbox is archived and verified, but pruning failed (PruneFailed)');
+    expect(result.stdout).toContain(`note      The backup is archived and verified as ${key}. Deleting older offsite-made backups from the appliance failed`);
+    expect(result.stdout).toContain('is tried again after the next backup');
+  });
+
   test('appliance restore from the archive onto an appliance without the backup uploads identical bytes, rides out the reboot and exits 0', async () => {
     // Prepare: replaced hardware
     sandbox.appliance.deleteAllBackups();

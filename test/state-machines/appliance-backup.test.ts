@@ -3,7 +3,7 @@ import { manifestSchema } from '../../functions/archive/manifest';
 import { listKeys, openMultipartUploads, readObject, SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../support/harness';
 
 interface BackupOutput {
-  backup: { backupId: string; status: string };
+  backup: { backupId: string; status: string; notes: string[] };
   archive: { objectKey: string; manifestKey: string; sizeBytes: number; sha256: string };
   prune: { delete: string[]; keptWithoutArchiveCopy: string[]; notMadeByOffsite: string[] };
 }
@@ -129,6 +129,69 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     for (const backup of harness.sandbox.appliance.backups()) expect(outcome.cause).toContain(backup.id);
     expect(harness.sandbox.appliance.backups()).toHaveLength(2);
     expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
+  });
+
+  test('with one backup kept by the operator and the defaults, every scheduled backup succeeds: the full disk makes room from offsite\'s archived one', async () => {
+    // Prepare: two slots, one held by the appliance scheduler; applianceKeep is 1 by default.
+    harness = await startHarness({ appliance: { seedBackups: 1, storageLimit: 2 } });
+    const simulator = harness.sandbox.appliance;
+    const seeded = simulator.backups().map((backup) => backup.id);
+    const runs: BackupOutput[] = [];
+
+    // Act: three nights in a row.
+    for (let night = 0; night < 3; night += 1) {
+      if (night > 0) await intoNextSecond();
+      const outcome = await harness.runApplianceBackup();
+      expect({ night, succeeded: outcome.succeeded, error: outcome.error }).toEqual({ night, succeeded: true, error: undefined });
+      runs.push(outcome.output as BackupOutput);
+    }
+
+    // Assess
+    const [first, second, third] = runs;
+    expect(first?.backup.notes).toEqual([]);
+    expect(second?.backup.notes).toEqual([expect.stringContaining(`deleted backup ${first?.backup.backupId ?? '?'}`)]);
+    expect(second?.backup.notes[0]).toContain(`archived and verified as ${first?.archive.objectKey ?? '?'}`);
+    expect(third?.backup.notes).toEqual([expect.stringContaining(`deleted backup ${second?.backup.backupId ?? '?'}`)]);
+    expect(simulator.backups().map((backup) => backup.id).sort()).toEqual([...seeded, third?.backup.backupId].sort());
+  });
+
+  test('a 500 on the create request after the appliance made the backup: the run adopts it and archives it', async () => {
+    // Prepare
+    harness = await startHarness();
+    const simulator = harness.sandbox.appliance;
+    simulator.loseNextCreateAnswer(500);
+
+    // Act
+    const outcome = await harness.runApplianceBackup();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: true });
+    const output = outcome.output as BackupOutput;
+    expect(simulator.backups().map((backup) => backup.id)).toEqual([output.backup.backupId]);
+    expect(output.backup.notes).toEqual([expect.stringContaining('which this run adopted')]);
+    const stored = await readObject(harness.s3, SANDBOX_BUCKET, output.archive.objectKey);
+    expect(stored.equals(simulator.backupBytes(output.backup.backupId))).toBe(true);
+  });
+
+  test('pruning that fails after a verified copy ends in PruneFailed, whose cause names the archived copy and the retry next run', async () => {
+    // Prepare: room for three; the second run makes the first surplus, and every DELETE fails.
+    harness = await startHarness({ appliance: { storageLimit: 3 } });
+    const simulator = harness.sandbox.appliance;
+    expect((await harness.runApplianceBackup()).succeeded).toBe(true);
+    await intoNextSecond();
+    simulator.failNextDeletes(100);
+
+    // Act
+    const outcome = await harness.runApplianceBackup();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'PruneFailed' });
+    const held = outcome.failedWith as BackupOutput;
+    expect(outcome.cause).toContain(`The backup is archived and verified as ${held.archive.objectKey}`);
+    expect(outcome.cause).toContain('is tried again after the next backup');
+    expect(outcome.cause).toContain('Could not delete the backup: storage busy');
+    expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual(expect.arrayContaining([held.archive.objectKey, held.archive.manifestKey]));
+    expect(simulator.backups()).toHaveLength(2);
   });
 
   test('the execution output carries no password or token', async () => {

@@ -14,6 +14,7 @@ interface Retrier {
 
 interface State {
   Type: string;
+  Next?: string;
   Resource?: string;
   Retry?: Retrier[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
@@ -53,9 +54,14 @@ describe.each(definitions)('$file', ({ states }) => {
   const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
 
   test('every Task ends any error it does not retry in a named failure state', () => {
+    // A Pass state may stand between the Catch and the Fail (to word the cause), nothing else.
+    const endOf = (stateName: string | undefined, hops = 0): string | undefined => {
+      const state = stateName === undefined ? undefined : states[stateName];
+      return state?.Type === 'Pass' && hops < 3 ? endOf(state.Next, hops + 1) : state?.Type;
+    };
     for (const [name, state] of tasks) {
       const catchAll = state.Catch?.find((catcher) => catcher.ErrorEquals.includes('States.ALL'));
-      expect({ name, next: catchAll && states[catchAll.Next]?.Type }).toEqual({ name, next: 'Fail' });
+      expect({ name, next: endOf(catchAll?.Next) }).toEqual({ name, next: 'Fail' });
     }
   });
 
@@ -104,14 +110,14 @@ describe.each(copying)('$file', ({ copies }) => {
   });
 });
 
-test('the NetBox Cloud copy retries a stall exactly once, under its own retrier', () => {
-  // Prepare
-  const states = definitions.find((definition) => definition.file.endsWith('netbox-cloud-backup.asl.json'))?.states ?? {};
-  const copy = states.CopyToArchive ?? { Type: 'missing' };
+describe.each(copying)('$file', ({ copies }) => {
+  test('the copy retries a stall exactly once, under its own retrier', () => {
+    for (const [name, state] of copies) {
+      // Act
+      const retrier = retrierFor(state, 'DownloadStalled');
 
-  // Act
-  const retrier = retrierFor(copy, 'DownloadStalled');
-
-  // Assess
-  expect(retrier).toMatchObject({ ErrorEquals: ['DownloadStalled'], MaxAttempts: 1 });
+      // Assess
+      expect({ name, retrier }).toMatchObject({ name, retrier: { ErrorEquals: ['DownloadStalled'], MaxAttempts: 1 } });
+    }
+  });
 });
