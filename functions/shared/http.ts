@@ -66,13 +66,44 @@ function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
+/** The most of a non-JSON body that an error message quotes. */
+export const QUOTED_BODY_CHARS = 200;
+
+const HTML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
+
+/**
+ * A non-JSON body as a short text for an error message. Gateways and proxies in front of
+ * an API answer 5xx with whole HTML pages: a message quotes the page's title (or its
+ * first words), never the markup, and says how big the page was. Other text longer than
+ * QUOTED_BODY_CHARS is cut the same way, so no message carries a whole body.
+ */
+export function shortBodyText(text: string): string {
+  const bytes = Buffer.byteLength(text);
+  const cut = (words: string): string => (words.length > QUOTED_BODY_CHARS ? `${words.slice(0, QUOTED_BODY_CHARS - 1).trimEnd()}…` : words);
+  if (/^\s*</.test(text)) {
+    const visible = (markup: string): string =>
+      markup
+        .replace(/<!--[\s\S]*?-->/g, ' ')
+        .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/&(#39|[a-z]+);/gi, (entity, name: string) => HTML_ENTITIES[name.toLowerCase()] ?? entity)
+        .replace(/\s+/g, ' ')
+        .trim();
+    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1];
+    const words = visible(title ?? '') || visible(text);
+    return `${words ? `${cut(words)} ` : ''}(HTML page, ${bytes} bytes)`;
+  }
+  if (text.length <= QUOTED_BODY_CHARS) return text;
+  return `${cut(text.replace(/\s+/g, ' ').trim())} (${bytes} bytes)`;
+}
+
 async function readBody(response: FetchResponse): Promise<unknown> {
   const text = await response.text();
   if (!text) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    return text.slice(0, 500);
+    return shortBodyText(text);
   }
 }
 
