@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../shared/errors';
-import { requestJson, type FetchFn, type HttpErrorContext, type Sleep } from '../shared/http';
+import { InconsistentPagination, NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../shared/errors';
+import { requestJson, shortBodyText, type FetchFn, type HttpErrorContext, type Sleep } from '../shared/http';
 
 // Field shapes from the NetBox Cloud Backups API document. Timestamps are nullable
 // while a request, retrieval or restore is still running; fields the document shows
@@ -76,6 +76,11 @@ export type RestoreJob = z.infer<typeof restoreJobSchema>;
 
 type Area = 'Request Backups' | 'Retrieve Backups' | 'Restore Backups';
 
+/** What a caller looks for in a listing: with it found, a listing whose pages contradict each other is still usable. */
+export interface ListOptions<T> {
+  readonly seek?: (item: T) => boolean;
+}
+
 export interface NetboxCloudClientOptions {
   readonly baseUrl: string;
   readonly orgId: string;
@@ -86,7 +91,16 @@ export interface NetboxCloudClientOptions {
   readonly maxPages?: number;
   readonly fetch?: FetchFn;
   readonly sleep?: Sleep;
+  /** Where a listing that was used despite contradicting pages is reported. */
+  readonly warn?: (message: string) => void;
 }
+
+/**
+ * Pages one listing follows at most: 20,000 items at the default page size, far more than
+ * an organisation's backups, retrievals or restore jobs, and few enough to walk well
+ * inside the function's timeout. A server that keeps claiming more is not followed further.
+ */
+export const MAX_PAGES = 200;
 
 /** The error body NetBox Cloud sends: `{error_code, error_message, error_details, error_reference_id}`. */
 export function describeNetboxCloudError(body: unknown): string {
@@ -97,9 +111,20 @@ export function describeNetboxCloudError(body: unknown): string {
       typeof code === 'string' || typeof code === 'number' ? `error_code ${code}` : undefined,
       typeof reference === 'string' ? `reference ${reference}` : undefined,
     ].filter((part): part is string => part !== undefined);
-    if (parts.length > 0) return parts.join('; ');
+    if (parts.length > 0) return parts.map(shortBodyText).join('; ');
   }
-  return typeof body === 'string' ? body : '';
+  return typeof body === 'string' ? shortBodyText(body) : '';
+}
+
+type Pagination = z.infer<typeof paginationSchema>;
+
+/** What a page's pagination says about pages to come, for messages. */
+function claims(pagination: Pagination | undefined): string {
+  const said = [
+    pagination?.total_pages !== undefined ? `total_pages ${pagination.total_pages}` : undefined,
+    pagination?.last_page !== undefined ? `last_page ${pagination.last_page}` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  return said.length > 0 ? ` (it claims ${said.join(', ')})` : '';
 }
 
 function idOf(item: unknown): string | undefined {
@@ -119,49 +144,44 @@ export class NetboxCloudClient {
     this.root = new URL(`v2/organization/${encodeURIComponent(options.orgId)}/`, base);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.pageSize = options.pageSize ?? 100;
-    this.maxPages = options.maxPages ?? 1000;
+    this.maxPages = options.maxPages ?? MAX_PAGES;
   }
 
   /** Every backup, walking all pages. Dates are UTC days (YYYY-MM-DD). */
-  listBackups(filter: { initialDate?: string; endDate?: string } = {}): Promise<Backup[]> {
-    return this.listAll('backups/', backupSchema, 'Request Backups', 'list backups', {
+  listBackups(filter: { initialDate?: string; endDate?: string } & ListOptions<Backup> = {}): Promise<Backup[]> {
+    const query = {
       ...(filter.initialDate ? { initial_date: filter.initialDate } : {}),
       ...(filter.endDate ? { end_date: filter.endDate } : {}),
-    });
+    };
+    return this.listAll('backups/', backupSchema, 'Request Backups', 'list backups', query, filter.seek);
   }
 
-  listBackupRequests(): Promise<BackupRequest[]> {
-    return this.listAll('backup-requests/', backupRequestSchema, 'Request Backups', 'list backup requests');
+  listBackupRequests(options: ListOptions<BackupRequest> = {}): Promise<BackupRequest[]> {
+    return this.listAll('backup-requests/', backupRequestSchema, 'Request Backups', 'list backup requests', {}, options.seek);
   }
 
-  async requestBackup(instanceId: string): Promise<string> {
-    const created = await this.post('backup-requests/', { obj_id: instanceId, obj_type: 'netbox' }, 'Request Backups', `request a backup of ${instanceId}`);
-    return created.id;
+  // The creating calls answer the new id, or undefined when a 2xx answer names none: the
+  // vendor acted, and what it created has to be looked up.
+
+  requestBackup(instanceId: string): Promise<string | undefined> {
+    return this.post('backup-requests/', { obj_id: instanceId, obj_type: 'netbox' }, 'Request Backups', `request a backup of ${instanceId}`);
   }
 
-  listRetrievals(): Promise<Retrieval[]> {
-    return this.listAll('backup-retrieved/', retrievalSchema, 'Retrieve Backups', 'list retrievals');
+  listRetrievals(options: ListOptions<Retrieval> = {}): Promise<Retrieval[]> {
+    return this.listAll('backup-retrieved/', retrievalSchema, 'Retrieve Backups', 'list retrievals', {}, options.seek);
   }
 
-  async requestRetrieval(backupId: string): Promise<string> {
-    const created = await this.post('backup-retrieved/', { backup_id: backupId }, 'Retrieve Backups', `request a retrieval of backup ${backupId}`);
-    return created.id;
+  requestRetrieval(backupId: string): Promise<string | undefined> {
+    return this.post('backup-retrieved/', { backup_id: backupId }, 'Retrieve Backups', `request a retrieval of backup ${backupId}`);
   }
 
-  listRestoreJobs(filter: { targetInstanceId?: string } = {}): Promise<RestoreJob[]> {
-    return this.listAll('backup-restore/', restoreJobSchema, 'Restore Backups', 'list restore jobs', {
-      ...(filter.targetInstanceId ? { target_nb_id: filter.targetInstanceId } : {}),
-    });
+  listRestoreJobs(filter: { targetInstanceId?: string } & ListOptions<RestoreJob> = {}): Promise<RestoreJob[]> {
+    const query: Record<string, string> = filter.targetInstanceId ? { target_nb_id: filter.targetInstanceId } : {};
+    return this.listAll('backup-restore/', restoreJobSchema, 'Restore Backups', 'list restore jobs', query, filter.seek);
   }
 
-  async requestRestore(retrievalId: string, targetInstanceId: string): Promise<string> {
-    const created = await this.post(
-      'backup-restore/',
-      { retrieval_id: retrievalId, target_nb_id: targetInstanceId },
-      'Restore Backups',
-      `restore retrieval ${retrievalId} onto ${targetInstanceId}`,
-    );
-    return created.id;
+  requestRestore(retrievalId: string, targetInstanceId: string): Promise<string | undefined> {
+    return this.post('backup-restore/', { retrieval_id: retrievalId, target_nb_id: targetInstanceId }, 'Restore Backups', `restore retrieval ${retrievalId} onto ${targetInstanceId}`);
   }
 
   private headers(): Record<string, string> {
@@ -189,31 +209,53 @@ export class NetboxCloudClient {
         return new RateLimited(`${what}: rate limited${suffix}`, context.retryAfterSeconds);
       }
       if (context.status === 429 || context.status >= 500) {
-        return new TransientApiError(`${what}${suffix}`, context.retryAfterSeconds);
+        return new TransientApiError(`${what}${suffix}`, context.retryAfterSeconds, context.status);
       }
       return new VendorApiError(`${what}${suffix}`, context.status);
     };
   }
 
-  private async post(path: string, body: unknown, area: Area, operation: string): Promise<{ id: string }> {
+  private async post(path: string, body: unknown, area: Area, operation: string): Promise<string | undefined> {
     const answer = await requestJson(
       { method: 'POST', url: new URL(path, this.root), operation, headers: this.headers(), body, idempotent: false },
       { fetch: this.options.fetch, sleep: this.options.sleep, timeoutMs: this.timeoutMs, mapError: this.mapError(area, 'Write') },
       describeNetboxCloudError,
     );
     const parsed = createdSchema.safeParse(answer);
-    if (!parsed.success) throw new VendorApiError(`NetBox Cloud: ${operation}: the answer has no "id": ${JSON.stringify(answer)?.slice(0, 200)}`);
-    return parsed.data;
+    return parsed.success ? parsed.data.id : undefined;
   }
 
-  private async listAll<T>(path: string, itemSchema: z.ZodType<T>, area: Area, operation: string, query: Record<string, string> = {}): Promise<T[]> {
+  private async listAll<T>(
+    path: string,
+    itemSchema: z.ZodType<T>,
+    area: Area,
+    operation: string,
+    query: Record<string, string>,
+    seek: ((item: T) => boolean) | undefined,
+  ): Promise<T[]> {
     const pageSchema = z.looseObject({
       data: z.array(itemSchema),
       metadata: z.looseObject({ pagination: paginationSchema.optional() }).optional(),
     });
     const items: T[] = [];
-    let previousFirstId: string | undefined;
-    for (let page = 1; page <= this.maxPages; page += 1) {
+    const seen = new Set<string>();
+    let first: Pagination | undefined;
+    let previous: Pagination | undefined;
+    // A listing whose pages contradict each other may be missing items, so nothing that
+    // needs the whole list may be decided from it. A caller that already has what it
+    // looked for loses nothing by it: that is used, with a warning.
+    const inconsistent = (what: string): T[] => {
+      const message = `NetBox Cloud: ${operation}: ${what}: inconsistent pagination`;
+      if (seek && items.some(seek)) {
+        this.options.warn?.(`${message}; the item sought is already listed, so the ${items.length} items listed so far are used`);
+        return items;
+      }
+      throw new InconsistentPagination(`${message}; the listing cannot be taken as complete.`);
+    };
+    for (let page = 1; ; page += 1) {
+      if (page > this.maxPages) {
+        return inconsistent(`it still claims more pages after ${this.maxPages} pages${claims(previous)}; no more than ${this.maxPages} pages of one listing are followed`);
+      }
       const url = new URL(path, this.root);
       for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
       url.searchParams.set('page', String(page));
@@ -227,23 +269,43 @@ export class NetboxCloudClient {
       if (!parsed.success) {
         throw new VendorApiError(`NetBox Cloud: ${operation}: page ${page} is not the documented {data, metadata.pagination} shape: ${parsed.error.issues[0]?.message ?? ''}`);
       }
+      const data = parsed.data.data;
       const pagination = parsed.data.metadata?.pagination;
-      // A server that ignores `page` (restore jobs document no paging parameters) answers
-      // page 1 again: stop there instead of walking the same items up to maxPages.
-      const firstId = idOf(parsed.data.data[0]);
-      const repeated = page > 1 && ((pagination?.current_page !== undefined && pagination.current_page !== page) || (firstId !== undefined && firstId === previousFirstId));
-      if (repeated) return items;
-      previousFirstId = firstId;
-      items.push(...parsed.data.data);
+      const ids = data.map(idOf).filter((id): id is string => id !== undefined);
+      const repeats = ids.length - new Set(ids.filter((id) => !seen.has(id))).size;
+      if (repeats > 0) {
+        // A server that does not page at all (restore jobs document no paging parameters)
+        // and never claimed more pages answers page 1 again: that was the whole list.
+        if (page > 1 && pagination === undefined && previous === undefined && repeats === data.length) return items;
+        return inconsistent(page === 1 ? `page 1 lists ${repeats} of its items twice` : `page ${page} repeats ${repeats} of its ${data.length} items from earlier pages${claims(pagination)}`);
+      }
+      if (pagination?.current_page !== undefined && pagination.current_page !== page) {
+        return inconsistent(`asked for page ${page}, the answer is current_page ${pagination.current_page}`);
+      }
+      for (const field of ['total_items', 'total_pages'] as const) {
+        const before = first?.[field];
+        const now = pagination?.[field];
+        if (before !== undefined && now !== undefined && before !== now) return inconsistent(`${field} was ${before} on page 1 and is ${now} on page ${page}`);
+      }
+      const totalPages = pagination?.total_pages;
+      const lastPage = pagination?.last_page;
+      if (lastPage === false && totalPages !== undefined && page >= totalPages) return inconsistent(`page ${page} says last_page false, but total_pages is ${totalPages}`);
+      if (lastPage === true && totalPages !== undefined && page < totalPages) return inconsistent(`page ${page} says last_page true, but total_pages is ${totalPages}`);
+      if (data.length === 0 && (lastPage === false || (totalPages !== undefined && page < totalPages))) return inconsistent(`page ${page} is empty, yet claims more pages${claims(pagination)}`);
+      items.push(...data);
+      for (const id of ids) seen.add(id);
+      if (page === 1) first = pagination;
+      previous = pagination;
       // Stop on the first signal that this was the last page; an empty page also ends
       // the walk so a server that never says last_page cannot loop us.
-      const lastPage =
-        pagination?.last_page === true ||
-        (pagination?.total_pages !== undefined && page >= pagination.total_pages) ||
-        parsed.data.data.length === 0 ||
-        (pagination === undefined && parsed.data.data.length < this.pageSize);
-      if (lastPage) return items;
+      const ended = lastPage === true || (totalPages !== undefined && page >= totalPages) || data.length === 0 || (pagination === undefined && data.length < this.pageSize);
+      if (ended) {
+        const totalItems = pagination?.total_items;
+        if (totalItems !== undefined && items.length !== totalItems) {
+          return inconsistent(`the last page (${page}) brings the listing to ${items.length} items, but total_items is ${totalItems}`);
+        }
+        return items;
+      }
     }
-    throw new VendorApiError(`NetBox Cloud: ${operation}: more than ${this.maxPages} pages; refusing to walk further`);
   }
 }

@@ -1,5 +1,14 @@
 import type { NetboxCloudTarget } from '../config/schema';
-import { BackupNotFound, InvalidInput, RetrievalExpired, RetrievalNotFound, TargetVersionUnavailable, VendorApiError } from '../shared/errors';
+import {
+  BackupNotFound,
+  InvalidInput,
+  RequestOutcomeUnknown,
+  RetrievalExpired,
+  RetrievalNotFound,
+  TargetVersionUnavailable,
+  TransientApiError,
+  VendorApiError,
+} from '../shared/errors';
 import { advancePoll, startPoll, type PollState } from '../shared/poll';
 import type { Backup, BackupRequest, NetboxCloudClient, RestoreJob, Retrieval } from './client';
 
@@ -32,21 +41,93 @@ export function summarizeBackup(backup: Backup): BackupSummary {
 
 export type Progress = 'pending' | 'completed' | 'failed';
 
+/** Slack around the request's own timestamps when matching by time (clock skew, queueing). */
+const MATCH_SLACK_MS = 5 * 60 * 1000;
+
+// ---------------------------------------------------------------- creating calls
+
+/**
+ * A creating call (request a backup, a retrieval, a restore) is made once. When its answer
+ * does not say whether NetBox Cloud acted — a 5xx (often a gateway's), a timeout, a
+ * dropped connection, a 2xx without an id — the step returns no id, the time taken just
+ * before the call and what came back; the next checks look for what the call may have
+ * created and adopt it. A 429 is RateLimited (not acted on: the state machine repeats
+ * the call); any other answer is passed on as it is.
+ */
+async function createOnce(call: () => Promise<string | undefined>): Promise<{ id: string | null; ambiguousAnswer: string | null }> {
+  try {
+    const id = await call();
+    return id === undefined ? { id: null, ambiguousAnswer: 'NetBox Cloud answered 2xx without an id' } : { id, ambiguousAnswer: null };
+  } catch (error) {
+    // On a creating call the client makes a 429 RateLimited, so every TransientApiError
+    // left is a 5xx, a timeout or a dropped connection: the vendor may have acted.
+    if (error instanceof TransientApiError) return { id: null, ambiguousAnswer: error.message };
+    throw error;
+  }
+}
+
+/**
+ * Checks that look for what an ambiguous answer may have created before concluding that
+ * nothing was. The document does not say how soon a new item is listed; an answer lost
+ * on its way back leaves the item listed at once, while after a timeout the vendor may
+ * still be working on the call, so the poll's backoff between the checks gives it time.
+ */
+export const UNCONFIRMED_LOOKUPS = 3;
+
+/**
+ * Whether a vendor `created` time is "since the request". requestedAt is our clock, read
+ * just before the call; `created` is NetBox Cloud's, and the document says nothing of how
+ * the two compare. So that a vendor clock running behind ours cannot hide what our call
+ * created, anything created up to MATCH_SLACK_MS before requestedAt counts. The price: a
+ * same-kind item someone else made in those minutes may be adopted — it does what ours
+ * would have done. An item without a creation time cannot be told from an older one.
+ */
+function createdSince(created: string | null | undefined, requestedAt: string): boolean {
+  const time = created ? Date.parse(created) : NaN;
+  return !Number.isNaN(time) && time >= Date.parse(requestedAt) - MATCH_SLACK_MS;
+}
+
+/**
+ * Which listed item is ours: by id once known; before that, the newest candidate created
+ * since the request. Several candidates mean someone else made the same thing meanwhile:
+ * each does what ours would, and the newest is the likeliest to be ours.
+ */
+function ours<T extends { id: string; created?: string | null }>(id: string | null, requestedAt: string, candidate: (item: T) => boolean) {
+  const matches = id !== null ? (item: T) => item.id === id : (item: T) => candidate(item) && createdSince(item.created, requestedAt);
+  const pick = (items: readonly T[]): T | undefined =>
+    id !== null ? items.find(matches) : items.filter(matches).sort((a, b) => Date.parse(b.created ?? '') - Date.parse(a.created ?? ''))[0];
+  return { matches, pick };
+}
+
+/** Another check with nothing found yet, or RequestOutcomeUnknown once the lookups (or the poll budget) are spent. */
+function keepLooking<State extends { poll: PollState }>(previous: State, poll: PollState, unknown: () => RequestOutcomeUnknown): State {
+  if (poll.attempt >= UNCONFIRMED_LOOKUPS || poll.exhausted) throw unknown();
+  return { ...previous, poll };
+}
+
+/** The earliest `created` counted as since the request, for messages. */
+function windowOpensAt(requestedAt: string): string {
+  return new Date(Date.parse(requestedAt) - MATCH_SLACK_MS).toISOString();
+}
+
 // ---------------------------------------------------------------- backup requests
 
 export interface BackupRequestState {
-  readonly requestId: string;
+  /** null until the request is identified, after an answer that did not name it. */
+  readonly requestId: string | null;
   readonly requestedAt: string;
+  /** What came back instead of an id (5xx, timeout, dropped connection), shortened; null when the answer named it. */
+  readonly ambiguousAnswer: string | null;
   readonly status: Progress;
   readonly startedAt: string | null;
   readonly completedAt: string | null;
   readonly poll: PollState;
 }
 
-export async function requestBackup(client: NetboxCloudClient, target: NetboxCloudTarget, clock: Clock): Promise<BackupRequestState> {
+export async function requestBackup(client: Pick<NetboxCloudClient, 'requestBackup'>, target: NetboxCloudTarget, clock: Clock): Promise<BackupRequestState> {
   const requestedAt = clock().toISOString();
-  const requestId = await client.requestBackup(target.instanceId);
-  return { requestId, requestedAt, status: 'pending', startedAt: null, completedAt: null, poll: startPoll(target.poll) };
+  const { id, ambiguousAnswer } = await createOnce(() => client.requestBackup(target.instanceId));
+  return { requestId: id, requestedAt, ambiguousAnswer, status: 'pending', startedAt: null, completedAt: null, poll: startPoll(target.poll) };
 }
 
 function findById<T extends { id: string }>(items: readonly T[], id: string): T | undefined {
@@ -60,26 +141,41 @@ function requestProgress(item: { completed?: string | null; failed?: string | nu
   return item.completed ? 'completed' : 'pending';
 }
 
-export async function checkBackupRequest(client: NetboxCloudClient, target: NetboxCloudTarget, previous: BackupRequestState): Promise<BackupRequestState> {
-  const request = findById<BackupRequest>(await client.listBackupRequests(), previous.requestId);
+/** Reads the request's progress; one not yet identified is looked for among the instance's requests made since. */
+export async function checkBackupRequest(
+  client: Pick<NetboxCloudClient, 'listBackupRequests'>,
+  target: NetboxCloudTarget,
+  previous: BackupRequestState,
+): Promise<BackupRequestState> {
+  const seek = ours<BackupRequest>(previous.requestId, previous.requestedAt, (item) => item.obj_id === target.instanceId);
+  const request = seek.pick(await client.listBackupRequests({ seek: seek.matches }));
+  const poll = advancePoll(previous.poll, target.poll);
   if (!request) {
-    throw new VendorApiError(`NetBox Cloud does not list backup request ${previous.requestId} (made at ${previous.requestedAt}).`);
+    if (previous.requestId !== null) {
+      throw new VendorApiError(`NetBox Cloud does not list backup request ${previous.requestId} (made at ${previous.requestedAt}).`);
+    }
+    return keepLooking(
+      previous,
+      poll,
+      () =>
+        new RequestOutcomeUnknown(
+          `The backup request for ${target.instanceId} got no clear answer (${previous.ambiguousAnswer}), and after ${poll.attempt} checks NetBox Cloud lists no backup request of ${target.instanceId} created since ${windowOpensAt(previous.requestedAt)}: the backup may or may not have been requested; check backup requests in NetBox Cloud before requesting another.`,
+        ),
+    );
   }
   return {
     ...previous,
+    requestId: request.id,
     status: requestProgress(request),
     startedAt: request.started ?? null,
     completedAt: request.completed ?? null,
-    poll: advancePoll(previous.poll, target.poll),
+    poll,
   };
 }
 
 function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
-
-/** Slack around the request's own timestamps when matching by time (clock skew, queueing). */
-const MATCH_SLACK_MS = 5 * 60 * 1000;
 
 /**
  * The backup a request produced. The list order is not documented, so every page is
@@ -97,10 +193,13 @@ export async function findProducedBackup(
   request: BackupRequestState,
   clock: Clock,
 ): Promise<BackupSummary> {
+  const { requestId } = request;
+  if (requestId === null) throw new VendorApiError(`The backup request made at ${request.requestedAt} has not been identified; there is no backup to look for yet.`);
   const requestedAt = new Date(request.requestedAt);
   const since = new Date(requestedAt.getTime() - 24 * 60 * 60 * 1000);
-  const backups = await client.listBackups({ initialDate: utcDay(since) });
-  const byTrigger = backups.filter((backup) => backup.trigger_id === request.requestId);
+  const producedByTrigger = (backup: Backup): boolean => backup.trigger_id === requestId;
+  const backups = await client.listBackups({ initialDate: utcDay(since), seek: producedByTrigger });
+  const byTrigger = backups.filter(producedByTrigger);
   if (byTrigger.length === 1 && byTrigger[0]) return summarizeBackup(byTrigger[0]);
   if (byTrigger.length > 1) {
     throw new VendorApiError(`NetBox Cloud lists ${byTrigger.length} backups for request ${request.requestId}; refusing to guess which one to archive.`);
@@ -130,16 +229,21 @@ export async function findProducedBackup(
 // ---------------------------------------------------------------- retrievals
 
 export interface RetrievalState {
-  readonly retrievalId: string;
+  /** null until the retrieval is identified, after an answer that did not name it. */
+  readonly retrievalId: string | null;
   readonly backupId: string;
+  readonly requestedAt: string;
+  /** What came back instead of an id (5xx, timeout, dropped connection), shortened; null when the answer named it. */
+  readonly ambiguousAnswer: string | null;
   readonly status: Progress;
   readonly expiresAt: string | null;
   readonly poll: PollState;
 }
 
-export async function requestRetrieval(client: NetboxCloudClient, target: NetboxCloudTarget, backupId: string): Promise<RetrievalState> {
-  const retrievalId = await client.requestRetrieval(backupId);
-  return { retrievalId, backupId, status: 'pending', expiresAt: null, poll: startPoll(target.poll) };
+export async function requestRetrieval(client: Pick<NetboxCloudClient, 'requestRetrieval'>, target: NetboxCloudTarget, backupId: string, clock: Clock): Promise<RetrievalState> {
+  const requestedAt = clock().toISOString();
+  const { id, ambiguousAnswer } = await createOnce(() => client.requestRetrieval(backupId));
+  return { retrievalId: id, backupId, requestedAt, ambiguousAnswer, status: 'pending', expiresAt: null, poll: startPoll(target.poll) };
 }
 
 /** A retrieval counts as complete only once its download link is there too. */
@@ -148,10 +252,23 @@ function retrievalProgress(retrieval: Retrieval): Progress {
   return retrieval.completed && retrieval.presigned_url ? 'completed' : 'pending';
 }
 
-export async function checkRetrieval(client: NetboxCloudClient, target: NetboxCloudTarget, previous: RetrievalState): Promise<RetrievalState> {
-  const retrieval = findById(await client.listRetrievals(), previous.retrievalId);
-  if (!retrieval) throw new RetrievalNotFound(`NetBox Cloud does not list retrieval ${previous.retrievalId}.`);
-  return { ...previous, status: retrievalProgress(retrieval), expiresAt: retrieval.expires ?? null, poll: advancePoll(previous.poll, target.poll) };
+/** Reads the retrieval's progress; one not yet identified is looked for among this backup's retrievals made since. */
+export async function checkRetrieval(client: Pick<NetboxCloudClient, 'listRetrievals'>, target: NetboxCloudTarget, previous: RetrievalState): Promise<RetrievalState> {
+  const seek = ours<Retrieval>(previous.retrievalId, previous.requestedAt, (item) => item.backup_id === previous.backupId);
+  const retrieval = seek.pick(await client.listRetrievals({ seek: seek.matches }));
+  const poll = advancePoll(previous.poll, target.poll);
+  if (!retrieval) {
+    if (previous.retrievalId !== null) throw new RetrievalNotFound(`NetBox Cloud does not list retrieval ${previous.retrievalId}.`);
+    return keepLooking(
+      previous,
+      poll,
+      () =>
+        new RequestOutcomeUnknown(
+          `The retrieval request for backup ${previous.backupId} got no clear answer (${previous.ambiguousAnswer}), and after ${poll.attempt} checks NetBox Cloud lists no retrieval of it created since ${windowOpensAt(previous.requestedAt)}: the retrieval may or may not have been requested; check retrievals in NetBox Cloud before requesting another.`,
+        ),
+    );
+  }
+  return { ...previous, retrievalId: retrieval.id, status: retrievalProgress(retrieval), expiresAt: retrieval.expires ?? null, poll };
 }
 
 /** A link must stay valid this long to be worth starting a download or a restore with. */
@@ -168,7 +285,7 @@ function usable(retrieval: Retrieval, now: Date): boolean {
  * this; the URL is a bearer credential and must not leave it.
  */
 export async function downloadUrlOf(client: NetboxCloudClient, retrievalId: string, clock: Clock): Promise<{ url: string; retrieval: Retrieval }> {
-  const retrieval = findById(await client.listRetrievals(), retrievalId);
+  const retrieval = findById(await client.listRetrievals({ seek: (item) => item.id === retrievalId }), retrievalId);
   if (!retrieval) throw new RetrievalNotFound(`NetBox Cloud does not list retrieval ${retrievalId}.`);
   if (!retrieval.presigned_url || retrievalProgress(retrieval) !== 'completed') {
     throw new RetrievalNotFound(`NetBox Cloud retrieval ${retrievalId} has not completed; there is no download link yet.`);
@@ -189,8 +306,9 @@ export interface ReusableRetrieval {
 /** A completed retrieval of this backup whose link stays valid long enough to restore from. */
 export async function findReusableRetrieval(client: NetboxCloudClient, backupId: string, clock: Clock): Promise<ReusableRetrieval> {
   const now = clock();
-  const candidates = (await client.listRetrievals())
-    .filter((retrieval) => retrieval.backup_id === backupId && usable(retrieval, now))
+  const reusable = (retrieval: Retrieval): boolean => retrieval.backup_id === backupId && usable(retrieval, now);
+  const candidates = (await client.listRetrievals({ seek: reusable }))
+    .filter(reusable)
     .sort((a, b) => (b.expires ?? '').localeCompare(a.expires ?? ''));
   const best = candidates[0];
   return best
@@ -204,7 +322,8 @@ export const LATEST = 'latest';
 
 /** A backup id, or the newest backup of the target's instance for "latest" (newest by `created`, never by list position). */
 export async function resolveBackup(client: NetboxCloudClient, target: NetboxCloudTarget, backupId: string): Promise<BackupSummary> {
-  const backups = await client.listBackups();
+  // "latest" needs every backup; an id needs only that one.
+  const backups = await client.listBackups(backupId === LATEST ? {} : { seek: (backup) => backup.id === backupId });
   if (backupId === LATEST) {
     const newest = backups
       .filter((backup) => backup.obj_id === target.instanceId)
@@ -218,9 +337,13 @@ export async function resolveBackup(client: NetboxCloudClient, target: NetboxClo
 }
 
 export interface RestoreState {
-  readonly restoreJobId: string;
+  /** null until the job is identified, after an answer that did not name it. */
+  readonly restoreJobId: string | null;
   readonly retrievalId: string;
   readonly targetInstanceId: string;
+  readonly requestedAt: string;
+  /** What came back instead of a job id (5xx, timeout, dropped connection), shortened; null when the answer named it. */
+  readonly ambiguousAnswer: string | null;
   readonly status: Progress;
   readonly failedAt: string | null;
   readonly completedAt: string | null;
@@ -240,9 +363,29 @@ export function validateInstanceId(value: string, field: string): string {
   return value;
 }
 
-export async function requestRestore(client: NetboxCloudClient, target: NetboxCloudTarget, retrievalId: string, targetInstanceId: string): Promise<RestoreState> {
-  const restoreJobId = await client.requestRestore(retrievalId, validateInstanceId(targetInstanceId, 'targetInstanceId'));
-  return { restoreJobId, retrievalId, targetInstanceId, status: 'pending', failedAt: null, completedAt: null, redeployedAt: null, checksSinceCompleted: 0, poll: startPoll(target.poll) };
+export async function requestRestore(
+  client: Pick<NetboxCloudClient, 'requestRestore'>,
+  target: NetboxCloudTarget,
+  retrievalId: string,
+  targetInstanceId: string,
+  clock: Clock,
+): Promise<RestoreState> {
+  validateInstanceId(targetInstanceId, 'targetInstanceId');
+  const requestedAt = clock().toISOString();
+  const { id, ambiguousAnswer } = await createOnce(() => client.requestRestore(retrievalId, targetInstanceId));
+  return {
+    restoreJobId: id,
+    retrievalId,
+    targetInstanceId,
+    requestedAt,
+    ambiguousAnswer,
+    status: 'pending',
+    failedAt: null,
+    completedAt: null,
+    redeployedAt: null,
+    checksSinceCompleted: 0,
+    poll: startPoll(target.poll),
+  };
 }
 
 /**
@@ -259,9 +402,23 @@ function restoreProgress(job: RestoreJob, checksSinceCompleted: number): Progres
   return job.nb_redeployed || checksSinceCompleted >= REDEPLOY_GRACE_CHECKS ? 'completed' : 'pending';
 }
 
+/** Reads the job's progress; one not yet identified is looked for among the target's restore jobs of this retrieval made since. */
 export async function checkRestore(client: Pick<NetboxCloudClient, 'listRestoreJobs'>, target: NetboxCloudTarget, previous: RestoreState): Promise<RestoreState> {
-  const job = findById(await client.listRestoreJobs({ targetInstanceId: previous.targetInstanceId }), previous.restoreJobId);
-  if (!job) throw new VendorApiError(`NetBox Cloud does not list restore job ${previous.restoreJobId} for ${previous.targetInstanceId}.`);
+  const { targetInstanceId } = previous;
+  const seek = ours<RestoreJob>(previous.restoreJobId, previous.requestedAt, (job) => job.retrieval_id === previous.retrievalId && job.target_nb_id === targetInstanceId);
+  const job = seek.pick(await client.listRestoreJobs({ targetInstanceId, seek: seek.matches }));
+  const poll = advancePoll(previous.poll, target.poll);
+  if (!job) {
+    if (previous.restoreJobId !== null) throw new VendorApiError(`NetBox Cloud does not list restore job ${previous.restoreJobId} for ${targetInstanceId}.`);
+    return keepLooking(
+      previous,
+      poll,
+      () =>
+        new RequestOutcomeUnknown(
+          `The restore request got no clear answer (${previous.ambiguousAnswer}), and after ${poll.attempt} checks NetBox Cloud lists no restore job of retrieval ${previous.retrievalId} onto ${targetInstanceId} created since ${windowOpensAt(previous.requestedAt)}: the restore may or may not have started; check restore jobs for ${targetInstanceId} in NetBox Cloud before starting another.`,
+        ),
+    );
+  }
   // Only a failed job says why through this flag; the document shows it false on a completed one too.
   if (job.failed && job.target_version_available === false) {
     throw new TargetVersionUnavailable(
@@ -275,7 +432,8 @@ export async function checkRestore(client: Pick<NetboxCloudClient, 'listRestoreJ
     failedAt: job.failed ?? null,
     completedAt: job.completed ?? null,
     redeployedAt: job.nb_redeployed ?? null,
+    restoreJobId: job.id,
     checksSinceCompleted,
-    poll: advancePoll(previous.poll, target.poll),
+    poll,
   };
 }

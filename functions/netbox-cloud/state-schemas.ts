@@ -8,9 +8,14 @@ const pollState = pollStateSchema;
 
 const progress = z.enum(['pending', 'completed', 'failed']);
 
+// An id is null while a creating call's ambiguous answer has not been settled by a lookup.
+const createdId = z.string().min(1).nullable();
+const ambiguousAnswer = z.string().nullable();
+
 export const backupRequestState = z.object({
-  requestId: z.string().min(1),
+  requestId: createdId,
   requestedAt: z.string().min(1),
+  ambiguousAnswer,
   status: progress,
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
@@ -18,17 +23,21 @@ export const backupRequestState = z.object({
 });
 
 export const retrievalState = z.object({
-  retrievalId: z.string().min(1),
+  retrievalId: createdId,
   backupId: z.string().min(1),
+  requestedAt: z.string().min(1),
+  ambiguousAnswer,
   status: progress,
   expiresAt: z.string().nullable(),
   poll: pollState,
 });
 
 export const restoreState = z.object({
-  restoreJobId: z.string().min(1),
+  restoreJobId: createdId,
   retrievalId: z.string().min(1),
   targetInstanceId: z.string().min(1),
+  requestedAt: z.string().min(1),
+  ambiguousAnswer,
   status: progress,
   failedAt: z.string().nullable(),
   completedAt: z.string().nullable(),

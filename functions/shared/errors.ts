@@ -128,3 +128,13 @@ export class DownloadUrlRefused extends Error {
 export class DownloadStalled extends Error {
   override readonly name = 'DownloadStalled';
 }
+
+/** A listing's pages contradict each other (a repeated page, a page beyond total_pages, totals that change): it cannot be taken as complete. Not retried. */
+export class InconsistentPagination extends Error {
+  override readonly name = 'InconsistentPagination';
+}
+
+/** A creating call got no clear answer (5xx, timeout, dropped connection) and nothing it may have created is listed: it may or may not have been acted on. */
+export class RequestOutcomeUnknown extends Error {
+  override readonly name = 'RequestOutcomeUnknown';
+}

@@ -29,7 +29,7 @@ const definitions = LIFECYCLES.map((lifecycle) => ({
 }));
 
 // Calls that create something at the vendor: a repeat could start a second restore or backup.
-const CREATING_TASKS = ['RequestBackup', 'RequestRestore'];
+const CREATING_TASKS = ['RequestBackup', 'RequestRetrieval', 'RequestRestore'];
 const SAFE_TO_REPEAT_FOR_CREATING = new Set(['RateLimited', 'Lambda.TooManyRequestsException']);
 
 /** The retrier Step Functions picks for an error: the first whose ErrorEquals matches it. */
@@ -75,6 +75,14 @@ describe.each(definitions)('$file', ({ states }) => {
   test('a refused download link is never retried', () => {
     for (const [name, state] of tasks) {
       expect({ name, retrier: retrierFor(state, 'DownloadUrlRefused') }).toEqual({ name, retrier: undefined });
+    }
+  });
+
+  test('errors that retrying cannot mend are never retried: inconsistent pagination, a request whose outcome is unknown', () => {
+    for (const [name, state] of tasks) {
+      const retried = (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
+      const permanent = ['InconsistentPagination', 'RequestOutcomeUnknown', 'States.ALL', 'States.TaskFailed'].filter((error) => retried.includes(error));
+      expect({ name, permanent }).toEqual({ name, permanent: [] });
     }
   });
 

@@ -1,3 +1,4 @@
+import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud-simulator';
 import { manifestSchema } from '../../functions/archive/manifest';
 import { watchConnections } from '../support/connect-guard';
 import { listKeys, openMultipartUploads, readObject, SANDBOX_BUCKET, SANDBOX_SOURCE_INSTANCE, sha256, startHarness, type Harness } from '../support/harness';
@@ -140,6 +141,50 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'CopyVerificationFailed' });
     expect(outcome.cause).toMatch(/sha256 of the download is [0-9a-f]{64}; the vendor reported/);
+    expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
+  });
+
+  test('a gateway 502 on a backup request that was made: the request is found, not made twice, and the backup archived', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-requests/' }, 502, { html: GATEWAY_502_HTML, afterHandling: true });
+
+    // Act
+    const outcome = await harness.runBackup();
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    const posts = harness.sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-requests/'));
+    expect(posts).toHaveLength(1);
+    expect((outcome.output as { backupRequest: { requestId: string } }).backupRequest.requestId).toBe(harness.sandbox.netboxCloud.listBackupRequests()[0]?.id);
+  });
+
+  test('a connection lost on a retrieval request that was made: the retrieval is found, not requested twice, and the backup archived', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-retrieved/' }, 0, { afterHandling: true, dropConnection: true });
+
+    // Act
+    const outcome = await harness.runBackup();
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    const posts = harness.sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-retrieved/'));
+    expect(posts).toHaveLength(1);
+    expect(harness.sandbox.netboxCloud.listRetrievals()).toHaveLength(1);
+  });
+
+  test('a backup list whose page 2 repeats page 1 while claiming more pages fails as InconsistentPagination, not retried', async () => {
+    // Prepare: no trigger ids, so the produced backup can only be told by looking at the whole list.
+    await harness.stop();
+    harness = await startHarness({ netboxCloud: { triggerIdForRequests: false, defaultPageSize: 2 } });
+    harness.sandbox.netboxCloud.repeatFirstPage('/backups/');
+
+    // Act
+    const outcome = await harness.runBackup();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'InconsistentPagination' });
+    expect(outcome.cause).toMatch(/list backups: page 2 repeats .* \(it claims total_pages 1000000, last_page false\)/);
+    expect(outcome.retries.FindBackup).toBeUndefined();
     expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
-import { REDEPLOY_GRACE_CHECKS } from '../../functions/netbox-cloud/lifecycle';
+import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud-simulator';
+import { REDEPLOY_GRACE_CHECKS, UNCONFIRMED_LOOKUPS } from '../../functions/netbox-cloud/lifecycle';
 import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE, startHarness, type Harness } from '../support/harness';
 
 function restoreInput(overrides: Record<string, string> = {}): Record<string, string> {
@@ -129,17 +130,54 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreJobFailed' });
   });
 
-  test('a 5xx on the restore request is not repeated: it may already have started a restore', async () => {
+  function restorePosts(): number {
+    return harness.sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/')).length;
+  }
+
+  test('a gateway 502 (an HTML page) on a restore request that did start the job: the job is found and followed to completion', async () => {
     // Prepare
-    harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 503);
+    harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 502, { html: GATEWAY_502_HTML, afterHandling: true });
 
     // Act
     const outcome = await harness.runRestore(restoreInput());
 
     // Assess
-    expect(outcome).toMatchObject({ succeeded: false, error: 'TransientApiError' });
-    const posts = harness.sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/'));
-    expect(posts).toHaveLength(1);
+    expect(outcome).toMatchObject({ succeeded: true });
+    expect(restorePosts()).toBe(1);
+    const jobs = harness.sandbox.netboxCloud.listRestoreJobs();
+    expect(jobs).toHaveLength(1);
+    expect((outcome.output as { restore: { restoreJobId: string } }).restore.restoreJobId).toBe(jobs[0]?.id);
+  });
+
+  test('a 5xx on a restore request that started nothing is not repeated and fails as RequestOutcomeUnknown, quoting a short text of the page', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 502, { html: GATEWAY_502_HTML });
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'RequestOutcomeUnknown' });
+    expect(outcome.cause).toMatch(/HTTP 502 — 502 Bad Gateway \(HTML page, \d+ bytes\)/);
+    expect(outcome.cause).toMatch(/the restore may or may not have started; check restore jobs for nb-b23ff000888/);
+    expect(outcome.cause).not.toMatch(/<|nginx|padding/);
+    expect(restorePosts()).toBe(1);
+    expect(harness.sandbox.netboxCloud.listRestoreJobs()).toEqual([]);
+    expect(outcome.path.filter((state) => state === 'CheckRestore')).toHaveLength(UNCONFIRMED_LOOKUPS);
+  });
+
+  test('a backup list whose page 2 repeats page 1 while claiming more pages fails "latest" as InconsistentPagination, not retried', async () => {
+    // Prepare
+    harness.sandbox.netboxCloud.repeatFirstPage('/backups/');
+
+    // Act
+    const outcome = await harness.runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'InconsistentPagination' });
+    expect(outcome.cause).toMatch(/list backups: page 2 repeats .* \(it claims total_pages 1000000, last_page false\)/);
+    expect(outcome.retries.ResolveBackup).toBeUndefined();
+    expect(harness.sandbox.netboxCloud.listRetrievals()).toEqual([]);
   });
 
   test.each([

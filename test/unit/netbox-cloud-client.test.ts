@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NetboxCloudClient } from '../../functions/netbox-cloud/client';
-import { NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../bin/sandbox/netbox-cloud-simulator';
+import { InconsistentPagination, NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { GATEWAY_502_HTML, startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../bin/sandbox/netbox-cloud-simulator';
 
 describe('NetboxCloudClient', () => {
   let simulator: NetboxCloudSimulator;
@@ -144,6 +144,45 @@ describe('NetboxCloudClient', () => {
     await expect(client().requestBackup('nb-a12ff000777')).rejects.toBeInstanceOf(RateLimited);
   });
 
+  test('an HTML 5xx body shows as a short text, not the page', async () => {
+    // Prepare
+    simulator.failNext({ method: 'GET', pathIncludes: '/backups/' }, 502, { html: GATEWAY_502_HTML });
+
+    // Act
+    const failure = client().listBackups();
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(TransientApiError);
+    const message = await failure.catch((error: Error) => error.message);
+    expect(message).toContain('HTTP 502 — 502 Bad Gateway (HTML page');
+    expect(message).not.toMatch(/<|padding|nginx/);
+    expect(message.length).toBeLessThan(200);
+  });
+
+  test('a 2xx answer to a creating call without an id is no id, not a failure: the call may have acted', async () => {
+    // Prepare
+    simulator.failNext({ method: 'POST', pathIncludes: '/backup-requests/' }, 201, { body: { status: 'accepted' }, afterHandling: true });
+
+    // Act
+    const id = await client().requestBackup('nb-a12ff000777');
+
+    // Assess
+    expect(id).toBeUndefined();
+    expect(simulator.listBackupRequests()).toHaveLength(1);
+  });
+
+  test('a listing whose page 2 repeats page 1 is InconsistentPagination, against the simulator too', async () => {
+    // Prepare
+    simulator.repeatFirstPage('/backups/');
+
+    // Act
+    const failure = client({ pageSize: 3 }).listBackups();
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(InconsistentPagination);
+    expect(simulator.requests.map((request) => request.query.page)).toEqual(['1', '2']);
+  });
+
   test('a 5xx is TransientApiError', async () => {
     // Prepare
     simulator.failNext({ method: 'GET', pathIncludes: '/backup-retrieved/' }, 503);
@@ -222,6 +261,87 @@ describe('NetboxCloudClient against a server that misbehaves', () => {
     // Assess
     expect(jobs.map((job) => job.id)).toEqual(['job-1', 'job-2']);
     expect(calls).toBe(2);
+  });
+
+  /** A server whose every page has the items of `pageItems(page)` and the pagination `meta(page)`. */
+  function pages(pageItems: (page: number) => string[], meta: (page: number) => Record<string, unknown>): () => number {
+    let calls = 0;
+    respond = (url, reply) => {
+      calls += 1;
+      const page = Number(new URL(url, baseUrl).searchParams.get('page'));
+      reply(200, { data: pageItems(page).map((id) => ({ id, backup_id: 'b-1' })), metadata: { pagination: { current_page: page, page_size: 2, ...meta(page) } } });
+    };
+    return () => calls;
+  }
+
+  test('a page that repeats page 1 while claiming more pages is InconsistentPagination naming what the server did', async () => {
+    // Prepare
+    const calls = pages(() => ['r-1', 'r-2'], () => ({ total_items: 2_000_000, total_pages: 1_000_000, last_page: false }));
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2 });
+
+    // Act
+    const failure = client.listRetrievals();
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({
+      name: 'InconsistentPagination',
+      message: expect.stringMatching(/list retrievals: page 2 repeats 2 of its 2 items from earlier pages \(it claims total_pages 1000000, last_page false\)/),
+    });
+    expect(calls()).toBe(2);
+  });
+
+  test('a last page that says more pages follow (a page beyond total_pages) is InconsistentPagination', async () => {
+    // Prepare
+    pages((page) => [`r-${page}a`, `r-${page}b`], () => ({ total_items: 4, total_pages: 2, last_page: false }));
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2 });
+
+    // Act / Assess
+    await expect(client.listRetrievals()).rejects.toThrow(/page 2 says last_page false, but total_pages is 2/);
+  });
+
+  test('totals that change between pages are InconsistentPagination', async () => {
+    // Prepare
+    pages((page) => [`r-${page}a`, `r-${page}b`], (page) => ({ total_items: 4 + page, total_pages: 3, last_page: page === 3 }));
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2 });
+
+    // Act / Assess
+    await expect(client.listRetrievals()).rejects.toThrow(/total_items was 5 on page 1 and is 6 on page 2/);
+  });
+
+  test('a listing that ends with fewer items than total_items is InconsistentPagination', async () => {
+    // Prepare
+    pages((page) => [`r-${page}a`, `r-${page}b`], (page) => ({ total_items: 9, last_page: page === 2 }));
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2 });
+
+    // Act / Assess
+    await expect(client.listRetrievals()).rejects.toThrow(/the last page \(2\) brings the listing to 4 items, but total_items is 9/);
+  });
+
+  test('follows no more than maxPages pages of a listing that never ends', async () => {
+    // Prepare
+    const calls = pages((page) => [`r-${page}a`, `r-${page}b`], () => ({ last_page: false }));
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2, maxPages: 5 });
+
+    // Act
+    const failure = client.listRetrievals();
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'InconsistentPagination', message: expect.stringMatching(/still claims more pages after 5 pages/) });
+    expect(calls()).toBe(5);
+  });
+
+  test('when the item sought was already listed, an inconsistent listing is used as it is, with a warning', async () => {
+    // Prepare
+    pages(() => ['r-1', 'r-2'], () => ({ total_items: 2_000_000, total_pages: 1_000_000, last_page: false }));
+    const warnings: string[] = [];
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2, warn: (message) => warnings.push(message) });
+
+    // Act
+    const retrievals = await client.listRetrievals({ seek: (retrieval) => retrieval.id === 'r-2' });
+
+    // Assess
+    expect(retrievals.map((retrieval) => retrieval.id)).toEqual(['r-1', 'r-2']);
+    expect(warnings).toEqual([expect.stringMatching(/list retrievals: page 2 repeats .*; the item sought is already listed/)]);
   });
 
   test('an answer without the documented shape is a VendorApiError, not a crash', async () => {

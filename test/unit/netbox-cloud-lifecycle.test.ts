@@ -1,7 +1,19 @@
 import type { NetboxCloudTarget } from '../../functions/config/schema';
-import type { Backup, RestoreJob } from '../../functions/netbox-cloud/client';
-import { checkRestore, findProducedBackup, type BackupRequestState, type RestoreState } from '../../functions/netbox-cloud/lifecycle';
-import { BackupNotFound, TargetVersionUnavailable, VendorApiError } from '../../functions/shared/errors';
+import type { Backup, BackupRequest, RestoreJob, Retrieval } from '../../functions/netbox-cloud/client';
+import {
+  checkBackupRequest,
+  checkRestore,
+  checkRetrieval,
+  findProducedBackup,
+  requestBackup,
+  requestRestore,
+  requestRetrieval,
+  UNCONFIRMED_LOOKUPS,
+  type BackupRequestState,
+  type RestoreState,
+  type RetrievalState,
+} from '../../functions/netbox-cloud/lifecycle';
+import { BackupNotFound, RequestOutcomeUnknown, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
 import { startPoll } from '../../functions/shared/poll';
 
 const target: NetboxCloudTarget = {
@@ -18,6 +30,7 @@ const target: NetboxCloudTarget = {
 const request: BackupRequestState = {
   requestId: 'req-ours',
   requestedAt: '2026-03-21T08:38:17.000Z',
+  ambiguousAnswer: null,
   status: 'completed',
   startedAt: '2026-03-21T08:38:18.000Z',
   completedAt: '2026-03-21T08:39:06.000Z',
@@ -83,6 +96,8 @@ describe('checkRestore', () => {
     restoreJobId: 'job-1',
     retrievalId: 'ret-1',
     targetInstanceId: 'nb-b23ff000888',
+    requestedAt: '2026-03-24T06:29:20.000Z',
+    ambiguousAnswer: null,
     status: 'pending',
     failedAt: null,
     completedAt: null,
@@ -110,5 +125,198 @@ describe('checkRestore', () => {
   test('any other failed job is reported as failed', async () => {
     // Act / Assess
     await expect(checkRestore(jobs({ failed: '2026-03-24T06:29:48Z', target_version_available: true }), target, running)).resolves.toMatchObject({ status: 'failed' });
+  });
+});
+
+// ---------------------------------------------------------------- ambiguous answers to creating calls
+
+const requestedAt = '2026-03-24T10:00:00.000Z';
+const atRequest = () => new Date(requestedAt);
+const gateway502 = new TransientApiError('NetBox Cloud: restore retrieval ret-1 onto nb-b23ff000888 failed: HTTP 502 — 502 Bad Gateway (HTML page, 568 bytes)', undefined, 502);
+
+describe('requestRestore, requestBackup and requestRetrieval after an ambiguous answer', () => {
+  test('a 5xx on the restore request gives a restore with no job id yet, the time taken before the call, and the answer', async () => {
+    // Prepare
+    const client = {
+      requestRestore: async () => {
+        throw gateway502;
+      },
+    };
+
+    // Act
+    const state = await requestRestore(client, target, 'ret-1', 'nb-b23ff000888', atRequest);
+
+    // Assess
+    expect(state).toMatchObject({ restoreJobId: null, retrievalId: 'ret-1', targetInstanceId: 'nb-b23ff000888', requestedAt, status: 'pending', ambiguousAnswer: gateway502.message });
+  });
+
+  test.each([
+    ['a timeout', new TransientApiError('NetBox Cloud: request a backup of nb-a12ff000777 failed: no answer within 30000 ms (https://api.netboxlabs.com/v2/organization/org-1/backup-requests/)')],
+    ['a dropped connection', new TransientApiError('NetBox Cloud: request a backup of nb-a12ff000777 failed: network error ECONNRESET (https://api.netboxlabs.com/v2/organization/org-1/backup-requests/)')],
+  ])('%s on the backup request gives a request with no id yet', async (_case, error) => {
+    // Prepare
+    const client = {
+      requestBackup: async () => {
+        throw error;
+      },
+    };
+
+    // Act
+    const state = await requestBackup(client, target, atRequest);
+
+    // Assess
+    expect(state).toMatchObject({ requestId: null, requestedAt, status: 'pending', ambiguousAnswer: error.message });
+  });
+
+  test('a 2xx without an id on the retrieval request gives a retrieval with no id yet', async () => {
+    // Prepare
+    const client = { requestRetrieval: async () => undefined };
+
+    // Act
+    const state = await requestRetrieval(client, target, 'backup-1', atRequest);
+
+    // Assess
+    expect(state).toMatchObject({ retrievalId: null, backupId: 'backup-1', requestedAt, status: 'pending', ambiguousAnswer: expect.stringContaining('without an id') });
+  });
+
+  test('an answer that says the vendor did not act is passed on as it is', async () => {
+    // Prepare
+    const client = {
+      requestRestore: async () => {
+        throw new TargetVersionUnavailable('NetBox Cloud refused the restore (HTTP 422)');
+      },
+    };
+
+    // Act / Assess
+    await expect(requestRestore(client, target, 'ret-1', 'nb-b23ff000888', atRequest)).rejects.toBeInstanceOf(TargetVersionUnavailable);
+  });
+});
+
+describe('checkRestore after an ambiguous answer: finding the job the request may have created', () => {
+  const unconfirmed: RestoreState = {
+    restoreJobId: null,
+    retrievalId: 'ret-1',
+    targetInstanceId: 'nb-b23ff000888',
+    requestedAt,
+    ambiguousAnswer: gateway502.message,
+    status: 'pending',
+    failedAt: null,
+    completedAt: null,
+    redeployedAt: null,
+    checksSinceCompleted: 0,
+    poll: startPoll(target.poll),
+  };
+  const job = (id: string, created: string, fields: Partial<RestoreJob> = {}): RestoreJob => ({ id, retrieval_id: 'ret-1', target_nb_id: 'nb-b23ff000888', created, failed: null, ...fields });
+  const listing = (jobs: RestoreJob[]) => {
+    const asked: Array<{ targetInstanceId?: string }> = [];
+    return {
+      asked,
+      listRestoreJobs: async (filter: { targetInstanceId?: string } = {}) => {
+        asked.push(filter);
+        return jobs;
+      },
+    };
+  };
+
+  test('adopts the job of this retrieval onto this target created since the request, and reads its progress', async () => {
+    // Prepare
+    const client = listing([
+      job('job-earlier', '2026-03-24T08:00:00.000Z', { completed: '2026-03-24T08:01:00.000Z' }),
+      job('job-other-retrieval', '2026-03-24T10:00:01.000Z', { retrieval_id: 'ret-2' }),
+      job('job-other-target', '2026-03-24T10:00:01.000Z', { target_nb_id: 'nb-a12ff000777' }),
+      job('job-ours', '2026-03-24T10:00:02.000Z', { started: '2026-03-24T10:00:05.000Z' }),
+    ]);
+
+    // Act
+    const state = await checkRestore(client, target, unconfirmed);
+
+    // Assess
+    expect(client.asked).toEqual([{ targetInstanceId: 'nb-b23ff000888', seek: expect.any(Function) }]);
+    expect(state).toMatchObject({ restoreJobId: 'job-ours', status: 'pending', requestedAt, poll: { attempt: 1 } });
+  });
+
+  test('adopts a job whose created lies a little before the request: the vendor clock may run behind ours', async () => {
+    // Prepare: NetBox Cloud's clock two minutes behind.
+    const client = listing([job('job-ours', '2026-03-24T09:58:00.000Z', { completed: '2026-03-24T09:58:30.000Z', nb_redeployed: '2026-03-24T09:58:40.000Z' })]);
+
+    // Act
+    const state = await checkRestore(client, target, unconfirmed);
+
+    // Assess
+    expect(state).toMatchObject({ restoreJobId: 'job-ours', status: 'completed' });
+  });
+
+  test(`keeps looking for ${UNCONFIRMED_LOOKUPS} checks, then fails as RequestOutcomeUnknown: the restore may or may not have started`, async () => {
+    // Prepare: only an older restore of the same retrieval is listed.
+    const client = listing([job('job-earlier', '2026-03-24T08:00:00.000Z')]);
+    let state = unconfirmed;
+
+    // Act
+    const states: RestoreState[] = [];
+    for (let check = 1; check < UNCONFIRMED_LOOKUPS; check += 1) {
+      state = await checkRestore(client, target, state);
+      states.push(state);
+    }
+    const failure = checkRestore(client, target, state);
+
+    // Assess
+    expect(states.map((each) => [each.restoreJobId, each.status])).toEqual(Array.from({ length: UNCONFIRMED_LOOKUPS - 1 }, () => [null, 'pending']));
+    await expect(failure).rejects.toBeInstanceOf(RequestOutcomeUnknown);
+    await expect(failure).rejects.toThrow(
+      /HTTP 502 — 502 Bad Gateway \(HTML page, 568 bytes\).*no restore job of retrieval ret-1 onto nb-b23ff000888 created since .*: the restore may or may not have started; check restore jobs/,
+    );
+  });
+});
+
+describe('checkBackupRequest and checkRetrieval after an ambiguous answer', () => {
+  const poll = startPoll(target.poll);
+
+  test('adopts the backup request of the instance created since the request, not another instance\'s', async () => {
+    // Prepare
+    const requests: BackupRequest[] = [
+      { id: 'req-other-instance', obj_id: 'nb-b23ff000888', created: '2026-03-24T10:00:01.000Z' },
+      { id: 'req-yesterday', obj_id: 'nb-a12ff000777', created: '2026-03-23T10:00:01.000Z', completed: '2026-03-23T10:01:00.000Z' },
+      { id: 'req-ours', obj_id: 'nb-a12ff000777', created: '2026-03-24T10:00:01.000Z', started: '2026-03-24T10:00:02.000Z' },
+    ];
+    const unconfirmed: BackupRequestState = { requestId: null, requestedAt, ambiguousAnswer: 'HTTP 502', status: 'pending', startedAt: null, completedAt: null, poll };
+
+    // Act
+    const state = await checkBackupRequest({ listBackupRequests: async () => requests }, target, unconfirmed);
+
+    // Assess
+    expect(state).toMatchObject({ requestId: 'req-ours', status: 'pending', startedAt: '2026-03-24T10:00:02.000Z' });
+  });
+
+  test('a backup request that is not found fails, after the lookups, saying to check backup requests', async () => {
+    // Prepare
+    const unconfirmed: BackupRequestState = {
+      requestId: null,
+      requestedAt,
+      ambiguousAnswer: 'HTTP 504',
+      status: 'pending',
+      startedAt: null,
+      completedAt: null,
+      poll: { ...poll, attempt: UNCONFIRMED_LOOKUPS - 1 },
+    };
+
+    // Act / Assess
+    await expect(checkBackupRequest({ listBackupRequests: async () => [] }, target, unconfirmed)).rejects.toThrow(
+      /the backup may or may not have been requested; check backup requests/,
+    );
+  });
+
+  test('adopts the retrieval of this backup created since the request', async () => {
+    // Prepare
+    const retrievals: Retrieval[] = [
+      { id: 'ret-other-backup', backup_id: 'backup-2', created: '2026-03-24T10:00:01.000Z' },
+      { id: 'ret-ours', backup_id: 'backup-1', created: '2026-03-24T10:00:01.000Z', completed: '2026-03-24T10:00:03.000Z', presigned_url: 'https://x', expires: '2026-03-24T13:00:00.000Z' },
+    ];
+    const unconfirmed: RetrievalState = { retrievalId: null, backupId: 'backup-1', requestedAt, ambiguousAnswer: 'HTTP 502', status: 'pending', expiresAt: null, poll };
+
+    // Act
+    const state = await checkRetrieval({ listRetrievals: async () => retrievals }, target, unconfirmed);
+
+    // Assess
+    expect(state).toMatchObject({ retrievalId: 'ret-ours', status: 'completed', expiresAt: '2026-03-24T13:00:00.000Z' });
   });
 });

@@ -4,6 +4,7 @@ import type { NetboxCloudTarget } from '../../config/schema';
 import { NetboxCloudClient } from '../../netbox-cloud/client';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { resolveApiKey } from '../../runtime/credentials';
+import { logger } from '../../runtime/logger';
 
 export { backupRequestState, backupSummary, restoreState, retrievalState } from '../../netbox-cloud/state-schemas';
 
@@ -14,7 +15,13 @@ export const clock = (): Date => new Date();
 /** A client holding the target's key; the key stays in the function that made it. */
 export async function netboxCloudClientFor(target: NetboxCloudTarget): Promise<NetboxCloudClient> {
   const apiKey = await resolveApiKey(target.credentials, target.name);
-  return new NetboxCloudClient({ baseUrl: target.baseUrl, orgId: target.orgId, apiKey, timeoutMs: target.requestTimeoutSeconds * 1000 });
+  return new NetboxCloudClient({
+    baseUrl: target.baseUrl,
+    orgId: target.orgId,
+    apiKey,
+    timeoutMs: target.requestTimeoutSeconds * 1000,
+    warn: (message) => logger.warn(message, { target: target.name }),
+  });
 }
 
 /** The configured NetBox Cloud target of that name, and a client for it. */

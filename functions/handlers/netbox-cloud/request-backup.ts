@@ -3,7 +3,7 @@ import { requestBackup } from '../../netbox-cloud/lifecycle';
 import { lambdaHandler } from '../middleware';
 import { clock, netboxCloudTarget, targetName } from './events';
 
-/** RequestBackup: POST backup-requests for the target's instance. */
+/** RequestBackup: POST backup-requests for the target's instance, once; an ambiguous answer leaves the request to be looked up by CheckBackupRequest. */
 export const handler = lambdaHandler(z.object({ target: targetName }), async (event) => {
   const { target, client } = await netboxCloudTarget(event.target);
   return requestBackup(client, target, clock);
