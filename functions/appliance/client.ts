@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ApplianceStorageFull, CertificateRejected, CopyVerificationFailed, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../shared/errors';
-import { describeUrl, networkReason, parseRetryAfter, requestJson, type HttpErrorContext, type Sleep } from '../shared/http';
+import { describeUrl, networkReason, parseRetryAfter, requestJson, shortBodyText, type HttpErrorContext, type Sleep } from '../shared/http';
 import type { ApplianceAuthenticator } from './auth';
 import type { ApplianceTransport } from './transport';
 
@@ -307,16 +307,43 @@ export class ApplianceClient {
 // Node's TLS error codes for an untrusted or mismatched certificate.
 const CERTIFICATE_CODES = /\b(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)\b/;
 
+/** The TLS error in an error's cause chain (undici's fetch wraps it), with what Node tells of the certificate. */
+function tlsError(error: unknown): { code: string; host?: string; altNames?: string } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth += 1) {
+    const { code, host, cert, cause } = current as { code?: unknown; host?: unknown; cert?: { subjectaltname?: unknown }; cause?: unknown };
+    if (typeof code === 'string' && CERTIFICATE_CODES.test(code)) {
+      return {
+        code,
+        ...(typeof host === 'string' ? { host } : {}),
+        ...(typeof cert?.subjectaltname === 'string' ? { altNames: cert.subjectaltname } : {}),
+      };
+    }
+    current = cause;
+  }
+  const code = CERTIFICATE_CODES.exec(error instanceof Error ? error.message : '')?.[1];
+  return code ? { code } : undefined;
+}
+
 /**
- * An untrusted certificate will not fix itself: say what to configure instead of
- * retrying it as a network error.
+ * A certificate problem will not fix itself: say what to configure instead of retrying
+ * it as a network error. A certificate issued for other names than the host asked for
+ * is not a trust problem, and tls.ca would not help: name both sides instead.
  */
 function certificateProblem(error: unknown, baseUrl: string): CertificateRejected | undefined {
-  const text = error instanceof TransientApiError ? error.message : networkReason(error);
-  const code = CERTIFICATE_CODES.exec(text)?.[1];
-  if (!code) return undefined;
+  const problem = tlsError(error);
+  if (!problem) return undefined;
+  const origin = new URL(baseUrl).origin;
+  if (problem.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const asked = problem.host ?? new URL(baseUrl).hostname;
+    return new CertificateRejected(
+      `The appliance at ${origin} presented a certificate for other names than the host asked for (${problem.code}): asked for "${asked}", ` +
+        `the certificate names ${problem.altNames ? problem.altNames : 'no subject alternative names'}. ` +
+        'Use one of those names in baseUrl, or have the appliance issue a certificate that names this host.',
+    );
+  }
   return new CertificateRejected(
-    `The appliance at ${new URL(baseUrl).origin} presented a certificate that is not trusted (${code}). ` +
+    `The appliance at ${origin} presented a certificate that is not trusted (${problem.code}). ` +
       'Give the CA that signed it in tls.ca ({"pem": ...} or {"secret": ...}); appliances usually have self-signed certificates.',
   );
 }
@@ -330,7 +357,7 @@ function parseMaybeJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    return text.slice(0, 500);
+    return shortBodyText(text);
   }
 }
 

@@ -15,8 +15,10 @@ export class TransientApiError extends Error {
     readonly retryAfterSeconds?: number,
     /** The HTTP status, when there was an answer at all (not for timeouts and dropped connections). */
     readonly status?: number,
+    /** The network error behind it (kept for a closer look, such as a TLS certificate's names; never quoted whole). */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

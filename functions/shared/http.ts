@@ -136,7 +136,7 @@ export async function requestJson(request: JsonRequest, options: HttpOptions, de
       });
     } catch (error) {
       const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : networkReason(error);
-      throw new TransientApiError(`${request.operation} failed: ${reason} (${describeUrl(request.url)})`);
+      throw new TransientApiError(`${request.operation} failed: ${reason} (${describeUrl(request.url)})`, undefined, undefined, { cause: error });
     }
     if (response.ok) {
       return readBody(response);

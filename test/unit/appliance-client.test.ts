@@ -222,6 +222,20 @@ describe('ApplianceClient against the appliance simulator', () => {
       expect(simulator.requests).toEqual([]);
     });
 
+    test('a certificate for another host is CertificateRejected naming the host asked for and the names in the certificate, not tls.ca', async () => {
+      // Prepare: signed by the trusted CA, but issued for another name.
+      await start({ certificateNames: ['ar11-lab.example.net'] });
+
+      // Act
+      const failure = client().listBackups();
+
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(CertificateRejected);
+      await expect(failure).rejects.toThrow('certificate for other names than the host asked for (ERR_TLS_CERT_ALTNAME_INVALID): asked for "127.0.0.1", the certificate names DNS:ar11-lab.example.net');
+      await expect(failure).rejects.not.toThrow('tls.ca');
+      expect(simulator.requests).toEqual([]);
+    });
+
     test('a CA that did not sign the certificate is refused too', async () => {
       // Prepare: another simulator's CA.
       const other = await startApplianceSimulator();
