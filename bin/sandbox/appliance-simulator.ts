@@ -29,7 +29,12 @@
 //   connections are dropped and every token is invalidated;
 // - after the reboot, restore_status can keep reporting the previous restore for a few
 //   reads (setStaleRestoreStatusReads), like a status service that comes up before the
-//   restore result has been written;
+//   restore result has been written; pinRestoreTime puts restores into one given second,
+//   as two restores within one wall-clock second would be;
+// - an upload is answered once the file is in; with uploadProcessingMs the new backup
+//   then reads `uploading` with size 0 for that long (the appliance unpacking and
+//   checking it) before `completed`. resetNextUpload cuts the next upload off with a
+//   connection reset part-way, and the appliance keeps a `failed` backup of the part;
 // - every API resource, including /api/common/1.0/info, needs authentication; only the
 //   token endpoints do not. Unknown paths are 404 before authentication, a trailing
 //   slash is an unknown path;
@@ -81,6 +86,8 @@ export interface ApplianceSimulatorOptions {
   backupDurationMs?: number;
   /** Approximate size of a backup file (default 256 KiB). */
   backupSizeBytes?: number;
+  /** Default 0: an uploaded backup reads `uploading` (size 0) this long after the upload, in the upload answer too, then `completed`. */
+  uploadProcessingMs?: number;
   /** Default 2: create and upload are refused when this many backups are listed. */
   storageLimit?: number;
   /** Default 1500: after POST …/restore (or reset_factory) the API is unreachable this long. */
@@ -145,6 +152,10 @@ export interface ApplianceSimulator {
   setRestoreOutcome(status: 'completed' | 'completed_with_errors' | 'failed', statusMessage?: string): void;
   /** After the reboot, restore_status keeps reporting the previous restore for this many reads before the new one shows (default 0). */
   setStaleRestoreStatusReads(reads: number): void;
+  /** Restores started from now on report this last_restore_time (epoch seconds); undefined: the wall clock again. */
+  pinRestoreTime(epochSeconds: number | undefined): void;
+  /** The next upload's connection is reset once this many body bytes have arrived; the appliance keeps a `failed` backup of them. */
+  resetNextUpload(afterBytes: number): void;
   setRebootWindowMs(ms: number): void;
   /** Every issued token becomes invalid (401 on next use). */
   expireTokens(): void;
@@ -419,6 +430,9 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
   const failMessages: string[] = [];
   let restoreOutcome: { status: RestoreOutcome; message: string } = { status: 'completed', message: '' };
   let staleReadsSetting = 0;
+  let pinnedRestoreTime: number | undefined;
+  let uploadResetAfterBytes: number | undefined;
+  const uploadProcessingMs = options.uploadProcessingMs ?? 0;
   let rebootUntilMs = 0;
   let settledRestoreStatus: RestoreStatus = options.previousRestore
     ? {
@@ -447,6 +461,10 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
   // -- derived views --------------------------------------------------------------
 
   function statusOf(record: BackupRecord, now: number): BackupStatus {
+    if (record.origin === 'uploaded') {
+      if (record.failMessage !== undefined) return 'failed';
+      return now - record.createdMs >= uploadProcessingMs ? 'completed' : 'uploading';
+    }
     if (record.origin !== 'created') return 'completed';
     const elapsed = now - record.createdMs;
     if (record.failMessage !== undefined) return elapsed >= backupDurationMs ? 'failed' : 'started';
@@ -659,7 +677,7 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     const record = findRecord(ctx.params[0] ?? '');
     const status = statusOf(record, Date.now());
     if (status !== 'completed') fail(409, 'BACKUP_NOT_COMPLETED', `Backup "${record.id}" is ${status}; only a completed backup can be restored.`);
-    const startedAt = nowSeconds();
+    const startedAt = pinnedRestoreTime ?? nowSeconds();
     restores.push({ backupId: record.id, sha256: createHash('sha256').update(bytesOf(record)).digest('hex'), startedAt });
     settlePendingRestore();
     pendingRestoreStatus = {
@@ -684,6 +702,38 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
       else settlePendingRestore();
     }
     return { status: 200, json: { ...settledRestoreStatus } };
+  }
+
+  /** resetNextUpload: once enough of the body is in, keep it as a failed backup and reset the connection. */
+  function armUploadReset(ctx: Omit<Context, 'body'>): void {
+    const afterBytes = uploadResetAfterBytes;
+    if (afterBytes === undefined) return;
+    uploadResetAfterBytes = undefined;
+    const received: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      received.push(chunk);
+      total += chunk.length;
+      if (total < afterBytes) return;
+      ctx.request.off('data', onData);
+      const now = Date.now();
+      const id = randomUUID();
+      records.push({
+        id,
+        description: 'uploaded',
+        metadata: { ...info, backup_time: Math.floor(now / 1000), id },
+        createdMs: now,
+        origin: 'uploaded',
+        failMessage: `Upload interrupted after ${total} bytes: the file is incomplete`,
+        bytes: Buffer.concat(received),
+      });
+      // The TCP socket under TLS, so the client sees a reset rather than a TLS close.
+      const current = connectionKey(ctx.request.socket);
+      for (const socket of sockets) {
+        if (connectionKey(socket) === current) socket.resetAndDestroy();
+      }
+    };
+    ctx.request.on('data', onData);
   }
 
   function ensureOctetStream(ctx: Omit<Context, 'body'>): void {
@@ -718,7 +768,7 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
         POST: { handle: createBackup },
       },
     },
-    { pattern: new RegExp(`^${api}/backups/upload$`), authenticated: true, maxBody: MAX_UPLOAD_BYTES, methods: { POST: { precheck: ensureOctetStream, handle: uploadBackup } } },
+    { pattern: new RegExp(`^${api}/backups/upload$`), authenticated: true, maxBody: MAX_UPLOAD_BYTES, methods: { POST: { precheck: (ctx) => { ensureOctetStream(ctx); armUploadReset(ctx); }, handle: uploadBackup } } },
     { pattern: new RegExp(`^${api}/backups/reset_factory$`), authenticated: true, methods: { POST: { handle: resetFactory } } },
     {
       pattern: new RegExp(`^${api}/backups/items/([^/]+)$`),
@@ -875,6 +925,12 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     },
     setStaleRestoreStatusReads(reads) {
       staleReadsSetting = reads;
+    },
+    pinRestoreTime(epochSeconds) {
+      pinnedRestoreTime = epochSeconds;
+    },
+    resetNextUpload(afterBytes) {
+      uploadResetAfterBytes = afterBytes;
     },
     setRebootWindowMs(ms) {
       rebootWindowMs = ms;

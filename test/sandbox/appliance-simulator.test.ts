@@ -653,6 +653,54 @@ describe('upload', () => {
     expect(body.error_id).toBe('INSUFFICIENT_SPACE');
     expect(body.error_text).toContain('at most 1 backup.');
   });
+
+  test('with uploadProcessingMs the upload answers uploading with size 0, and the backup is completed once that time has passed', async () => {
+    // Prepare
+    const sim = await startSimulator({ seedBackups: 1, uploadProcessingMs: 200 });
+    const [seed] = sim.backups();
+    const file = sim.backupBytes(seed?.id ?? '');
+
+    // Act
+    const response = await call(sim, 'backups/upload', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: file });
+    const answered = await json<Backup>(response);
+    const meanwhile = await getBackup(sim, answered.id);
+    await sleep(250);
+    const later = await getBackup(sim, answered.id);
+
+    // Assess
+    expect(response.status).toBe(201);
+    expect(answered).toMatchObject({ status: 'uploading', size: 0 });
+    expect(meanwhile).toMatchObject({ status: 'uploading', size: 0 });
+    expect(later).toMatchObject({ status: 'completed', size: file.length });
+    expect(sim.backupBytes(answered.id).equals(file)).toBe(true);
+  });
+
+  test('resetNextUpload resets the connection part-way and keeps a failed backup of what arrived', async () => {
+    // Prepare
+    const sim = await startSimulator({ seedBackups: 1, storageLimit: 3 });
+    const [seed] = sim.backups();
+    const file = sim.backupBytes(seed?.id ?? '');
+    sim.resetNextUpload(4096);
+    async function* chunks(): AsyncIterable<Uint8Array> {
+      for (let offset = 0; offset < file.length; offset += 1024) {
+        yield file.subarray(offset, offset + 1024);
+        await sleep(1);
+      }
+    }
+
+    // Act
+    const cutOff = await errorCode(call(sim, 'backups/upload', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: chunks() }));
+    const next = await call(sim, 'backups/upload', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: file });
+
+    // Assess
+    expect(cutOff).toBeDefined();
+    const left = sim.backups().filter((backup) => backup.id !== seed?.id);
+    expect(left).toHaveLength(2);
+    expect(left.filter((backup) => backup.status === 'failed')).toEqual([
+      expect.objectContaining({ uploaded: true, size: 0, status_message: expect.stringContaining('Upload interrupted after') }),
+    ]);
+    expect(next.status).toBe(201);
+  });
 });
 
 describe('restore', () => {
@@ -831,6 +879,27 @@ describe('restore', () => {
 
     // Assess
     expect(code).toBe('TimeoutError');
+  });
+
+  test('pinRestoreTime makes every restore report that last_restore_time, until unpinned', async () => {
+    // Prepare
+    const sim = await startSimulator({ seedBackups: 1, rebootWindowMs: 50 });
+    const [seed] = sim.backups();
+    sim.pinRestoreTime(1_700_000_000);
+
+    // Act
+    const first = await json<RestoreStatus>(await call(sim, `backups/items/${seed?.id}/restore`, { method: 'POST' }));
+    await waitUntilReachable(sim);
+    const second = await json<RestoreStatus>(await call(sim, `backups/items/${seed?.id}/restore`, { method: 'POST' }));
+    await waitUntilReachable(sim);
+    const reported = await restoreStatus(sim);
+    sim.pinRestoreTime(undefined);
+    const third = await json<RestoreStatus>(await call(sim, `backups/items/${seed?.id}/restore`, { method: 'POST' }));
+
+    // Assess
+    expect([first.last_restore_time, second.last_restore_time, reported.last_restore_time]).toEqual([1_700_000_000, 1_700_000_000, 1_700_000_000]);
+    expect(third.last_restore_time).toBeGreaterThan(1_700_000_000);
+    expect(sim.restores.map((restore) => restore.startedAt)).toEqual([1_700_000_000, 1_700_000_000, third.last_restore_time]);
   });
 
   test('a backup that is not completed cannot be restored', async () => {
