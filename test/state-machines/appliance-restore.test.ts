@@ -307,4 +307,44 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       expect(statusReads.length).toBeGreaterThanOrEqual(5);
     });
   });
+
+  describe('two restores within one second (last_restore_time has whole seconds)', () => {
+    test("the second restore's 'completed', reported after its reboot exactly as the first one's was, is taken for its own", async () => {
+      // Prepare: both restores are reported at one pinned second, whatever the wall clock does;
+      // a 600 ms reboot is seen by the first check, 50 ms after the request.
+      harness = await startHarness({ appliance: { rebootWindowMs: 600 } });
+      const backup = await backUp();
+      harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
+      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+
+      // Act
+      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+
+      // Assess
+      expect(first).toMatchObject({ succeeded: true });
+      expect(second).toMatchObject({ succeeded: true });
+      expect((second.output as RestoreOutput).restore).toMatchObject({ phase: 'completed', status: 'completed' });
+      expect((second.output as RestoreOutput).restore.unreachableChecks).toBeGreaterThan(0);
+      const restores = harness.sandbox.appliance.restores;
+      expect(restores).toHaveLength(2);
+      expect(restores[1]?.startedAt).toBe(restores[0]?.startedAt);
+    });
+
+    test('a second restore that ends otherwise than the first in the same second is reported with its own outcome', async () => {
+      // Prepare
+      harness = await startHarness({ appliance: { rebootWindowMs: 600 } });
+      const backup = await backUp();
+      harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
+      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      harness.sandbox.appliance.setRestoreOutcome('completed_with_errors', 'Restore completed with errors: 2 items');
+
+      // Act
+      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+
+      // Assess
+      expect(first).toMatchObject({ succeeded: true });
+      expect(second).toMatchObject({ succeeded: false, error: 'RestoreFailed' });
+      expect(second.cause).toContain('Restore completed with errors: 2 items');
+    });
+  });
 });

@@ -436,6 +436,26 @@ describe('appliance lifecycle against the appliance simulator', () => {
         'reports the restore failed: Restore failed: the backup could not be applied; the previous configuration is still active',
       );
     });
+
+    test('a restore in the second of the previous one, reported after its reboot exactly as that one was, is completed', async () => {
+      // Prepare: the previous restore, pinned to the same second, has completed and the appliance is back.
+      await start({ seedBackups: 1 });
+      simulator.pinRestoreTime(Math.floor(Date.now() / 1000));
+      await restoreFirstBackup();
+      await sleep(250);
+      const started = await restoreFirstBackup();
+
+      // Act
+      const duringReboot = await checkRestore(client, target, started, fresh(), clock);
+      await sleep(250);
+      const after = await checkRestore(client, target, started, duringReboot, clock);
+
+      // Assess
+      const second = simulator.restores[0]?.startedAt;
+      expect(started).toMatchObject({ previousStatus: 'completed', previousRestoreTime: second, restoreTime: second });
+      expect(duringReboot).toMatchObject({ phase: 'rebooting' });
+      expect(after).toMatchObject({ phase: 'completed', status: 'completed', lastRestoreTime: second });
+    });
   });
 });
 
@@ -543,6 +563,98 @@ describe('appliance lifecycle against a hand-written appliance', () => {
     // Assess
     await expect(refused).rejects.toMatchObject({ name: 'RestoreInProgress' });
     expect(calls).toBe(0);
+  });
+
+  describe('a restore the appliance puts in the second of the previous one', () => {
+    const fresh = () => ({ poll: startRestorePoll(target), unreachableChecks: 0 });
+    /** restore_status answers these in turn (the first is the baseline); the restore request answers `started` at `second`, or 502. */
+    function appliance(second: number, reads: Array<{ status: number; body?: unknown }>, requestAnswer: 'started' | 502 = 'started'): void {
+      answer = (method, path) => {
+        if (method === 'POST' && path.endsWith('/restore')) {
+          return requestAnswer === 502 ? { status: 502, body: 'Bad Gateway' } : { status: 202, body: { last_restore_time: second, status: 'started', status_message: '' } };
+        }
+        return reads.shift() ?? { status: 500, body: { error_id: 'TEST', error_text: 'no more reads scripted' } };
+      };
+    }
+    async function requested(): Promise<RestoreStarted & RestoreBaseline> {
+      const baseline = await readRestoreBaseline(client());
+      return { ...baseline, ...(await requestRestore(client(), 'b-1', baseline, clock)) };
+    }
+    const status = (second: number, value: string, message = '') => ({ status: 200, body: { last_restore_time: second, status: value, status_message: message } });
+
+    test('its status, the same as the previous one\'s, is "waiting" until the appliance is seen reporting another status, then completed', async () => {
+      // Prepare: no reboot is seen; the previous restore's status shows once more, then `started`, then the outcome.
+      const second = Math.floor(Date.now() / 1000);
+      appliance(second, [status(second, 'completed'), status(second, 'completed'), status(second, 'started'), status(second, 'completed')]);
+      const started = await requested();
+
+      // Act
+      const stale = await checkRestore(client(), target, started, fresh(), clock);
+      const running = await checkRestore(client(), target, started, stale, clock);
+      const done = await checkRestore(client(), target, started, running, clock);
+
+      // Assess
+      expect(started).toMatchObject({ previousRestoreTime: second, previousStatus: 'completed', restoreTime: second, acknowledged: true });
+      expect([stale.phase, running.phase, done.phase]).toEqual(['waiting', 'restoring', 'completed']);
+    });
+
+    test('its status, the same as the previous one\'s, is completed once the appliance has been seen rebooting', async () => {
+      // Prepare
+      const second = Math.floor(Date.now() / 1000);
+      appliance(second, [status(second, 'completed'), { status: 503, body: 'Service Unavailable' }, status(second, 'completed')]);
+      const started = await requested();
+
+      // Act
+      const rebooting = await checkRestore(client(), target, started, fresh(), clock);
+      const done = await checkRestore(client(), target, started, rebooting, clock);
+
+      // Assess
+      expect([rebooting.phase, done.phase]).toEqual(['rebooting', 'completed']);
+    });
+
+    test('another outcome in that second is this restore\'s: RestoreFailed with its status_message', async () => {
+      // Prepare
+      const second = Math.floor(Date.now() / 1000);
+      appliance(second, [status(second, 'completed'), status(second, 'failed', 'Restore failed: bad file')]);
+      const started = await requested();
+
+      // Act
+      const failure = checkRestore(client(), target, started, fresh(), clock);
+
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(RestoreFailed);
+      await expect(failure).rejects.toThrow('reports the restore failed: Restore failed: bad file');
+    });
+
+    test('with the answer to the request lost, the previous restore\'s status is still "waiting" after the reboot: nothing says this restore is in that second', async () => {
+      // Prepare
+      const second = Math.floor(Date.now() / 1000);
+      appliance(second, [status(second, 'completed'), { status: 503, body: 'Service Unavailable' }, status(second, 'completed')], 502);
+      const started = await requested();
+
+      // Act
+      const rebooting = await checkRestore(client(), target, started, fresh(), clock);
+      const after = await checkRestore(client(), target, started, rebooting, clock);
+
+      // Assess
+      expect(started).toMatchObject({ acknowledged: false, restoreTime: null });
+      expect([rebooting.phase, after.phase]).toEqual(['rebooting', 'waiting']);
+    });
+
+    test('a previous restore from an hour before, shown after the reboot, is "waiting" although the appliance was seen rebooting', async () => {
+      // Prepare
+      const second = Math.floor(Date.now() / 1000);
+      appliance(second, [status(second - 3600, 'completed'), { status: 503, body: 'Service Unavailable' }, status(second - 3600, 'completed'), status(second, 'completed')]);
+      const started = await requested();
+
+      // Act
+      const rebooting = await checkRestore(client(), target, started, fresh(), clock);
+      const stale = await checkRestore(client(), target, started, rebooting, clock);
+      const done = await checkRestore(client(), target, started, stale, clock);
+
+      // Assess
+      expect([rebooting.phase, stale.phase, done.phase]).toEqual(['rebooting', 'waiting', 'completed']);
+    });
   });
 });
 

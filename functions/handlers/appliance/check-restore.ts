@@ -9,6 +9,9 @@ const restoreInProgress = z.object({
   note: z.string().nullable(),
   previousRestoreTime: z.number(),
   previousStatus: z.string().nullable(),
+  // Defaults for an execution started before these were carried.
+  restoreTime: z.number().nullable().default(null),
+  seenThisRestore: z.boolean().default(false),
   unreachableChecks: z.number().int().nonnegative(),
   poll: pollState,
 });

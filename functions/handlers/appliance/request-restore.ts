@@ -13,6 +13,6 @@ export const handler = lambdaHandler(
   async (event) => {
     const { target, client } = await applianceTarget(event.target);
     const started = await requestRestore(client, event.backupId, event.baseline, clock);
-    return { ...event.baseline, ...started, phase: 'requested', unreachableChecks: 0, poll: startRestorePoll(target) };
+    return { ...event.baseline, ...started, phase: 'requested', unreachableChecks: 0, seenThisRestore: false, poll: startRestorePoll(target) };
   },
 );
