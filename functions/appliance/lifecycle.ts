@@ -67,12 +67,14 @@ export function summarize(backup: ApplianceBackup): BackupSummary {
   };
 }
 
-function describeHeld(backups: readonly ApplianceBackup[]): string {
+/** Each backup with who put it there; with the archive, a copy a restore uploaded is named as offsite's too. */
+function describeHeld(backups: readonly ApplianceBackup[], archive?: ArchiveListing): string {
   if (backups.length === 0) return 'no backups';
   return backups
     .map((backup) => {
       const time = backupTimeOf(backup);
-      return `${backup.id} (${isMadeByOffsite(backup) ? 'made by offsite' : 'not made by offsite'}${time ? `, ${time}` : ''})`;
+      const who = isMadeByOffsite(backup) ? 'made by offsite' : archive && isUploadedCopy(backup, archive) ? 'uploaded by offsite' : 'not made by offsite';
+      return `${backup.id} (${who}${time ? `, ${time}` : ''})`;
     })
     .join(', ');
 }

@@ -347,4 +347,68 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       expect(second.cause).toContain('Restore completed with errors: 2 items');
     });
   });
+
+  describe('restoring by upload', () => {
+    test('an appliance still processing the upload when it answers ("uploading", size 0) is polled until the backup is completed, then restored', async () => {
+      // Prepare: replaced hardware whose appliance takes 400 ms to process an upload.
+      harness = await startHarness({ appliance: { uploadProcessingMs: 400 } });
+      const backup = await backUp();
+      harness.sandbox.appliance.deleteAllBackups();
+
+      // Act
+      const outcome = await harness.runApplianceRestore(restoreInput(), { WaitForUploadedBackup: 100 });
+
+      // Assess
+      expect(outcome).toMatchObject({ succeeded: true });
+      expect(outcome.path).toContain('WaitForUploadedBackup');
+      const output = outcome.output as RestoreOutput;
+      expect(output.uploaded).toMatchObject({ status: 'completed', sizeBytes: backup.archive.sizeBytes });
+      expect(harness.sandbox.appliance.backups().map((held) => held.id)).toEqual([output.uploaded?.backupId]);
+      expect(harness.sandbox.appliance.restores.map((restore) => restore.backupId)).toEqual([output.uploaded?.backupId]);
+    });
+
+    test('an upload the full appliance refuses fails as ApplianceStorageFull, naming who made each backup it holds and the fix', async () => {
+      // Prepare: A archived and pruned from the appliance, which then holds a scheduler backup and B, all it can.
+      harness = await startHarness({ appliance: { seedBackups: 1 } });
+      const [seed] = harness.sandbox.appliance.backups();
+      const older = await backUp();
+      await intoNextSecond();
+      harness.sandbox.appliance.setStorageLimit(3);
+      const newer = await backUp();
+      harness.sandbox.appliance.setStorageLimit(2);
+      expect(harness.sandbox.appliance.backups().map((held) => held.id).sort()).toEqual([seed?.id, newer.backup.backupId].sort());
+
+      // Act
+      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: undefined, archiveKey: older.archive.objectKey }));
+
+      // Assess
+      expect(outcome).toMatchObject({ succeeded: false, error: 'ApplianceStorageFull' });
+      expect(outcome.cause).toContain(`refused the upload of ${older.archive.objectKey}`);
+      expect(outcome.cause).toContain(`${newer.backup.backupId} (made by offsite, `);
+      expect(outcome.cause).toContain(`${seed?.id ?? 'missing'} (not made by offsite, `);
+      expect(outcome.cause).toContain('Fix: delete a backup on the appliance that you no longer need');
+      expect(outcome.cause).toContain('or lower applianceKeep (now 1)');
+      expect(harness.sandbox.appliance.restores).toEqual([]);
+    });
+
+    test('an upload cut off by a connection reset deletes the failed backup it left on the appliance, and says so', async () => {
+      // Prepare: replaced hardware; the upload's connection is reset after 16 KiB.
+      harness = await startHarness();
+      await backUp();
+      harness.sandbox.appliance.deleteAllBackups();
+      harness.sandbox.appliance.resetNextUpload(16 * 1024);
+      const requests = requestsFromNow();
+
+      // Act
+      const outcome = await harness.runApplianceRestore(restoreInput());
+
+      // Assess
+      expect(outcome).toMatchObject({ succeeded: false, error: 'TransientApiError' });
+      const deletes = requests().filter((request) => request.method === 'DELETE');
+      expect(deletes).toHaveLength(1);
+      expect(outcome.cause).toContain(`deleted backup ${deletes[0]?.path.split('/').pop() ?? 'missing'} (failed)`);
+      expect(harness.sandbox.appliance.backups()).toEqual([]);
+      expect(harness.sandbox.appliance.restores).toEqual([]);
+    });
+  });
 });

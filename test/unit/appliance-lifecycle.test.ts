@@ -23,7 +23,7 @@ import {
   type RestoreStarted,
 } from '../../functions/appliance/lifecycle';
 import { applianceTransport } from '../../functions/appliance/transport';
-import { uploadFromArchive } from '../../functions/appliance/upload';
+import { checkUploadedBackup, uploadFromArchive } from '../../functions/appliance/upload';
 import type { ApplianceTarget } from '../../functions/config/schema';
 import {
   ApplianceBackupFailed,
@@ -656,6 +656,55 @@ describe('appliance lifecycle against a hand-written appliance', () => {
       expect([rebooting.phase, stale.phase, done.phase]).toEqual(['rebooting', 'waiting', 'completed']);
     });
   });
+
+  describe('checkUploadedBackup', () => {
+    function appliance(uploaded: Partial<ApplianceBackup>): string[] {
+      const calls: string[] = [];
+      answer = (method, path) => {
+        calls.push(`${method} ${path.split('/').slice(-3).join('/')}`);
+        return method === 'DELETE' ? { status: 204 } : { status: 200, body: backup('u-1', 1_774_000_000, { description: 'uploaded', ...uploaded }) };
+      };
+      return calls;
+    }
+
+    test('an uploaded backup still being processed is returned as it is, and nothing is deleted', async () => {
+      // Prepare
+      const calls = appliance({ status: 'uploading', size: 0 });
+
+      // Act
+      const progress = await checkUploadedBackup(client(), target, 'u-1', startPoll(target.poll), 1000);
+
+      // Assess
+      expect(progress).toMatchObject({ backupId: 'u-1', status: 'uploading', sizeBytes: 0 });
+      expect(calls).toEqual(['GET backups/items/u-1']);
+    });
+
+    test('an uploaded backup completed with another size than was sent is deleted: CopyVerificationFailed saying so', async () => {
+      // Prepare
+      const calls = appliance({ status: 'completed', size: 999 });
+
+      // Act
+      const failure = checkUploadedBackup(client(), target, 'u-1', startPoll(target.poll), 1000);
+
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(CopyVerificationFailed);
+      await expect(failure).rejects.toThrow('holds uploaded backup u-1 with size 999; 1000 bytes were sent; the uploaded backup was deleted.');
+      expect(calls).toContain('DELETE backups/items/u-1');
+    });
+
+    test('an uploaded backup the appliance reports failed is deleted: ApplianceBackupFailed saying so', async () => {
+      // Prepare
+      const calls = appliance({ status: 'failed', size: 0, status_message: 'Invalid backup file' });
+
+      // Act
+      const failure = checkUploadedBackup(client(), target, 'u-1', startPoll(target.poll), 1000);
+
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ApplianceBackupFailed);
+      await expect(failure).rejects.toThrow('reports backup u-1 failed: Invalid backup file; the uploaded backup was deleted.');
+      expect(calls).toContain('DELETE backups/items/u-1');
+    });
+  });
 });
 
 describe('uploadFromArchive', () => {
@@ -691,14 +740,23 @@ describe('uploadFromArchive', () => {
     await simulator.stop();
   });
 
-  const upload = (archive: { sizeBytes?: number; sha256?: string } = {}) =>
+  const upload = (archive: { sizeBytes?: number; sha256?: string } = {}, listing: ArchiveListing = NO_COPIES) =>
     uploadFromArchive({
       client,
       s3,
       bucket: BUCKET,
       archive: { objectKey: 'ar11-lab/backup.tgz', sizeBytes: archive.sizeBytes ?? file.length, sha256: archive.sha256 ?? sha256(file) },
       signal: AbortSignal.timeout(10_000),
+      target,
+      archiveListing: async () => listing,
     });
+
+  /** Another appliance for this test (the archived file stays the same). */
+  async function useSimulator(options: ApplianceSimulatorOptions): Promise<void> {
+    await simulator.stop();
+    simulator = await startApplianceSimulator(options);
+    client = clientFor(simulator.url, { method: 'token', apiVersion: '1.0', username: simulator.username, password: simulator.password }, simulator.caPem);
+  }
 
   test('streams the archived copy to the appliance, which then holds exactly those bytes', async () => {
     // Act
@@ -744,6 +802,72 @@ describe('uploadFromArchive', () => {
     expect(simulator.backups()).toEqual([]);
     // The last chunk was held back until the check: the appliance never saw a complete body.
     expect(simulator.requests.filter((request) => request.path.endsWith('/upload') && request.status < 300)).toEqual([]);
+  });
+
+  test('an appliance still processing the upload answers "uploading" with size 0: the backup is kept, and checked until completed with the size sent', async () => {
+    // Prepare
+    await useSimulator({ uploadProcessingMs: 200 });
+
+    // Act
+    const result = await upload();
+    const meanwhile = await checkUploadedBackup(client, target, result.backupId, startPoll(target.poll), file.length);
+    await sleep(250);
+    const completed = await checkUploadedBackup(client, target, result.backupId, meanwhile.poll, file.length);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'uploading', sizeBytes: 0, uploadedBytes: file.length, sha256: sha256(file) });
+    expect(meanwhile).toMatchObject({ status: 'uploading' });
+    expect(completed).toMatchObject({ backupId: result.backupId, status: 'completed', sizeBytes: file.length });
+    expect(simulator.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+  });
+
+  test('an upload the full appliance refuses is ApplianceStorageFull naming who put each backup it holds there, and the fix', async () => {
+    // Prepare: a scheduler backup, a copy offsite uploaded earlier and a backup offsite made: all the appliance holds.
+    await useSimulator({ seedBackups: 1, storageLimit: 3, backupSizeBytes: 20_000 });
+    const [scheduled] = simulator.backups();
+    const earlier = await upload();
+    const uploaded = simulator.backups().find((held) => held.id === earlier.backupId);
+    const made = await client.createBackup(MADE_BY_OFFSITE);
+    const copy = archivedCopy('b-archived', { sizeBytes: file.length });
+    const earlierCopy: ArchivedCopy = {
+      ...copy,
+      manifest: {
+        ...copy.manifest,
+        source: { sw_version: uploaded?.sw_version ?? null, serial: uploaded?.serial ?? null, hostname: uploaded?.hostname ?? null, backup_time: new Date((uploaded?.backup_time ?? 0) * 1000).toISOString() },
+      },
+    };
+
+    // Act
+    const failure = upload({}, archiveOf(earlierCopy));
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(ApplianceStorageFull);
+    await expect(failure).rejects.toThrow('Appliance "ar11-lab" refused the upload of ar11-lab/backup.tgz; its backup storage is full (');
+    await expect(failure).rejects.toThrow(`${made.id ?? 'missing'} (made by offsite`);
+    await expect(failure).rejects.toThrow(`${scheduled?.id ?? 'missing'} (not made by offsite`);
+    await expect(failure).rejects.toThrow(`${earlier.backupId} (uploaded by offsite`);
+    await expect(failure).rejects.toThrow('Fix: delete a backup on the appliance that you no longer need');
+    await expect(failure).rejects.toThrow('or lower applianceKeep (now 1)');
+    expect(simulator.backups()).toHaveLength(3);
+  });
+
+  test('an upload cut off by a connection reset deletes the failed backup it left, and nothing that was there before', async () => {
+    // Prepare: a scheduler backup and a failed backup offsite made are there before the upload.
+    await useSimulator({ seedBackups: 1, storageLimit: 4, backupDurationMs: 50, backupSizeBytes: 20_000 });
+    simulator.failNextBackup('Backup failed: disk error');
+    await client.createBackup(MADE_BY_OFFSITE);
+    await sleep(100);
+    const before = simulator.backups();
+    simulator.resetNextUpload(64 * 1024);
+
+    // Act
+    const failure = upload();
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(TransientApiError);
+    await expect(failure).rejects.toThrow(/deleted backup \S+ \(failed\), which this upload left/);
+    expect(simulator.backups()).toEqual(before);
+    expect(simulator.requests.filter((request) => request.method === 'DELETE')).toHaveLength(1);
   });
 });
 

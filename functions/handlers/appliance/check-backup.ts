@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { checkBackup } from '../../appliance/lifecycle';
+import { checkUploadedBackup } from '../../appliance/upload';
 import { lambdaHandler } from '../middleware';
 import { applianceTarget, pollState, targetName } from './events';
 
-/** CheckBackup / CheckUploadedBackup: GET items/{id}; failed ends with the appliance's status_message. */
+/** CheckBackup / CheckUploadedBackup: GET items/{id}; failed ends with the appliance's status_message. An upload that fails or has another size is deleted. */
 export const handler = lambdaHandler(
   z.object({
     target: targetName,
@@ -12,6 +13,9 @@ export const handler = lambdaHandler(
   }),
   async (event) => {
     const { target, client } = await applianceTarget(event.target);
-    return checkBackup(client, target, event.backup.backupId, event.backup.poll, event.expectedSizeBytes);
+    // expectedSizeBytes comes only with an upload (CheckUploadedBackup).
+    return event.expectedSizeBytes === undefined
+      ? checkBackup(client, target, event.backup.backupId, event.backup.poll)
+      : checkUploadedBackup(client, target, event.backup.backupId, event.backup.poll, event.expectedSizeBytes);
   },
 );

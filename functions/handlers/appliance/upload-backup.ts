@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listArchivedCopies } from '../../archive/catalog';
 import { uploadFromArchive } from '../../appliance/upload';
 import { startPoll } from '../../shared/poll';
 import { archiveClient } from '../../runtime/archive-client';
@@ -20,6 +21,8 @@ export const handler = lambdaHandler(z.object({ target: targetName, archive: arc
     bucket: config.archive.bucket,
     archive: event.archive,
     signal: copyCancellationSignal() ?? new AbortController().signal,
+    target,
+    archiveListing: () => listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, target.name),
     ...(listener ? { onProgress: (progress) => listener({ ...progress, target: target.name, objectKey: event.archive.objectKey }) } : {}),
   });
   logger.info('archived backup uploaded', { target: target.name, backupId: uploaded.backupId, bytes: uploaded.uploadedBytes });
