@@ -71,6 +71,8 @@ export interface ApplianceSimulatorOptions {
   port?: number;
   /** Default true: HTTPS with a freshly generated certificate for 127.0.0.1 (SAN IP 127.0.0.1, ::1 and DNS localhost), signed by a fresh CA (`caPem`). */
   tls?: boolean;
+  /** DNS names the certificate is issued for instead (a certificate for another host than the one asked for). */
+  certificateNames?: string[];
   /** Default 'offsite'. */
   username?: string;
   /** Default random. */
@@ -145,6 +147,10 @@ export interface ApplianceSimulator {
   deleteAllBackups(): void;
   /** The next created backup goes started → failed with this status_message. */
   failNextBackup(statusMessage: string): void;
+  /** The next POST backups makes the backup, then answers with this 5xx (a gateway page for 502/503, a JSON error otherwise). */
+  loseNextCreateAnswer(status: number): void;
+  /** The next `count` DELETEs are answered with `status` (default 500) and delete nothing. */
+  failNextDeletes(count: number, status?: number): void;
   setStorageLimit(limit: number): void;
   /** The appliance's current software (info + new backups). */
   setSwVersion(version: string): void;
@@ -339,7 +345,7 @@ function connectionKey(socket: { remoteAddress?: string | undefined; remotePort?
 // ---------------------------------------------------------------------------------
 // TLS
 
-async function generateCertificate(): Promise<{ caPem: string; key: string; cert: string }> {
+async function generateCertificate(dnsNames?: readonly string[]): Promise<{ caPem: string; key: string; cert: string }> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const ca = await generate([{ name: 'commonName', value: 'offsite appliance simulator CA' }], {
     keyType: 'ec',
@@ -361,11 +367,13 @@ async function generateCertificate(): Promise<{ caPem: string; key: string; cert
       { name: 'extKeyUsage', serverAuth: true },
       {
         name: 'subjectAltName',
-        altNames: [
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-          { type: 2, value: 'localhost' },
-        ],
+        altNames: dnsNames
+          ? dnsNames.map((value) => ({ type: 2, value }))
+          : [
+              { type: 7, ip: '127.0.0.1' },
+              { type: 7, ip: '::1' },
+              { type: 2, value: 'localhost' },
+            ],
       },
     ],
   });
@@ -428,6 +436,8 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
   let tokensIssued = 0;
   const issuedTokens: string[] = [];
   const failMessages: string[] = [];
+  const lostCreateAnswers: number[] = [];
+  let failingDeletes = { count: 0, status: 500 };
   let restoreOutcome: { status: RestoreOutcome; message: string } = { status: 'completed', message: '' };
   let staleReadsSetting = 0;
   let pinnedRestoreTime: number | undefined;
@@ -609,6 +619,8 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     const failMessage = failMessages.shift();
     if (failMessage !== undefined) record.failMessage = failMessage;
     records.push(record);
+    const lostAnswer = lostCreateAnswers.shift();
+    if (lostAnswer !== undefined) loseAnswer(lostAnswer);
     return { status: 201, json: apiItem(record, now) };
   }
 
@@ -642,7 +654,20 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     };
   }
 
+  /** The appliance acted, then the answer went wrong on the way back. */
+  function loseAnswer(status: number): never {
+    if (status === 502 || status === 503) {
+      const title = `${status} ${PROXY_PAGES[status]}`;
+      throw new ApiError(status, `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>${title}</title>\n</head><body>\n<h1>${PROXY_PAGES[status]}</h1>\n</body></html>\n`);
+    }
+    fail(status, 'INTERNAL_ERROR', 'The request could not be completed.');
+  }
+
   function deleteBackup(ctx: Context): Reply {
+    if (failingDeletes.count > 0) {
+      failingDeletes.count -= 1;
+      fail(failingDeletes.status, 'DELETE_FAILED', 'Could not delete the backup: storage busy.');
+    }
     const record = findRecord(ctx.params[0] ?? '');
     const status = statusOf(record, Date.now());
     if (status === 'started' || status === 'uploading') fail(409, 'BACKUP_IN_PROGRESS', `Backup "${record.id}" is still in progress; it cannot be deleted yet.`);
@@ -849,7 +874,8 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     } catch (error) {
       await drain(request);
       if (response.headersSent || response.destroyed) return;
-      if (error instanceof ApiError) sendJson(ctx, response, error.status, error.body, error.headers);
+      if (error instanceof ApiError && typeof error.body === 'string') send(ctx, response, error.status, { ...error.headers, 'Content-Type': 'text/html; charset=iso-8859-1' }, error.body);
+      else if (error instanceof ApiError) sendJson(ctx, response, error.status, error.body, error.headers);
       else sendJson(ctx, response, 500, { error_id: 'INTERNAL_ERROR', error_text: `Simulator error: ${error instanceof Error ? error.message : String(error)}` });
     }
   }
@@ -857,7 +883,7 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
   const requestListener = (request: IncomingMessage, response: ServerResponse): void => {
     handle(request, response).catch(() => response.destroy());
   };
-  const certificate = useTls ? await generateCertificate() : undefined;
+  const certificate = useTls ? await generateCertificate(options.certificateNames) : undefined;
   const httpServer: HttpServer = certificate ? createHttpsServer({ key: certificate.key, cert: certificate.cert }, requestListener) : createHttpServer(requestListener);
 
   // A plain TCP listener in front decides at accept time whether the connection reaches
@@ -913,6 +939,12 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     },
     failNextBackup(statusMessage) {
       failMessages.push(statusMessage);
+    },
+    loseNextCreateAnswer(status) {
+      lostCreateAnswers.push(status);
+    },
+    failNextDeletes(count, status = 500) {
+      failingDeletes = { count, status };
     },
     setStorageLimit(limit) {
       storageLimit = limit;

@@ -55,6 +55,7 @@ const target: ApplianceTarget = {
 
 const MADE_BY_OFFSITE = 'Made by offsite (target ar11-lab, execution exec-1)';
 const NO_COPIES: ArchiveListing = { copies: [], withoutManifest: [], unreadableManifests: [] };
+const readNoCopies = async (): Promise<ArchiveListing> => NO_COPIES;
 const clock = () => new Date();
 
 function sha256(bytes: Buffer): string {
@@ -132,7 +133,7 @@ describe('appliance lifecycle against the appliance simulator', () => {
       await start();
 
       // Act
-      const created = await createBackup(client, target, 'exec-1');
+      const created = await createBackup(client, target, 'exec-1', readNoCopies);
 
       // Assess
       expect(created).toMatchObject({ status: 'started', description: MADE_BY_OFFSITE, poll: startPoll(target.poll) });
@@ -142,12 +143,12 @@ describe('appliance lifecycle against the appliance simulator', () => {
     test('a full appliance is ApplianceStorageFull naming the fix and every backup it holds', async () => {
       // Prepare: one backup of ours and one from the appliance scheduler fill both slots.
       await start({ seedBackups: 1, storageLimit: 2 });
-      const ours = await createBackup(client, target, 'exec-1');
+      const ours = await createBackup(client, target, 'exec-1', readNoCopies);
       await sleep(100);
       const theirs = simulator.backups().find((held) => held.id !== ours.backupId);
 
       // Act
-      const failure = createBackup(client, target, 'exec-2');
+      const failure = createBackup(client, target, 'exec-2', readNoCopies);
 
       // Assess
       await expect(failure).rejects.toBeInstanceOf(ApplianceStorageFull);
@@ -158,11 +159,74 @@ describe('appliance lifecycle against the appliance simulator', () => {
       expect(simulator.backups()).toHaveLength(2);
     });
 
+    test('a full appliance holding a backup offsite made and archived deletes it, says so, and makes the new backup', async () => {
+      // Prepare: the scheduler's backup and ours (archived and verified) fill both slots.
+      await start({ seedBackups: 1, storageLimit: 2 });
+      const ours = await createBackup(client, target, 'exec-1', readNoCopies);
+      await sleep(100);
+      const theirs = simulator.backups().find((held) => held.id !== ours.backupId);
+      const copy = archivedCopy(ours.backupId, { sizeBytes: simulator.backupBytes(ours.backupId).length });
+
+      // Act
+      const created = await createBackup(client, target, 'exec-2', async () => archiveOf(copy));
+
+      // Assess
+      expect(created.description).toBe('Made by offsite (target ar11-lab, execution exec-2)');
+      expect(simulator.backups().map((held) => held.id).sort()).toEqual([theirs?.id, created.backupId].sort());
+      expect(created.notes).toEqual([expect.stringContaining(`deleted backup ${ours.backupId}`)]);
+      expect(created.notes[0]).toContain(`archived and verified as ${copy.manifest.objectKey}`);
+    });
+
+    test('a full appliance deletes only an archived backup offsite made: with none, nothing is deleted and it fails as ApplianceStorageFull', async () => {
+      // Prepare: ours has an archive copy whose object is missing, so it is not verified.
+      await start({ seedBackups: 1, storageLimit: 2 });
+      const ours = await createBackup(client, target, 'exec-1', readNoCopies);
+      await sleep(100);
+      const unverified = archivedCopy(ours.backupId, { sizeBytes: simulator.backupBytes(ours.backupId).length, matches: false });
+      const before = simulator.backups().map((held) => held.id);
+
+      // Act
+      const failure = createBackup(client, target, 'exec-2', async () => archiveOf(unverified));
+
+      // Assess
+      await expect(failure).rejects.toBeInstanceOf(ApplianceStorageFull);
+      expect(simulator.backups().map((held) => held.id)).toEqual(before);
+      expect(simulator.requests.filter((request) => request.method === 'DELETE')).toEqual([]);
+    });
+
+    test('a 500 after the appliance made the backup adopts that backup, never making a second', async () => {
+      // Prepare
+      await start();
+      simulator.loseNextCreateAnswer(500);
+
+      // Act
+      const created = await createBackup(client, target, 'exec-1', readNoCopies);
+
+      // Assess
+      expect(simulator.backups().map((held) => held.id)).toEqual([created.backupId]);
+      expect(created).toMatchObject({ description: MADE_BY_OFFSITE, poll: startPoll(target.poll) });
+      expect(created.notes).toEqual([expect.stringContaining(`the appliance had made backup ${created.backupId}, which this run adopted`)]);
+      expect(simulator.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backups'))).toHaveLength(1);
+    });
+
+    test('a gateway page answering the create request is quoted by its title, never as markup', async () => {
+      // Prepare
+      await start();
+      simulator.loseNextCreateAnswer(502);
+
+      // Act
+      const created = await createBackup(client, target, 'exec-1', readNoCopies);
+
+      // Assess
+      expect(created.notes[0]).toContain('HTTP 502 — 502 Bad Gateway (HTML page, ');
+      expect(created.notes[0]).not.toContain('<');
+    });
+
     test('a backup the appliance reports failed is ApplianceBackupFailed with its status_message', async () => {
       // Prepare
       await start();
       simulator.failNextBackup('Backup failed: not enough space in /var/backups');
-      const created = await createBackup(client, target, 'exec-1');
+      const created = await createBackup(client, target, 'exec-1', readNoCopies);
       await sleep(100);
 
       // Act
@@ -176,7 +240,7 @@ describe('appliance lifecycle against the appliance simulator', () => {
     test('checkBackup reports progress and the completed backup with its size', async () => {
       // Prepare
       await start();
-      const created = await createBackup(client, target, 'exec-1');
+      const created = await createBackup(client, target, 'exec-1', readNoCopies);
 
       // Act
       const running = await checkBackup(client, target, created.backupId, created.poll);
@@ -490,7 +554,7 @@ describe('appliance lifecycle against a hand-written appliance', () => {
     answer = (method) => (method === 'POST' ? badRequest : { status: 200, body: { items: [backup('b-1', 1_774_000_000)] } });
 
     // Act
-    const failure = createBackup(client(), target, 'exec-1');
+    const failure = createBackup(client(), target, 'exec-1', readNoCopies);
 
     // Assess
     await expect(failure).rejects.toBeInstanceOf(VendorApiError);
@@ -503,19 +567,35 @@ describe('appliance lifecycle against a hand-written appliance', () => {
     answer = (method) => (method === 'POST' ? badRequest : { status: 200, body: { items: [backup('b-1', 1_774_000_000), backup('b-2', 1_774_086_400, { description: 'nightly' })] } });
 
     // Act
-    const failure = createBackup(client(), target, 'exec-1');
+    const failure = createBackup(client(), target, 'exec-1', readNoCopies);
 
     // Assess
     await expect(failure).rejects.toBeInstanceOf(ApplianceStorageFull);
     await expect(failure).rejects.toThrow('It holds b-1 (made by offsite, 2026-03-20T09:46:40.000Z), b-2 (not made by offsite, 2026-03-21T09:46:40.000Z).');
   });
 
-  test('a 5xx on create is passed on as it is: the backup may have started', async () => {
+  test('a 5xx on create with no backup made is TransientApiError saying nothing was left behind', async () => {
+    // Prepare
+    answer = (method) => (method === 'POST' ? { status: 500, body: { error_id: 'INTERNAL_ERROR', error_text: 'disk I/O error' } } : { status: 200, body: { items: [] } });
+
+    // Act
+    const failure = createBackup(client(), target, 'exec-1', readNoCopies);
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(TransientApiError);
+    await expect(failure).rejects.toThrow(`HTTP 500 — INTERNAL_ERROR: disk I/O error. The appliance lists no backup described "${MADE_BY_OFFSITE}", so none was made and nothing was left behind`);
+  });
+
+  test('a 5xx on create whose backups cannot be listed names the description to look for', async () => {
     // Prepare
     answer = () => ({ status: 500, body: { error_id: 'INTERNAL_ERROR', error_text: 'disk I/O error' } });
 
-    // Act / Assess
-    await expect(createBackup(client(), target, 'exec-1')).rejects.toBeInstanceOf(TransientApiError);
+    // Act
+    const failure = createBackup(client(), target, 'exec-1', readNoCopies);
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(TransientApiError);
+    await expect(failure).rejects.toThrow(`it is not known whether a backup was made: look on the appliance for one described "${MADE_BY_OFFSITE}"`);
   });
 
   test('a 502 answering the restore request is taken as the appliance rebooting: not acknowledged, not failed', async () => {

@@ -8,14 +8,14 @@ import { applianceTarget, pollState, targetName } from './events';
 export const handler = lambdaHandler(
   z.object({
     target: targetName,
-    backup: z.object({ backupId: z.string().min(1), poll: pollState }),
+    backup: z.object({ backupId: z.string().min(1), poll: pollState, notes: z.array(z.string()).default([]) }),
     expectedSizeBytes: z.number().int().nonnegative().optional(),
   }),
   async (event) => {
     const { target, client } = await applianceTarget(event.target);
     // expectedSizeBytes comes only with an upload (CheckUploadedBackup).
     return event.expectedSizeBytes === undefined
-      ? checkBackup(client, target, event.backup.backupId, event.backup.poll)
-      : checkUploadedBackup(client, target, event.backup.backupId, event.backup.poll, event.expectedSizeBytes);
+      ? checkBackup(client, target, event.backup.backupId, event.backup.poll, undefined, event.backup.notes)
+      : checkUploadedBackup(client, target, event.backup.backupId, event.backup.poll, event.expectedSizeBytes, event.backup.notes);
   },
 );
