@@ -41,15 +41,15 @@ const streaming = { timeoutSeconds: 900, memoryMb: 1024 } as const;
 export const COPY_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=1';
 
 export const FUNCTIONS = [
-  { id: 'NetboxCloudRequestBackup', entry: 'functions/handlers/netbox-cloud/request-backup.ts', description: 'NetBox Cloud: POST backup-requests', ...apiCall },
-  { id: 'NetboxCloudCheckBackupRequest', entry: 'functions/handlers/netbox-cloud/check-backup-request.ts', description: 'NetBox Cloud: read one backup request', ...apiCall },
-  { id: 'NetboxCloudFindBackup', entry: 'functions/handlers/netbox-cloud/find-backup.ts', description: 'NetBox Cloud: find the backup a request produced', ...apiCall },
-  { id: 'NetboxCloudRequestRetrieval', entry: 'functions/handlers/netbox-cloud/request-retrieval.ts', description: 'NetBox Cloud: POST backup-retrieved', ...apiCall },
-  { id: 'NetboxCloudCheckRetrieval', entry: 'functions/handlers/netbox-cloud/check-retrieval.ts', description: 'NetBox Cloud: read one retrieval', ...apiCall },
-  { id: 'NetboxCloudResolveBackup', entry: 'functions/handlers/netbox-cloud/resolve-backup.ts', description: 'NetBox Cloud: resolve a backup id or "latest"', ...apiCall },
-  { id: 'NetboxCloudFindReusableRetrieval', entry: 'functions/handlers/netbox-cloud/find-reusable-retrieval.ts', description: 'NetBox Cloud: find a completed, unexpired retrieval', ...apiCall },
-  { id: 'NetboxCloudRequestRestore', entry: 'functions/handlers/netbox-cloud/request-restore.ts', description: 'NetBox Cloud: POST backup-restore', ...apiCall },
-  { id: 'NetboxCloudCheckRestore', entry: 'functions/handlers/netbox-cloud/check-restore.ts', description: 'NetBox Cloud: read one restore job', ...apiCall },
+  { id: 'NetboxCloudRequestBackup', entry: 'functions/kinds/netbox-cloud/handlers/request-backup.ts', description: 'NetBox Cloud: POST backup-requests', ...apiCall },
+  { id: 'NetboxCloudCheckBackupRequest', entry: 'functions/kinds/netbox-cloud/handlers/check-backup-request.ts', description: 'NetBox Cloud: read one backup request', ...apiCall },
+  { id: 'NetboxCloudFindBackup', entry: 'functions/kinds/netbox-cloud/handlers/find-backup.ts', description: 'NetBox Cloud: find the backup a request produced', ...apiCall },
+  { id: 'NetboxCloudRequestRetrieval', entry: 'functions/kinds/netbox-cloud/handlers/request-retrieval.ts', description: 'NetBox Cloud: POST backup-retrieved', ...apiCall },
+  { id: 'NetboxCloudCheckRetrieval', entry: 'functions/kinds/netbox-cloud/handlers/check-retrieval.ts', description: 'NetBox Cloud: read one retrieval', ...apiCall },
+  { id: 'NetboxCloudResolveBackup', entry: 'functions/kinds/netbox-cloud/handlers/resolve-backup.ts', description: 'NetBox Cloud: resolve a backup id or "latest"', ...apiCall },
+  { id: 'NetboxCloudFindReusableRetrieval', entry: 'functions/kinds/netbox-cloud/handlers/find-reusable-retrieval.ts', description: 'NetBox Cloud: find a completed, unexpired retrieval', ...apiCall },
+  { id: 'NetboxCloudRequestRestore', entry: 'functions/kinds/netbox-cloud/handlers/request-restore.ts', description: 'NetBox Cloud: POST backup-restore', ...apiCall },
+  { id: 'NetboxCloudCheckRestore', entry: 'functions/kinds/netbox-cloud/handlers/check-restore.ts', description: 'NetBox Cloud: read one restore job', ...apiCall },
   {
     id: 'CopyToArchive',
     entry: 'functions/handlers/copy-to-archive.ts',
@@ -60,8 +60,8 @@ export const FUNCTIONS = [
     network: 'internet',
     kind: 'netbox-cloud',
   },
-  { id: 'ApplianceCreateBackup', entry: 'functions/handlers/appliance/create-backup.ts', description: 'Appliance: POST backups (on a full disk, first deletes an offsite-made backup with a verified archive copy)', ...applianceCall, archive: 'read' },
-  { id: 'ApplianceCheckBackup', entry: 'functions/handlers/appliance/check-backup.ts', description: 'Appliance: read one backup', ...applianceCall },
+  { id: 'ApplianceCreateBackup', entry: 'functions/kinds/appliance/handlers/create-backup.ts', description: 'Appliance: POST backups (on a full disk, first deletes an offsite-made backup with a verified archive copy)', ...applianceCall, archive: 'read' },
+  { id: 'ApplianceCheckBackup', entry: 'functions/kinds/appliance/handlers/check-backup.ts', description: 'Appliance: read one backup', ...applianceCall },
   {
     id: 'ApplianceCopyToArchive',
     // The same copier as CopyToArchive, deployed where the appliances can be reached.
@@ -73,12 +73,12 @@ export const FUNCTIONS = [
     network: 'appliance',
     kind: 'appliance',
   },
-  { id: 'AppliancePlanPrune', entry: 'functions/handlers/appliance/plan-prune.ts', description: 'Appliance: choose offsite-made backups to delete (only with a verified archive copy)', ...applianceCall, archive: 'read' },
-  { id: 'ApplianceDeleteBackup', entry: 'functions/handlers/appliance/delete-backup.ts', description: 'Appliance: DELETE one backup', ...applianceCall },
-  { id: 'ApplianceResolveRestore', entry: 'functions/handlers/appliance/resolve-restore.ts', description: 'Appliance: choose the backup to restore, in place or from the archive', ...applianceCall, archive: 'read' },
+  { id: 'AppliancePlanPrune', entry: 'functions/kinds/appliance/handlers/plan-prune.ts', description: 'Appliance: choose offsite-made backups to delete (only with a verified archive copy)', ...applianceCall, archive: 'read' },
+  { id: 'ApplianceDeleteBackup', entry: 'functions/kinds/appliance/handlers/delete-backup.ts', description: 'Appliance: DELETE one backup', ...applianceCall },
+  { id: 'ApplianceResolveRestore', entry: 'functions/kinds/appliance/handlers/resolve-restore.ts', description: 'Appliance: choose the backup to restore, in place or from the archive', ...applianceCall, archive: 'read' },
   {
     id: 'ApplianceUploadBackup',
-    entry: 'functions/handlers/appliance/upload-backup.ts',
+    entry: 'functions/kinds/appliance/handlers/upload-backup.ts',
     description: 'Streams an archived backup from the archive bucket to the appliance (backups/upload)',
     archive: 'read',
     ...streaming,
@@ -86,9 +86,9 @@ export const FUNCTIONS = [
     network: 'appliance',
     kind: 'appliance',
   },
-  { id: 'ApplianceReadRestoreStatus', entry: 'functions/handlers/appliance/read-restore-status.ts', description: 'Appliance: read restore_status before a restore', ...applianceCall },
-  { id: 'ApplianceRequestRestore', entry: 'functions/handlers/appliance/request-restore.ts', description: 'Appliance: POST backups/items/{id}/restore', ...applianceCall },
-  { id: 'ApplianceCheckRestore', entry: 'functions/handlers/appliance/check-restore.ts', description: 'Appliance: read restore_status through the reboot', ...applianceCall },
+  { id: 'ApplianceReadRestoreStatus', entry: 'functions/kinds/appliance/handlers/read-restore-status.ts', description: 'Appliance: read restore_status before a restore', ...applianceCall },
+  { id: 'ApplianceRequestRestore', entry: 'functions/kinds/appliance/handlers/request-restore.ts', description: 'Appliance: POST backups/items/{id}/restore', ...applianceCall },
+  { id: 'ApplianceCheckRestore', entry: 'functions/kinds/appliance/handlers/check-restore.ts', description: 'Appliance: read restore_status through the reboot', ...applianceCall },
 ] as const satisfies readonly FunctionSpec[];
 
 export type FunctionId = (typeof FUNCTIONS)[number]['id'];

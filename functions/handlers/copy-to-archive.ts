@@ -4,15 +4,15 @@ import { archiveKeyFor } from '../archive/manifest';
 import type { PreparedDownload } from '../archive/prepared-download';
 import { findTarget } from '../config/load';
 import type { OffsiteConfig, TargetConfig } from '../config/schema';
-import { netboxCloudCopySource, prepareNetboxCloudDownload } from '../netbox-cloud/download';
+import { netboxCloudCopySource, prepareNetboxCloudDownload } from '../kinds/netbox-cloud/download';
 import { archiveClient } from '../runtime/archive-client';
 import { loadRuntimeConfig } from '../runtime/config-source';
 import { logger } from '../runtime/logger';
 import { copyCancellationSignal, copyProgressListener } from '../runtime/progress';
 import { lambdaHandler, parseEvent } from './middleware';
-import { netboxCloudClientFor } from './netbox-cloud/events';
-import { applianceClientFor } from './appliance/events';
-import { applianceCopySource, prepareApplianceDownload } from '../appliance/download';
+import { netboxCloudClientFor } from '../kinds/netbox-cloud/handlers/events';
+import { applianceClientFor } from '../kinds/appliance/handlers/events';
+import { applianceCopySource, prepareApplianceDownload } from '../kinds/appliance/download';
 
 const clock = (): Date => new Date();
 

@@ -5,10 +5,10 @@
 // verification on), reading the benchmark's archived object from the local S3 store
 // and streaming it, size- and SHA-256-checked, to the benchmark's appliance sink.
 // Nothing else runs in this process, so its peak RSS is the upload path's.
-import { applianceAuthenticator } from '../../functions/appliance/auth';
-import { ApplianceClient } from '../../functions/appliance/client';
-import { applianceTransport } from '../../functions/appliance/transport';
-import { uploadFromArchive } from '../../functions/appliance/upload';
+import { applianceAuthenticator } from '../../functions/kinds/appliance/auth';
+import { ApplianceClient } from '../../functions/kinds/appliance/client';
+import { applianceTransport } from '../../functions/kinds/appliance/transport';
+import { uploadFromArchive } from '../../functions/kinds/appliance/upload';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { describeError, measureAndReply, receiveJob, startRssSampler, type UploadJob, type UploadResult } from './bench-child';
 

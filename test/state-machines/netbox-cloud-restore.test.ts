@@ -1,5 +1,5 @@
 import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud-simulator';
-import { REDEPLOY_GRACE_CHECKS, UNCONFIRMED_LOOKUPS } from '../../functions/netbox-cloud/lifecycle';
+import { REDEPLOY_GRACE_CHECKS, UNCONFIRMED_LOOKUPS } from '../../functions/kinds/netbox-cloud/lifecycle';
 import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE, startHarness, type Harness } from '../support/harness';
 
 function restoreInput(overrides: Record<string, string> = {}): Record<string, string> {

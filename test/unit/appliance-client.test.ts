@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { applianceAuthenticator, type ApplianceLogin, type TokenCache } from '../../functions/appliance/auth';
-import { ApplianceClient } from '../../functions/appliance/client';
-import { applianceTransport, type ApplianceTls } from '../../functions/appliance/transport';
+import { applianceAuthenticator, type ApplianceLogin, type TokenCache } from '../../functions/kinds/appliance/auth';
+import { ApplianceClient } from '../../functions/kinds/appliance/client';
+import { applianceTransport, type ApplianceTls } from '../../functions/kinds/appliance/transport';
 import { ApplianceStorageFull, CertificateRejected, NotAuthorized, TransientApiError, VendorApiError } from '../../functions/shared/errors';
 import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance-simulator';
 

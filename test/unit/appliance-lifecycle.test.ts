@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ArchiveListing, ArchivedCopy } from '../../functions/archive/catalog';
-import { applianceAuthenticator, type ApplianceLogin } from '../../functions/appliance/auth';
-import { ApplianceClient, type ApplianceBackup } from '../../functions/appliance/client';
+import { applianceAuthenticator, type ApplianceLogin } from '../../functions/kinds/appliance/auth';
+import { ApplianceClient, type ApplianceBackup } from '../../functions/kinds/appliance/client';
 import {
   checkBackup,
   checkRestore,
@@ -21,9 +21,9 @@ import {
   startRestorePoll,
   type RestoreBaseline,
   type RestoreStarted,
-} from '../../functions/appliance/lifecycle';
-import { applianceTransport } from '../../functions/appliance/transport';
-import { checkUploadedBackup, uploadFromArchive } from '../../functions/appliance/upload';
+} from '../../functions/kinds/appliance/lifecycle';
+import { applianceTransport } from '../../functions/kinds/appliance/transport';
+import { checkUploadedBackup, uploadFromArchive } from '../../functions/kinds/appliance/upload';
 import type { ApplianceTarget } from '../../functions/config/schema';
 import {
   ApplianceBackupFailed,

@@ -1,5 +1,5 @@
 import type { NetboxCloudTarget } from '../../functions/config/schema';
-import type { Backup, BackupRequest, RestoreJob, Retrieval } from '../../functions/netbox-cloud/client';
+import type { Backup, BackupRequest, RestoreJob, Retrieval } from '../../functions/kinds/netbox-cloud/client';
 import {
   checkBackupRequest,
   checkRestore,
@@ -12,7 +12,7 @@ import {
   type BackupRequestState,
   type RestoreState,
   type RetrievalState,
-} from '../../functions/netbox-cloud/lifecycle';
+} from '../../functions/kinds/netbox-cloud/lifecycle';
 import { BackupNotFound, RequestOutcomeUnknown, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
 import { startPoll } from '../../functions/shared/poll';
 

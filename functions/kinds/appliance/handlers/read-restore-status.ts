@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { readRestoreBaseline } from '../lifecycle';
+import { lambdaHandler } from '../../../handlers/middleware';
+import { applianceTarget, targetName } from './events';
+
+/** ReadRestoreStatusBefore: the previous restore's time, so its status is not mistaken for this one's. */
+export const handler = lambdaHandler(z.object({ target: targetName }), async (event) => {
+  const { client } = await applianceTarget(event.target);
+  return readRestoreBaseline(client);
+});

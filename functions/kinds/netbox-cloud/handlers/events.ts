@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { findTargetOfKind } from '../../../config/load';
+import type { NetboxCloudTarget } from '../../../config/schema';
+import { NetboxCloudClient } from '../client';
+import { loadRuntimeConfig } from '../../../runtime/config-source';
+import { resolveApiKey } from '../../../runtime/credentials';
+import { logger } from '../../../runtime/logger';
+
+export { backupRequestState, backupSummary, restoreState, retrievalState } from '../state-schemas';
+
+export const targetName = z.string().min(1, 'expected the name of a configured target');
+
+export const clock = (): Date => new Date();
+
+/** A client holding the target's key; the key stays in the function that made it. */
+export async function netboxCloudClientFor(target: NetboxCloudTarget): Promise<NetboxCloudClient> {
+  const apiKey = await resolveApiKey(target.credentials, target.name);
+  return new NetboxCloudClient({
+    baseUrl: target.baseUrl,
+    orgId: target.orgId,
+    apiKey,
+    timeoutMs: target.requestTimeoutSeconds * 1000,
+    warn: (message) => logger.warn(message, { target: target.name }),
+  });
+}
+
+/** The configured NetBox Cloud target of that name, and a client for it. */
+export async function netboxCloudTarget(name: string): Promise<{ target: NetboxCloudTarget; client: NetboxCloudClient }> {
+  const target = findTargetOfKind(await loadRuntimeConfig(), name, 'netbox-cloud');
+  return { target, client: await netboxCloudClientFor(target) };
+}
