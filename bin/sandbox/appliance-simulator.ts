@@ -53,7 +53,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { generate } from 'selfsigned';
-import { listenOn } from './listen';
+import { listenOn } from './kit/listen';
 
 export const APPLIANCE_API_PATH = '/api/npm.backup/1.0';
 

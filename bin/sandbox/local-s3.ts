@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { urlAuthority } from './listen';
+import { urlAuthority } from './kit/listen';
 
 export interface LocalS3Options {
   directory: string;

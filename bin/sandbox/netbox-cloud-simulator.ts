@@ -10,7 +10,7 @@
 // - a new backup shows up in the backups list only once its request has completed.
 import { createCipheriv, createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listenOn } from './listen';
+import { listenOn } from './kit/listen';
 
 export interface SimulatedInstance {
   id: string;
