@@ -9,7 +9,7 @@ import { backupCommand, listCommand, restoreCommand, useConfig, type CliIo, type
 import { formatBytes } from '../cli/format';
 import { startLocalS3, type LocalS3 } from './local-s3';
 import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from './appliance-simulator';
-import { startNetboxCloudSimulator, type NetboxCloudSimulator, type NetboxCloudSimulatorOptions } from './netbox-cloud-simulator';
+import { startNetboxCloudSimulator, type NetboxCloudSimulator, type NetboxCloudSimulatorOptions } from './netbox-cloud';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';
 export const SANDBOX_NETBOX_TARGET = 'netbox-sandbox';

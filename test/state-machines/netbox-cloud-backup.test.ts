@@ -1,4 +1,4 @@
-import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud-simulator';
+import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud';
 import { manifestSchema } from '../../functions/archive/manifest';
 import { watchConnections } from '../support/connect-guard';
 import { listKeys, openMultipartUploads, readObject, SANDBOX_BUCKET, SANDBOX_SOURCE_INSTANCE, sha256, startHarness, type Harness } from '../support/harness';

@@ -1,4 +1,4 @@
-import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud-simulator';
+import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud';
 import { REDEPLOY_GRACE_CHECKS, UNCONFIRMED_LOOKUPS } from '../../functions/kinds/netbox-cloud/lifecycle';
 import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE, startHarness, type Harness } from '../support/harness';
 

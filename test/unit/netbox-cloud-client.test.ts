@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NetboxCloudClient } from '../../functions/kinds/netbox-cloud/client';
 import { InconsistentPagination, NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { GATEWAY_502_HTML, startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../bin/sandbox/netbox-cloud-simulator';
+import { GATEWAY_502_HTML, startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../bin/sandbox/netbox-cloud';
 
 describe('NetboxCloudClient', () => {
   let simulator: NetboxCloudSimulator;
