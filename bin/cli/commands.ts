@@ -2,7 +2,7 @@ import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/catalog';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
 import type { ApplianceTarget, NetboxCloudTarget, OffsiteConfig, TargetConfig } from '../../functions/config/schema';
-import type { RestorePlan } from '../../functions/kinds/appliance/lifecycle';
+import type { RestorePlan } from '../../functions/kinds/appliance/restore-plan';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';

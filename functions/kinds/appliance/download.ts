@@ -3,7 +3,7 @@ import type { PreparedDownload } from '../../archive/prepared-download';
 import type { ApplianceTarget } from '../../config/schema';
 import { VendorApiError } from '../../shared/errors';
 import type { ApplianceClient } from './client';
-import { summarize } from './lifecycle';
+import { summarize } from './backup-summary';
 
 export const applianceCopySource = z.object({ backupId: z.string().min(1) });
 

@@ -6,7 +6,10 @@ import type { ApplianceTarget } from '../../config/schema';
 import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, VendorApiError, errorMessage } from '../../shared/errors';
 import type { PollState } from '../../shared/poll';
 import type { ApplianceBackup, ApplianceClient, CreatedBackup } from './client';
-import { checkBackup, isMadeByOffsite, storageFullMessage, summarize, type ArchivedSource, type BackupInProgress, type BackupSummary } from './lifecycle';
+import { summarize, type BackupSummary } from './backup-summary';
+import { checkBackup, storageFullMessage, type BackupInProgress } from './backups';
+import { isMadeByOffsite } from './provenance';
+import type { ArchivedSource } from './restore-plan';
 
 export interface UploadRequest {
   readonly client: ApplianceClient;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkBackup } from '../lifecycle';
+import { checkBackup } from '../backups';
 import { checkUploadedBackup } from '../upload';
 import { lambdaHandler } from '../../../handlers/middleware';
 import { applianceTarget, pollState, targetName } from './events';

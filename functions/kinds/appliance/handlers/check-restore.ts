@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkRestore } from '../lifecycle';
+import { checkRestore } from '../restore-run';
 import { lambdaHandler } from '../../../handlers/middleware';
 import { applianceTarget, clock, pollState, targetName } from './events';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listArchivedCopies } from '../../../archive/catalog';
-import { createBackup } from '../lifecycle';
+import { createBackup } from '../backups';
 import { archiveClient } from '../../../runtime/archive-client';
 import { lambdaHandler } from '../../../handlers/middleware';
 import { applianceTarget, targetName } from './events';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listArchivedCopies } from '../../../archive/catalog';
-import { planPrune } from '../lifecycle';
+import { planPrune } from '../prune';
 import { archiveClient } from '../../../runtime/archive-client';
 import { logger } from '../../../runtime/logger';
 import { lambdaHandler } from '../../../handlers/middleware';

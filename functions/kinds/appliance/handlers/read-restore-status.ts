@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readRestoreBaseline } from '../lifecycle';
+import { readRestoreBaseline } from '../restore-run';
 import { lambdaHandler } from '../../../handlers/middleware';
 import { applianceTarget, targetName } from './events';
 

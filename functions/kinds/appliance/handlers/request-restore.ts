@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requestRestore, startRestorePoll } from '../lifecycle';
+import { requestRestore, startRestorePoll } from '../restore-run';
 import { lambdaHandler } from '../../../handlers/middleware';
 import { applianceTarget, clock, targetName } from './events';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listArchivedCopies } from '../../../archive/catalog';
-import { resolveRestore, restoreSelection } from '../lifecycle';
+import { resolveRestore, restoreSelection } from '../restore-plan';
 import { archiveClient } from '../../../runtime/archive-client';
 import { logger } from '../../../runtime/logger';
 import { lambdaHandler } from '../../../handlers/middleware';
