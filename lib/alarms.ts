@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TargetKind } from '../functions/catalog';
+import { KINDS, type TargetKind } from '../functions/kinds/registry';
 
 export interface AlarmedLifecycle {
   readonly purpose: 'backup' | 'restore';
@@ -28,50 +28,10 @@ export interface LifecycleAlarmsProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-/** What the alarm descriptions tell the on-call person about one kind of target. */
-interface KindHints {
-  /** Error/Cause of a failed backup execution → what to check. */
-  readonly backupFailed: string;
-  /** What a backup that hit the hard time limit was usually waiting for, and where to look. */
-  readonly backupTimedOut: string;
-  /** Error/Cause of a failed restore execution → what to check. */
-  readonly restoreFailed: string;
-  /** What may still be going on at the vendor after a restore execution stopped, and where to look. */
-  readonly restoreStillRunning: string;
-}
-
 /** "a netbox-cloud target", "an appliance target". */
 function aTarget(kind: TargetKind): string {
   return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} target`;
 }
-
-// Every kind has its own hints (a new kind does not compile without them): the error
-// names are the ones its ASL files and handlers raise.
-const HINTS: Record<TargetKind, KindHints> = {
-  'netbox-cloud': {
-    backupFailed:
-      "(NotAuthorized / CredentialsUnavailable = check the target's secret and the API key's permissions; BackupRequestFailed / RetrievalFailed = the vendor failed, check its console; " +
-      '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept).',
-    backupTimedOut: 'usually the vendor backup or retrieval never completing. Check the NetBox Cloud status page/console',
-    restoreFailed:
-      "(RestoreNotConfirmed / RestoreInputInvalid = nothing was touched, fix the input; TargetVersionUnavailable = the instance cannot run that backup's version; " +
-      'RestoreJobFailed / RestoreTimedOut = the vendor job failed or did not finish in poll.timeoutMinutes, check the NetBox Cloud console).',
-    restoreStillRunning: 'NetBox Cloud may still be restoring: check the restore job in the NetBox Cloud console and the instance itself',
-  },
-  appliance: {
-    backupFailed:
-      "(NotAuthorized / CredentialsUnavailable = check the auth secret and the user's rights; TransientApiError = no answer " +
-      '(appliance down? "network" subnets/security groups? tls.ca?); ApplianceBackupFailed = the appliance failed it, see its message; ' +
-      'ApplianceStorageFull = no room for another backup; BackupTimedOut = not done within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept; ' +
-      'stopped in PruneFailed = the copy IS archived, only deleting older backups from the appliance failed).',
-    backupTimedOut: 'usually the appliance never finishing its backup, or not answering. Check the appliance web UI',
-    restoreFailed:
-      '(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; SoftwareVersionMismatch = the backup was made on other software than the appliance runs; ' +
-      'UploadTimedOut = the archived copy was not accepted, nothing was restored; RestoreFailed = the appliance reported the restore failed; ' +
-      'RebootWindowExceeded / RestoreTimedOut = the appliance did not come back or report within restore.rebootWindowMinutes / poll.timeoutMinutes, check its console).',
-    restoreStillRunning: 'The appliance may still be restoring or rebooting: check its console, web UI and restore status',
-  },
-};
 
 /**
  * The alarm topic and the alarms on every lifecycle state machine: any failed, timed out
@@ -132,7 +92,7 @@ export class LifecycleAlarms extends Construct {
 
   private addRestoreAlarms(lifecycle: AlarmedLifecycle): void {
     const { stateMachine: machine, stateMachineName: name, kind } = lifecycle;
-    const hints = HINTS[kind];
+    const hints = KINDS[kind].alarmHints;
     const open = `Step Functions console → State machines → ${name} → Executions`;
     this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A RESTORE of ${aTarget(kind)} failed in the last 5 minutes: the target system may be unchanged or only partly restored. ` +
@@ -150,7 +110,7 @@ export class LifecycleAlarms extends Construct {
 
   private addBackupAlarms(lifecycle: AlarmedLifecycle): void {
     const { stateMachine: machine, stateMachineName: name, kind } = lifecycle;
-    const hints = HINTS[kind];
+    const hints = KINDS[kind].alarmHints;
     const open = `Step Functions console → State machines → ${name} → Executions`;
     this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A BACKUP of ${aTarget(kind)} failed in the last 5 minutes: no new verified copy was archived for that target. ` +

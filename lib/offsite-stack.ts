@@ -4,8 +4,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { FUNCTIONS, LIFECYCLES, lifecycleFor, type TargetKind } from '../functions/catalog';
-import { secretsReferencedBy } from '../functions/config/load';
-import type { OffsiteConfig, TargetConfig } from '../functions/config/schema';
+import type { OffsiteConfig } from '../functions/config/schema';
+import { kindOf } from '../functions/kinds/registry';
 import { LifecycleAlarms } from './alarms';
 import { ApplianceNetwork } from './appliance-network';
 import { ArchiveBucket } from './archive-bucket';
@@ -31,7 +31,7 @@ export function referencedSecretArns(scope: Construct, config: OffsiteConfig, ki
   const stack = Stack.of(scope);
   const arns = new Set<string>();
   for (const target of config.targets.filter((candidate) => candidate.kind === kind)) {
-    for (const ref of secretsReferencedBy(target)) {
+    for (const ref of kindOf(target).credentialReferences(target).flatMap(({ ref: reference }) => ('secret' in reference ? [reference.secret] : []))) {
       // A name matches the secret's full ARN, which ends in "-" and six random characters.
       arns.add(
         ref.startsWith('arn:')
@@ -41,15 +41,6 @@ export function referencedSecretArns(scope: Construct, config: OffsiteConfig, ki
     }
   }
   return [...arns];
-}
-
-/** The environment variables a target reads secrets from (local runs only), with the field naming each. */
-function envReferencesOf(target: TargetConfig): { field: string; env: string }[] {
-  const refs: { field: string; ref: object | undefined }[] =
-    target.kind === 'netbox-cloud'
-      ? [{ field: 'credentials', ref: target.credentials }]
-      : [target.auth.method === 'oauth2' ? { field: 'auth.secret', ref: target.auth.secret } : { field: 'auth.password', ref: target.auth.password }];
-  return refs.flatMap(({ field, ref }) => (ref && 'env' in ref && typeof ref.env === 'string' ? [{ field, env: ref.env }] : []));
 }
 
 /**
@@ -103,7 +94,7 @@ export class OffsiteStack extends Stack {
       const fn = new OffsiteFunction(this, spec.id, {
         spec,
         configParameterName: this.configParameter.parameterName,
-        ...(spec.network === 'appliance' && this.applianceNetwork ? { network: this.applianceNetwork } : {}),
+        ...(spec.network === 'private-network' && this.applianceNetwork ? { network: this.applianceNetwork } : {}),
       });
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] }));
       // Only the secrets of targets of the function's own kind; no grant when there are none.
@@ -211,18 +202,19 @@ export class OffsiteStack extends Stack {
       );
     }
     for (const target of config.targets) {
-      for (const { field, env } of envReferencesOf(target)) {
+      for (const { field, ref } of kindOf(target).credentialReferences(target)) {
+        if (!('env' in ref)) continue;
         Annotations.of(this).addWarning(
-          `Target "${target.name}" uses ${field}.env (${env}); Lambda functions have no such variable. Use { "secret": "<name or ARN>" } for the AWS deployment.`,
+          `Target "${target.name}" uses ${field}.env (${ref.env}); Lambda functions have no such variable. Use { "secret": "<name or ARN>" } for the AWS deployment.`,
         );
       }
     }
-    const appliances = config.targets.filter((target) => target.kind === 'appliance');
-    if (appliances.length > 0 && !config.network) {
+    const onPrivateNetworks = config.targets.filter((target) => kindOf(target).functions.some((fn) => fn.network === 'private-network'));
+    if (onPrivateNetworks.length > 0 && !config.network) {
       Annotations.of(this).addWarningV2(
         'offsite:applianceNetworkMissing',
-        `appliance functions are not in a VPC; they can only reach appliances with public addresses (${appliances.map((target) => target.name).join(', ')}). ` +
-          'Set "network" (vpcId, subnetIds, securityGroupIds) to run them where the appliances can be reached.',
+        `${[...new Set(onPrivateNetworks.map((target) => kindOf(target).title))].join(' and ')} functions are not in a VPC; they can only reach targets with public addresses (${onPrivateNetworks.map((target) => target.name).join(', ')}). ` +
+          'Set "network" (vpcId, subnetIds, securityGroupIds) to run them where those targets can be reached.',
       );
     }
   }

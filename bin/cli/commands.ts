@@ -1,8 +1,9 @@
 import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/catalog';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
-import type { ApplianceTarget, NetboxCloudTarget, OffsiteConfig, TargetConfig } from '../../functions/config/schema';
-import type { RestorePlan } from '../../functions/kinds/appliance/restore-plan';
+import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
+import type { RestoreOption, RestoreOptions } from '../../functions/kinds/kind';
+import { kindOf } from '../../functions/kinds/registry';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
@@ -31,11 +32,9 @@ export function useConfig(path: string): OffsiteConfig {
 }
 
 
-/** The functions log it too, but their logs are silent on the command line unless --verbose. */
-function warnIfInsecure(target: TargetConfig, io: CliIo): void {
-  if (target.kind === 'appliance' && target.tls?.dangerouslyDisableCertificateVerification) {
-    io.err(`WARNING: TLS certificate verification is OFF for ${target.name} (tls.dangerouslyDisableCertificateVerification): anyone on the path can read its credentials and backups.`);
-  }
+/** The functions log them too, but their logs are silent on the command line unless --verbose. */
+function warnAbout(target: TargetConfig, io: CliIo): void {
+  for (const warning of kindOf(target).warnings(target)) io.err(`WARNING: ${warning}`);
 }
 
 function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): CommandResult {
@@ -66,7 +65,7 @@ export interface ArchivedResult {
  */
 async function runWithTransfer(
   io: CliIo,
-  transferState: string,
+  transferState: string | undefined,
   run: (onEvent: (event: LifecycleEvent) => void) => Promise<LifecycleOutcome>,
 ): Promise<LifecycleOutcome> {
   const progress = copyProgressReporter(io.errStream);
@@ -103,9 +102,9 @@ export async function backupCommand(
 ): Promise<CommandResult & { archived?: ArchivedResult }> {
   const target = findTarget(config, targetName);
   const lifecycle = lifecycleFor(target.kind, 'backup');
-  warnIfInsecure(target, io);
+  warnAbout(target, io);
   io.err(`Backing up ${target.name} (${target.kind}) into s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
-  const outcome = await runWithTransfer(io, 'CopyToArchive', (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
+  const outcome = await runWithTransfer(io, kindOf(target).transferStates.backup, (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
   // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
   // after it failed. The execution stays failed (so the alarms see it); the command
   // reports the copy and exits 0 with a warning.
@@ -129,88 +128,38 @@ export async function backupCommand(
   return { exitCode: 0, archived };
 }
 
-export interface RestoreCommandOptions {
-  /** A backup id, or "latest". */
-  readonly backup?: string;
-  /** An archive object key (appliances: restore that archived copy). */
-  readonly archiveKey?: string;
-  readonly to?: string;
+export interface RestoreCommandOptions extends RestoreOptions {
   readonly confirm: string;
-  readonly allowVersionMismatch?: boolean;
 }
+
+const OPTION_FLAGS: Record<RestoreOption, string> = { backup: '--backup', archiveKey: '--archive-key', to: '--to', allowVersionMismatch: '--allow-version-mismatch' };
 
 /** What a restore overwrites, and so what the operator must type to confirm it. */
 export function restoreDestination(target: TargetConfig, to: string | undefined): string {
-  if (target.kind === 'netbox-cloud') return to ?? target.instanceId;
-  if (to !== undefined) throw new InvalidInput(`--to is not available for ${target.kind} targets: a restore goes onto the appliance "${target.name}" itself.`);
-  return target.name;
+  return kindOf(target).restore.destination(target, to);
 }
 
 export async function restoreCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
   const target = findTarget(config, targetName);
+  const kind = kindOf(target);
   if ((options.backup === undefined) === (options.archiveKey === undefined)) {
-    throw new InvalidInput('Give exactly one of --backup <id|latest> or --archive-key <key>.');
+    throw new InvalidInput(
+      kind.restore.options.includes('archiveKey') ? 'Give exactly one of --backup <id|latest> or --archive-key <key>.' : 'Give --backup <id|latest>.',
+    );
   }
-  if (target.kind === 'netbox-cloud') {
-    if (options.archiveKey !== undefined) throw new InvalidInput('--archive-key is only for appliance targets; NetBox Cloud restores from its own backups (--backup).');
-    return restoreNetboxCloud(target, io, { ...options, backup: options.backup ?? '' });
+  for (const option of Object.keys(OPTION_FLAGS) as RestoreOption[]) {
+    if (options[option] !== undefined && !kind.restore.options.includes(option)) {
+      throw new InvalidInput(`${OPTION_FLAGS[option]} is not available for ${target.kind} targets (${target.name}); they take ${kind.restore.options.map((name) => OPTION_FLAGS[name]).join(', ')}.`);
+    }
   }
-  return restoreAppliance(target, io, options);
-}
-
-async function restoreNetboxCloud(target: NetboxCloudTarget, io: CliIo, options: RestoreCommandOptions & { backup: string }): Promise<CommandResult> {
-  const targetInstanceId = restoreDestination(target, options.to);
-  io.err(`Restoring ${target.name} backup "${options.backup}" onto ${targetInstanceId}`);
-  const outcome = await runLifecycle({
-    lifecycle: lifecycleFor(target.kind, 'restore'),
-    input: { target: target.name, backupId: options.backup, targetInstanceId, confirm: options.confirm },
-    onEvent: stateReporter(io.err),
-  });
-  if (!outcome.succeeded) return reportFailure(io, `Restore of ${target.name} onto ${targetInstanceId}`, outcome);
-  const output = outcome.output as { backup: { backupId: string; createdAt: string }; restore: { restoreJobId: string; redeployedAt: string | null } };
-  io.out(`restored ${target.name} backup ${output.backup.backupId} (created ${output.backup.createdAt}) onto ${targetInstanceId}`);
-  io.out(
-    output.restore.redeployedAt
-      ? `  restore job ${output.restore.restoreJobId} completed; instance redeployed at ${output.restore.redeployedAt}`
-      : `  restore job ${output.restore.restoreJobId} completed; NetBox Cloud has not reported the redeploy (nb_redeployed) yet — check the instance`,
+  const destination = kind.restore.destination(target, options.to);
+  warnAbout(target, io);
+  io.err(kind.restore.announce(target, options, destination));
+  const outcome = await runWithTransfer(io, kind.transferStates.restore, (onEvent) =>
+    runLifecycle({ lifecycle: lifecycleFor(target.kind, 'restore'), input: kind.restore.input(target, options, options.confirm), onEvent }),
   );
-  return { exitCode: 0 };
-}
-
-interface ApplianceRestoreOutput {
-  readonly plan: RestorePlan;
-  readonly uploaded?: { readonly backupId: string; readonly uploadedBytes?: number };
-  readonly restore: { readonly lastRestoreTime: number | null; readonly unreachableChecks: number; readonly statusMessage: string | null };
-}
-
-async function restoreAppliance(target: ApplianceTarget, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
-  restoreDestination(target, options.to);
-  warnIfInsecure(target, io);
-  const selection: Record<string, string> = options.archiveKey !== undefined ? { archiveKey: options.archiveKey } : { backupId: options.backup ?? '' };
-  io.err(`Restoring appliance ${target.name} (${target.baseUrl}) from ${options.archiveKey ?? `backup "${options.backup ?? ''}"`}; the appliance will reboot`);
-  const outcome = await runWithTransfer(io, 'UploadBackup', (onEvent) =>
-    runLifecycle({
-      lifecycle: lifecycleFor(target.kind, 'restore'),
-      input: { target: target.name, ...selection, confirm: options.confirm, ...(options.allowVersionMismatch ? { allowVersionMismatch: true } : {}) },
-      onEvent,
-    }),
-  );
-  if (!outcome.succeeded) return reportFailure(io, `Restore of appliance ${target.name}`, outcome);
-  const output = outcome.output as ApplianceRestoreOutput;
-  const { plan } = output;
-  io.out(`restored appliance ${target.name} from backup ${plan.backup.backupId} (made ${plan.backup.backupTime ?? 'at an unknown time'}, software ${plan.backup.swVersion ?? 'unknown'})`);
-  io.out(
-    plan.mode === 'in-place'
-      ? '  the appliance still held the backup: restored in place'
-      : `  uploaded from the archive (${plan.archive?.objectKey ?? '?'}, ${formatBytes(plan.archive?.sizeBytes ?? 0)}, sha256 ${plan.archive?.sha256 ?? '?'}) as appliance backup ${output.uploaded?.backupId ?? '?'}`,
-  );
-  if (plan.versionCheck === 'unknown') io.out('  warning: the appliance\'s software version could not be read, so it was not compared with the backup\'s');
-  if (plan.versionCheck === 'mismatch-allowed') io.out(`  warning: restored across software versions (backup ${plan.backup.swVersion ?? '?'}, appliance ${plan.applianceVersion ?? '?'}), as allowed`);
-  const finishedAt = output.restore.lastRestoreTime ? new Date(output.restore.lastRestoreTime * 1000).toISOString() : 'an unreported time';
-  io.out(
-    `  the appliance rebooted (${output.restore.unreachableChecks} check(s) found it unreachable) and reports the restore completed (restore started ${finishedAt})` +
-      (output.restore.statusMessage ? `: ${output.restore.statusMessage}` : ''),
-  );
+  if (!outcome.succeeded) return reportFailure(io, `Restore of ${target.name} onto ${destination}`, outcome);
+  for (const line of kind.restore.summarize(target, outcome.output, destination)) io.out(line);
   return { exitCode: 0 };
 }
 

@@ -84,13 +84,3 @@ export function findTargetOfKind<K extends TargetConfig['kind']>(
   }
   return target as Extract<TargetConfig, { kind: K }>;
 }
-
-
-/** Every Secrets Manager secret a target reads (credentials, CA bundle), in config order. */
-export function secretsReferencedBy(target: TargetConfig): string[] {
-  const refs: Array<{ secret: string } | object | undefined> =
-    target.kind === 'netbox-cloud'
-      ? [target.credentials]
-      : [target.auth.method === 'oauth2' ? target.auth.secret : target.auth.password, target.tls?.ca];
-  return refs.flatMap((ref) => (ref && 'secret' in ref ? [ref.secret] : []));
-}

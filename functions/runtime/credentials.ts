@@ -1,5 +1,6 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { CredentialsRef } from '../config/schema';
+import type { CredentialsRef, TargetConfig } from '../config/schema';
+import { kindOf } from '../kinds/registry';
 import { CredentialsUnavailable } from '../shared/errors';
 
 /**
@@ -22,6 +23,17 @@ export async function resolveCredential(
   }
   const value = await readSecretString(ref.secret, `${field}.secret`, targetName);
   return usableCredential(extractField(value, what.jsonKey), `secret ${ref.secret}`, targetName, what.spacesAllowed ?? false);
+}
+
+/**
+ * The credential a target's kind declares at `field` (credentialReferences in its
+ * definition: the same list the stack grants and synth warns about).
+ */
+export async function resolveTargetCredential(target: TargetConfig, field: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const reference = kindOf(target).credentialReferences(target).find((candidate) => candidate.field === field);
+  if (!reference) throw new CredentialsUnavailable(`Target "${target.name}" has no credential at ${field}.`);
+  if (reference.jsonKey === undefined) return readSecretString('secret' in reference.ref ? reference.ref.secret : '', `${field}.secret`, target.name);
+  return resolveCredential(reference.ref, { targetName: target.name, field, jsonKey: reference.jsonKey, spacesAllowed: reference.spacesAllowed }, env);
 }
 
 /** A NetBox Cloud API key: the secret holds the key or `{ "apiKey": ... }`. */

@@ -184,7 +184,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     ['confirm differs from targetInstanceId', restoreInput({ confirm: SANDBOX_SOURCE_INSTANCE }), 'RestoreNotConfirmed'],
     ['confirm is missing', { target: 'netbox-sandbox', backupId: 'latest', targetInstanceId: SANDBOX_RESTORE_INSTANCE }, 'RestoreNotConfirmed'],
     ['targetInstanceId is missing', { target: 'netbox-sandbox', backupId: 'latest', confirm: SANDBOX_RESTORE_INSTANCE }, 'RestoreNotConfirmed'],
-    ['backupId is missing', { target: 'netbox-sandbox', targetInstanceId: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE }, 'RestoreInputInvalid'],
+    ['backupId is missing', { target: 'netbox-sandbox', targetInstanceId: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE }, 'InvalidInput'],
   ])('fails before any API call when %s', async (_case, input, error) => {
     // Act
     const outcome = await harness.runRestore(input);

@@ -1,43 +1,29 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { lifecycleFor } from '../../functions/catalog';
+import { LIFECYCLES, lifecycleFor } from '../../functions/catalog';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig } from '../../bin/cli/commands';
-import { runLifecycle, type JsonValue, type LifecycleOutcome } from '../../bin/local/local-runner';
+import { loadLocalDefinition, runLifecycle, type JsonValue, type LifecycleOutcome } from '../../bin/local/local-runner';
 import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
 
 export { localS3Client } from '../../bin/sandbox/local-s3';
 export { SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
 
-/** Poll waits and Retry intervals shortened so a lifecycle runs in well under a second of waiting. */
-export const FAST_WAITS_MS = {
-  WaitForBackupRequest: 25,
-  WaitForRetrieval: 25,
-  WaitForRestore: 25,
-  WaitForBackup: 25,
-  WaitForUploadedBackup: 25,
-};
+/** Every state of every lifecycle, Map item processors included: what the harness shortens is read from the ASL itself. */
+function everyState(): Array<[string, { Type: string; Retry?: unknown[] }]> {
+  type States = Record<string, { Type: string; Retry?: unknown[]; ItemProcessor?: { States: States } }>;
+  const flatten = (states: States): Array<[string, { Type: string; Retry?: unknown[] }]> =>
+    Object.entries(states).flatMap(([name, state]) => [[name, state] as [string, { Type: string; Retry?: unknown[] }], ...(state.ItemProcessor ? flatten(state.ItemProcessor.States) : [])]);
+  return LIFECYCLES.flatMap((lifecycle) => flatten((loadLocalDefinition(lifecycle) as unknown as { States: States }).States));
+}
 
-export const NO_RETRY_DELAY_MS = {
-  RequestBackup: 0,
-  CheckBackupRequest: 0,
-  FindBackup: 0,
-  RequestRetrieval: 0,
-  CheckRetrieval: 0,
-  CopyToArchive: 0,
-  ResolveBackup: 0,
-  FindReusableRetrieval: 0,
-  RequestRestore: 0,
-  CheckRestore: 0,
-  CheckBackup: 0,
-  PlanPrune: 0,
-  DeleteBackup: 0,
-  UploadBackup: 0,
-  CheckUploadedBackup: 0,
-  ReadRestoreStatusBefore: 0,
-};
+/** Poll waits shortened so a lifecycle runs in well under a second of waiting. */
+export const FAST_WAITS_MS: Readonly<Record<string, number>> = Object.fromEntries(everyState().filter(([, state]) => state.Type === 'Wait').map(([name]) => [name, 25]));
+
+/** No delay between Retry attempts. */
+export const NO_RETRY_DELAY_MS: Readonly<Record<string, number>> = Object.fromEntries(everyState().filter(([, state]) => state.Retry !== undefined).map(([name]) => [name, 0]));
 
 export interface Harness {
   readonly sandbox: SandboxEnvironment;

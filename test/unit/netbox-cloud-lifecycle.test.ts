@@ -1,4 +1,4 @@
-import type { NetboxCloudTarget } from '../../functions/config/schema';
+import type { NetboxCloudTarget } from '../../functions/kinds/netbox-cloud/config';
 import type { Backup, BackupRequest, RestoreJob, Retrieval } from '../../functions/kinds/netbox-cloud/client';
 import {
   checkBackupRequest,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { NetboxCloudTarget } from '../../config/schema';
+import type { NetboxCloudTarget } from './config';
 import { downloadHostPolicy } from '../../archive/download-guard';
 import type { PreparedDownload } from '../../archive/prepared-download';
 import { downloadUrlOf, type BackupSummary, type Clock } from './lifecycle';

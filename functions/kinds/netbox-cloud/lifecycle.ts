@@ -1,4 +1,4 @@
-import type { NetboxCloudTarget } from '../../config/schema';
+import type { NetboxCloudTarget } from './config';
 import {
   BackupNotFound,
   InvalidInput,

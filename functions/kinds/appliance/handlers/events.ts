@@ -3,9 +3,10 @@ import { applianceAuthenticator, type ApplianceLogin } from '../auth';
 import { ApplianceClient } from '../client';
 import { applianceTransport, type ApplianceTls } from '../transport';
 import { findTargetOfKind } from '../../../config/load';
-import type { ApplianceTarget, OffsiteConfig } from '../../../config/schema';
+import type { OffsiteConfig } from '../../../config/schema';
+import type { ApplianceTarget } from '../config';
 import { loadRuntimeConfig } from '../../../runtime/config-source';
-import { readSecretString, resolveCredential } from '../../../runtime/credentials';
+import { resolveTargetCredential } from '../../../runtime/credentials';
 import { logger } from '../../../runtime/logger';
 import { CredentialsUnavailable } from '../../../shared/errors';
 
@@ -18,11 +19,10 @@ export const clock = (): Date => new Date();
 async function loginFor(target: ApplianceTarget): Promise<ApplianceLogin> {
   const { auth } = target;
   if (auth.method === 'oauth2') {
-    const secret = await resolveCredential(auth.secret, { targetName: target.name, field: 'auth.secret', jsonKey: 'secret', spacesAllowed: false });
+    const secret = await resolveTargetCredential(target, 'auth.secret');
     return { method: 'oauth2', tokenPath: auth.tokenPath, grantType: auth.grantType, secret, ...(auth.clientId ? { clientId: auth.clientId } : {}) };
   }
-  // A password travels in a JSON body or base64-encoded, where spaces are fine.
-  const password = await resolveCredential(auth.password, { targetName: target.name, field: 'auth.password', jsonKey: 'password', spacesAllowed: true });
+  const password = await resolveTargetCredential(target, 'auth.password');
   return auth.method === 'token'
     ? { method: 'token', apiVersion: auth.apiVersion, username: auth.username, password }
     : { method: 'basic', username: auth.username, password };
@@ -39,7 +39,7 @@ async function tlsFor(target: ApplianceTarget): Promise<ApplianceTls> {
   const ca = target.tls?.ca;
   if (!ca) return { verifyCertificate: true };
   if ('pem' in ca) return { ca: ca.pem, verifyCertificate: true };
-  const pem = await readSecretString(ca.secret, 'tls.ca.secret', target.name);
+  const pem = await resolveTargetCredential(target, 'tls.ca');
   if (!pem.includes('-----BEGIN CERTIFICATE-----') || pem.includes('PRIVATE KEY')) {
     throw new CredentialsUnavailable(`Target "${target.name}": secret ${ca.secret} (tls.ca.secret) does not hold a PEM certificate bundle (certificates only, no private key).`);
   }

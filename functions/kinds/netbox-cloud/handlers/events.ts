@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { findTargetOfKind } from '../../../config/load';
-import type { NetboxCloudTarget } from '../../../config/schema';
+import type { NetboxCloudTarget } from '../config';
 import { NetboxCloudClient } from '../client';
 import { loadRuntimeConfig } from '../../../runtime/config-source';
-import { resolveApiKey } from '../../../runtime/credentials';
+import { resolveTargetCredential } from '../../../runtime/credentials';
 import { logger } from '../../../runtime/logger';
 
 export { backupRequestState, backupSummary, restoreState, retrievalState } from '../state-schemas';
@@ -14,7 +14,7 @@ export const clock = (): Date => new Date();
 
 /** A client holding the target's key; the key stays in the function that made it. */
 export async function netboxCloudClientFor(target: NetboxCloudTarget): Promise<NetboxCloudClient> {
-  const apiKey = await resolveApiKey(target.credentials, target.name);
+  const apiKey = await resolveTargetCredential(target, 'credentials');
   return new NetboxCloudClient({
     baseUrl: target.baseUrl,
     orgId: target.orgId,

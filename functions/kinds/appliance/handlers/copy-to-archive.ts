@@ -1,0 +1,9 @@
+import { copyToArchiveHandler } from '../../../archive/copy-handler';
+import { parseEvent } from '../../../handlers/middleware';
+import { applianceCopySource, prepareApplianceDownload } from '../download';
+import { applianceClientFor } from './events';
+
+/** CopyToArchive: backups/items/{id}/file, through the target's credentials and CA, streamed into the archive. */
+export const handler = copyToArchiveHandler('appliance', async (target, source) =>
+  prepareApplianceDownload(await applianceClientFor(target), target, parseEvent(applianceCopySource, source)),
+);

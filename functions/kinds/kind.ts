@@ -1,0 +1,125 @@
+// What one kind of target is made of. Each kind's folder exports one KindDefinition
+// (functions/kinds/<kind>/kind.ts) and functions/kinds/registry.ts lists them; the stack,
+// the function catalog, the local runner, the CLI and the test harness iterate over that
+// list. The definition is plain data and pure functions: the CDK app and every Lambda
+// bundle can import it without pulling in a vendor client or the AWS SDK. What runs in a
+// function (clients, credentials resolved, downloads prepared) lives in the kind's
+// handlers/, which the definition names by file.
+import type { z } from 'zod';
+import type { CredentialsRef } from '../config/common';
+
+/** What a function may do in the archive bucket. */
+export type ArchiveAccess = 'none' | 'read' | 'write';
+
+/**
+ * Where a function must be able to reach: 'internet' (SaaS APIs), or 'private-network'
+ * (systems on the team's own networks: placed in the configured VPC, when there is one).
+ */
+export type NetworkReach = 'internet' | 'private-network';
+
+/** One Lambda function of a kind: one Task's API call. */
+export interface KindFunctionSpec {
+  /** Unique across kinds; the ASL names it as `${<id>FunctionArn}`. */
+  readonly id: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly archive: ArchiveAccess;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** NODE_OPTIONS of the function (and of the benchmark's copier run as deployed). */
+  readonly nodeOptions: string;
+  readonly network: NetworkReach;
+  /**
+   * The call creates something at the vendor (a backup, a retrieval, a restore, an
+   * upload): a Task calling it is never repeated after an answer that may come after the
+   * vendor acted (the ASL policy test checks every Task that names this function).
+   */
+  readonly creates: boolean;
+}
+
+export type LifecyclePurpose = 'backup' | 'restore';
+
+export interface KindLifecycleSpec {
+  readonly id: string;
+  readonly purpose: LifecyclePurpose;
+  /** ASL file, relative to the repository root. */
+  readonly definitionFile: string;
+  /** Hard ceiling on one execution, above the longest poll budget the config allows. */
+  readonly timeoutHours: number;
+}
+
+/**
+ * One reference to a secret a target carries. The same list grants the functions their
+ * secrets (IAM), warns at synth about `env` references, and is what the kind's handlers
+ * resolve at run time.
+ */
+export interface CredentialReference {
+  /** Where it is in the target's configuration, e.g. "credentials", "auth.password", "tls.ca". */
+  readonly field: string;
+  readonly ref: CredentialsRef;
+  /** A secret holding JSON keeps the value under this key (e.g. "apiKey"); undefined: the whole secret is the value. */
+  readonly jsonKey: string | undefined;
+  /** Passwords may contain spaces; tokens and keys may not. */
+  readonly spacesAllowed: boolean;
+}
+
+/** What the alarm descriptions tell the on-call person about this kind. */
+export interface KindAlarmHints {
+  /** Error/Cause of a failed backup execution → what to check. */
+  readonly backupFailed: string;
+  /** What a backup that hit the hard time limit was usually waiting for, and where to look. */
+  readonly backupTimedOut: string;
+  /** Error/Cause of a failed restore execution → what to check. */
+  readonly restoreFailed: string;
+  /** What may still be going on at the vendor after a restore execution stopped, and where to look. */
+  readonly restoreStillRunning: string;
+}
+
+/** The restore options of the command line; a kind names those it takes. */
+export interface RestoreOptions {
+  /** A backup id, or "latest". */
+  readonly backup?: string;
+  /** An archive object key. */
+  readonly archiveKey?: string;
+  /** Another instance or server to restore onto. */
+  readonly to?: string;
+  readonly allowVersionMismatch?: boolean;
+}
+
+export type RestoreOption = keyof RestoreOptions;
+
+export type JsonObject = { readonly [key: string]: string | number | boolean | null };
+
+export interface KindRestoreRules<Target> {
+  /** The command-line options this kind's restore takes; any other is refused (exit 2) naming it. */
+  readonly options: readonly RestoreOption[];
+  /**
+   * What a restore overwrites, and so what the operator types to confirm it (console:
+   * `confirm`). Throws InvalidInput when the kind cannot restore onto `to`.
+   */
+  destination(target: Target, to: string | undefined): string;
+  /** The execution input, exactly as a console user would give it. */
+  input(target: Target, options: RestoreOptions, confirm: string): JsonObject;
+  /** What the CLI says before it starts. */
+  announce(target: Target, options: RestoreOptions, destination: string): string;
+  /** The success summary, from the execution's output. */
+  summarize(target: Target, output: unknown, destination: string): string[];
+}
+
+export interface KindDefinition<Target extends { readonly name: string; readonly kind: string }> {
+  readonly kind: Target['kind'];
+  /** How people call it, e.g. "NetBox Cloud". */
+  readonly title: string;
+  readonly configSchema: z.ZodType<Target>;
+  /** Every secret reference the target carries (credentials, CA bundles). */
+  credentialReferences(target: Target): readonly CredentialReference[];
+  /** Warnings the CLI prints before any run (the functions log them too). */
+  warnings(target: Target): readonly string[];
+  readonly functions: readonly KindFunctionSpec[];
+  readonly lifecycles: readonly KindLifecycleSpec[];
+  /** The state whose Ctrl-C cancels a transfer cleanly, per lifecycle purpose. */
+  readonly transferStates: Readonly<Record<LifecyclePurpose, string | undefined>>;
+  readonly alarmHints: KindAlarmHints;
+  readonly restore: KindRestoreRules<Target>;
+}
