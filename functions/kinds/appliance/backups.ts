@@ -1,5 +1,5 @@
 import type { ArchiveListing } from '../../archive/catalog';
-import type { ApplianceTarget } from '../../config/schema';
+import type { ApplianceTarget } from './config';
 import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, TransientApiError, VendorApiError, errorMessage } from '../../shared/errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
 import { backupTimeOf, summarize, type BackupSummary } from './backup-summary';

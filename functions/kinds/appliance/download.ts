@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PreparedDownload } from '../../archive/prepared-download';
-import type { ApplianceTarget } from '../../config/schema';
+import type { ApplianceTarget } from './config';
 import { VendorApiError } from '../../shared/errors';
 import type { ApplianceClient } from './client';
 import { summarize } from './backup-summary';

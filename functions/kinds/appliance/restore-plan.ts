@@ -1,5 +1,5 @@
 import type { ArchiveListing, ArchivedCopy } from '../../archive/catalog';
-import type { ApplianceTarget } from '../../config/schema';
+import type { ApplianceTarget } from './config';
 import { BackupNotFound, InvalidInput, SoftwareVersionMismatch } from '../../shared/errors';
 import { summarize } from './backup-summary';
 import type { ApplianceClient } from './client';

@@ -1,4 +1,5 @@
-import type { ApplianceTarget, PollPolicy } from '../../config/schema';
+import type { PollPolicy } from '../../config/schema';
+import type { ApplianceTarget } from './config';
 import { RebootWindowExceeded, RestoreFailed, RestoreInProgress, TransientApiError } from '../../shared/errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
 import type { ApplianceClient, RestoreStatus } from './client';
