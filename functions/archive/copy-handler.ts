@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { findTargetOfKind } from '../config/load';
 import type { OffsiteConfig } from '../config/schema';
 import { lambdaHandler } from '../handlers/middleware';
+import { systemClock } from '../shared/clock';
 import type { TargetKind, TargetOfKind } from '../kinds/registry';
 import { archiveClient } from '../runtime/archive-client';
 import { loadRuntimeConfig } from '../runtime/config-source';
@@ -11,7 +12,6 @@ import { copyToArchive, type CopyProgress, type CopyResult } from './copier';
 import { archiveKeyFor } from './manifest';
 import type { PreparedDownload } from './prepared-download';
 
-const clock = (): Date => new Date();
 
 /** How one kind turns the `source` reference in its state into a download (credentials and URLs resolved in the function). */
 export type PrepareDownload<K extends TargetKind> = (target: TargetOfKind<K>, source: unknown) => Promise<PreparedDownload>;
@@ -41,7 +41,7 @@ export async function copyTargetBackup<K extends TargetKind>(config: OffsiteConf
     bucket: config.archive.bucket,
     objectKey,
     describe: prepared.describe,
-    clock,
+    clock: systemClock,
     onProgress: progressReporter(target.name, objectKey),
     signal: copyCancellationSignal(),
   });

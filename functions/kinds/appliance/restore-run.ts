@@ -4,7 +4,9 @@ import { RebootWindowExceeded, RestoreFailed, RestoreInProgress, TransientApiErr
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
 import type { ApplianceClient, RestoreStatus } from './client';
 
-export type Clock = () => Date;
+import type { Clock } from '../../shared/clock';
+
+export type { Clock } from '../../shared/clock';
 
 export interface RestoreBaseline {
   /** last_restore_time before this restore: a status at or before it is the previous restore's. */

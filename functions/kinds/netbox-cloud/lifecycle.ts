@@ -15,7 +15,9 @@ import type { Backup, BackupRequest, NetboxCloudClient, RestoreJob, Retrieval } 
 // The NetBox Cloud backup and restore steps, one vendor call each (a listing walks all
 // its pages). Handlers call these with a client and a clock; nothing here touches AWS.
 
-export type Clock = () => Date;
+import type { Clock } from '../../shared/clock';
+
+export type { Clock } from '../../shared/clock';
 
 export interface BackupSummary {
   readonly backupId: string;

@@ -14,7 +14,7 @@ export const targetName = z.string().min(1, 'expected the name of a configured t
 
 export { pollStateSchema as pollState } from '../../../shared/poll';
 
-export const clock = (): Date => new Date();
+export { systemClock as clock } from '../../../shared/clock';
 
 async function loginFor(target: ApplianceTarget): Promise<ApplianceLogin> {
   const { auth } = target;

@@ -10,7 +10,7 @@ export { backupRequestState, backupSummary, restoreState, retrievalState } from 
 
 export const targetName = z.string().min(1, 'expected the name of a configured target');
 
-export const clock = (): Date => new Date();
+export { systemClock as clock } from '../../../shared/clock';
 
 /** A client holding the target's key; the key stays in the function that made it. */
 export async function netboxCloudClientFor(target: NetboxCloudTarget): Promise<NetboxCloudClient> {

@@ -1,0 +1,54 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../bin/local/repo-root';
+import { FUNCTIONS } from '../../functions/catalog';
+import { KIND_LIST, KINDS, TARGET_KINDS } from '../../functions/kinds/registry';
+
+// What the compiler cannot see: the files a definition names, and that a kind's state
+// machines call only that kind's own functions (which hold only its secrets and network).
+describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition })))('kind $kind', ({ kind, definition }) => {
+  const aslOf = (file: string): string => readFileSync(join(REPO_ROOT, file), 'utf8');
+
+  test('is registered under its own name', () => {
+    expect(KINDS[kind]).toBe(definition);
+    expect(TARGET_KINDS).toContain(kind);
+  });
+
+  test('has one backup and one restore lifecycle whose ASL files exist', () => {
+    expect(definition.lifecycles.map((lifecycle) => lifecycle.purpose).sort()).toEqual(['backup', 'restore']);
+    for (const lifecycle of definition.lifecycles) expect({ file: lifecycle.definitionFile, exists: existsSync(join(REPO_ROOT, lifecycle.definitionFile)) }).toEqual({ file: lifecycle.definitionFile, exists: true });
+  });
+
+  test("its state machines call only its own functions, and every one of them is called", () => {
+    const own = new Set(definition.functions.map((fn) => fn.id));
+    const called = new Set(definition.lifecycles.flatMap((lifecycle) => [...aslOf(lifecycle.definitionFile).matchAll(/\$\{([A-Za-z0-9]+)FunctionArn\}/g)].map((match) => match[1] ?? '')));
+    expect([...called].filter((id) => !own.has(id))).toEqual([]);
+    expect([...own].filter((id) => !called.has(id))).toEqual([]);
+  });
+
+  test('its handlers live in its folder and export a handler', () => {
+    for (const fn of definition.functions) {
+      expect({ id: fn.id, entry: fn.entry }).toEqual({ id: fn.id, entry: expect.stringMatching(new RegExp(`^functions/kinds/${kind}/handlers/[a-z-]+\\.ts$`)) });
+      expect({ id: fn.id, exists: existsSync(join(REPO_ROOT, fn.entry)) }).toEqual({ id: fn.id, exists: true });
+      expect(aslOf(fn.entry)).toMatch(/export const handler = /);
+    }
+  });
+
+  test('its transfer states are states of its lifecycles', () => {
+    for (const lifecycle of definition.lifecycles) {
+      const state = definition.transferStates[lifecycle.purpose];
+      if (state === undefined) continue;
+      const states = Object.keys((JSON.parse(aslOf(lifecycle.definitionFile)) as { States: Record<string, unknown> }).States);
+      expect({ purpose: lifecycle.purpose, state, known: states.includes(state) }).toEqual({ purpose: lifecycle.purpose, state, known: true });
+    }
+  });
+
+  test('tells the on-call person what to check for every alarm', () => {
+    for (const [alarm, text] of Object.entries(definition.alarmHints)) expect({ alarm, length: text.length > 20 }).toEqual({ alarm, length: true });
+  });
+});
+
+test('function ids are unique across kinds', () => {
+  const ids = FUNCTIONS.map((fn) => fn.id);
+  expect(ids.filter((id, index) => ids.indexOf(id) !== index)).toEqual([]);
+});
