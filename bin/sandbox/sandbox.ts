@@ -8,7 +8,7 @@ import { archiveClient } from '../../functions/runtime/archive-client';
 import { backupCommand, listCommand, restoreCommand, useConfig, type CliIo, type CommandResult } from '../cli/commands';
 import { formatBytes } from '../cli/format';
 import { startLocalS3, type LocalS3 } from './local-s3';
-import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from './appliance-simulator';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from './appliance';
 import { startNetboxCloudSimulator, type NetboxCloudSimulator, type NetboxCloudSimulatorOptions } from './netbox-cloud';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';

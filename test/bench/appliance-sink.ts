@@ -2,7 +2,7 @@
 // needs, on 127.0.0.1 (plain HTTP), every call with Basic auth. POST
 // /api/npm.backup/1.0/backups/upload with an application/octet-stream body: the body is
 // counted and SHA-256-hashed as it arrives and thrown away (bin/sandbox/
-// appliance-simulator.ts keeps uploads in memory, which a 1 GiB body must not be), then
+// appliance/ keeps uploads in memory, which a 1 GiB body must not be), then
 // answered 201 {id, status: "completed", size}. The backups received are listed (GET
 // .../backups, .../backups/items/{id}: only their id, status and size are kept) and can
 // be deleted (DELETE .../backups/items/{id}), as uploadFromArchive may do either. Before

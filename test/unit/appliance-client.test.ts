@@ -6,7 +6,7 @@ import { applianceAuthenticator, type ApplianceLogin, type TokenCache } from '..
 import { ApplianceClient } from '../../functions/kinds/appliance/client';
 import { applianceTransport, type ApplianceTls } from '../../functions/kinds/appliance/transport';
 import { ApplianceStorageFull, CertificateRejected, NotAuthorized, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance-simulator';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 
 const TIMEOUT_MS = 5000;
 
