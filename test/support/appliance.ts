@@ -5,7 +5,7 @@ import type { ApplianceTarget } from '../../functions/config/schema';
 import { applianceAuthenticator, type ApplianceLogin } from '../../functions/kinds/appliance/auth';
 import { ApplianceClient, type ApplianceBackup } from '../../functions/kinds/appliance/client';
 import { applianceTransport } from '../../functions/kinds/appliance/transport';
-import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance-simulator';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 
 // Fixtures shared by the unit tests of the appliance domain (test/unit/appliance-*.test.ts).
 

@@ -1,7 +1,7 @@
 import type { ApplianceClient } from '../../functions/kinds/appliance/client';
 import { resolveRestore, restoreSelection } from '../../functions/kinds/appliance/restore-plan';
 import { BackupNotFound, InvalidInput, SoftwareVersionMismatch } from '../../functions/shared/errors';
-import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance-simulator';
+import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 import { NO_COPIES, archiveOf, archivedCopy, startQuickSimulator, target } from '../support/appliance';
 
 describe('appliance restore plan against the appliance simulator', () => {

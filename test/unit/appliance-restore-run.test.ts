@@ -9,7 +9,7 @@ import {
   type RestoreStarted,
 } from '../../functions/kinds/appliance/restore-run';
 import { RebootWindowExceeded, RestoreFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance-simulator';
+import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 import { clock, handWrittenAppliance, sleep, startQuickSimulator, target } from '../support/appliance';
 
 const NO_RESTORE_YET = { previousStatus: 'not_run', previousRestoreTime: 0 };

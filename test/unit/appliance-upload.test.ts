@@ -8,7 +8,7 @@ import type { ApplianceBackup, ApplianceClient } from '../../functions/kinds/app
 import { checkUploadedBackup, uploadFromArchive } from '../../functions/kinds/appliance/upload';
 import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, TransientApiError } from '../../functions/shared/errors';
 import { startPoll } from '../../functions/shared/poll';
-import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance-simulator';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { MADE_BY_OFFSITE, NO_COPIES, archiveOf, archivedCopy, backup, handWrittenAppliance, simulatorClient, sleep, target } from '../support/appliance';
 import { localS3Client } from '../support/harness';
