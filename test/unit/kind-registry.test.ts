@@ -20,7 +20,7 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
   });
 
   test("its state machines call only its own functions, and every one of them is called", () => {
-    const own = new Set(definition.functions.map((fn) => fn.id));
+    const own = new Set<string>(definition.functions.map((fn) => fn.id));
     const called = new Set(definition.lifecycles.flatMap((lifecycle) => [...aslOf(lifecycle.definitionFile).matchAll(/\$\{([A-Za-z0-9]+)FunctionArn\}/g)].map((match) => match[1] ?? '')));
     expect([...called].filter((id) => !own.has(id))).toEqual([]);
     expect([...own].filter((id) => !called.has(id))).toEqual([]);

@@ -1,33 +1,45 @@
+import { z } from 'zod';
 import type { PollPolicy } from '../../config/schema';
-import type { ApplianceTarget } from './config';
-import { RebootWindowExceeded, RestoreFailed, RestoreInProgress, TransientApiError } from '../../shared/errors';
-import { advancePoll, startPoll, type PollState } from '../../shared/poll';
-import type { ApplianceClient, RestoreStatus } from './client';
-
 import type { Clock } from '../../shared/clock';
+import { RebootWindowExceeded, RestoreFailed, RestoreInProgress, TransientApiError } from '../../shared/errors';
+import { advancePoll, pollStateSchema, startPoll, type PollState } from '../../shared/poll';
+import type { ApplianceClient, RestoreStatus } from './client';
+import type { ApplianceTarget } from './config';
 
 export type { Clock } from '../../shared/clock';
 
-export interface RestoreBaseline {
+/** What the restore run carries from RequestRestore through every CheckRestore: one schema, checked at each Task. */
+export const restoreRunState = z.object({
   /** last_restore_time before this restore: a status at or before it is the previous restore's. */
-  readonly previousRestoreTime: number;
-  readonly previousStatus: string | null;
-}
+  previousRestoreTime: z.number(),
+  previousStatus: z.string().nullable(),
+  /** Epoch seconds, our clock, just before the POST. */
+  requestedAt: z.number(),
+  /** False when the answer to the POST was lost (the appliance may already be rebooting). */
+  acknowledged: z.boolean(),
+  note: z.string().nullable(),
+  /** This restore's last_restore_time: from the answer to the POST, else from the first status that was this restore's. */
+  restoreTime: z.number().nullable().default(null),
+  /** A restore_status read since the request has been this restore's: the status service has moved on from the previous one. */
+  seenThisRestore: z.boolean().default(false),
+  /** requested, then rebooting (unreachable), waiting (old status still shown), restoring (started/not_run), completed. */
+  phase: z.enum(['requested', 'rebooting', 'waiting', 'restoring', 'completed']),
+  status: z.string().nullable().default(null),
+  statusMessage: z.string().nullable().default(null),
+  lastRestoreTime: z.number().nullable().default(null),
+  unreachableChecks: z.number().int().nonnegative(),
+  poll: pollStateSchema,
+});
+export type RestoreRunState = z.infer<typeof restoreRunState>;
+
+export type RestoreBaseline = Pick<RestoreRunState, 'previousRestoreTime' | 'previousStatus'>;
 
 export async function readRestoreBaseline(client: ApplianceClient): Promise<RestoreBaseline> {
   const status = await client.restoreStatus();
   return { previousRestoreTime: status.last_restore_time ?? 0, previousStatus: status.status ?? null };
 }
 
-export interface RestoreStarted {
-  /** Epoch seconds, our clock, just before the POST. */
-  readonly requestedAt: number;
-  /** False when the answer to the POST was lost (the appliance may already be rebooting). */
-  readonly acknowledged: boolean;
-  readonly note: string | null;
-  /** This restore's last_restore_time in the appliance's answer to the POST; null when the answer was lost or had none. */
-  readonly restoreTime: number | null;
-}
+export type RestoreStarted = Pick<RestoreRunState, 'requestedAt' | 'acknowledged' | 'note' | 'restoreTime'>;
 
 /**
  * POST items/{id}/restore. The appliance reboots as part of it, so an answer lost to a
@@ -68,19 +80,9 @@ export function isRebootSymptom(error: unknown): error is TransientApiError {
  */
 export const CLOCK_SKEW_SECONDS = 600;
 
-export interface RestoreProgress {
-  /** rebooting (unreachable), waiting (old status still shown), restoring (started/not_run), completed. */
-  readonly phase: 'rebooting' | 'waiting' | 'restoring' | 'completed';
-  readonly status: string | null;
-  readonly statusMessage: string | null;
-  readonly lastRestoreTime: number | null;
-  readonly unreachableChecks: number;
-  /** This restore's last_restore_time as far as known: from the answer to the POST, else from the first status that was this restore's. */
-  readonly restoreTime: number | null;
-  /** A restore_status read since the request has been this restore's: the status service has moved on from the previous one. */
-  readonly seenThisRestore: boolean;
-  readonly poll: PollState;
-}
+export type RestoreProgress = Pick<RestoreRunState, 'status' | 'statusMessage' | 'lastRestoreTime' | 'unreachableChecks' | 'restoreTime' | 'seenThisRestore' | 'poll'> & {
+  readonly phase: Exclude<RestoreRunState['phase'], 'requested'>;
+};
 
 /** What the checks so far have learnt; absent fields are taken from the request. */
 export interface RestoreWatch {
@@ -179,4 +181,14 @@ export async function checkRestore(
     );
   }
   return { ...progress, phase: 'restoring' };
+}
+
+/** The state after RequestRestore: the baseline, what the request learnt, and a fresh poll. */
+export function restoreRequested(target: ApplianceTarget, baseline: RestoreBaseline, started: RestoreStarted): RestoreRunState {
+  return { ...baseline, ...started, phase: 'requested', status: null, statusMessage: null, lastRestoreTime: null, unreachableChecks: 0, seenThisRestore: false, poll: startRestorePoll(target) };
+}
+
+/** One CheckRestore: the state carried on, with what this check saw. */
+export async function nextRestoreState(client: ApplianceClient, target: ApplianceTarget, state: RestoreRunState, clock: Clock): Promise<RestoreRunState> {
+  return { ...state, ...(await checkRestore(client, target, state, state, clock)) };
 }
