@@ -5,8 +5,8 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { CopyCancelled, CopyVerificationFailed, DownloadStalled, DownloadUrlRefused, NotAuthorized, TransientApiError, VendorApiError } from '../shared/errors';
-import { networkReason } from '../shared/http';
+import { CopyCancelled, CopyVerificationFailed, DownloadStalled, DownloadUrlRefused, TransientApiError, VendorApiError } from '../shared/errors';
+import { headerValue, networkReason, parseRetryAfter, statusError } from '../shared/http';
 import { parseVendorChecksum } from './checksum';
 import { checkDownloadUrl, guardedLookup, type DownloadHostPolicy, type ResolveHost } from './download-guard';
 import { manifestKeyFor, type Manifest } from './manifest';
@@ -163,13 +163,6 @@ export const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000;
 /** How often the watchdog looks: a stall is noticed at most this long after the timeout. */
 export const IDLE_CHECK_EVERY_MS = 1000;
 
-function statusError(status: number, where: string): Error {
-  const message = `Download from ${where} failed: HTTP ${status}`;
-  if (status === 429 || status >= 500) return new TransientApiError(message);
-  if (status === 401 || status === 403) return new NotAuthorized(`${message} (the link may have expired or the credentials are wrong)`);
-  return new VendorApiError(message, status);
-}
-
 /**
  * GET the download with node:http(s) rather than fetch: fetch silently decodes a body
  * sent with Content-Encoding (gzip), and the archive must hold the bytes as served.
@@ -213,8 +206,10 @@ function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0, red
           return;
         }
         if (status < 200 || status >= 300) {
+          // The body is not quoted: a storage service's error for a presigned link can echo the signature it was given.
           response.resume();
-          reject(statusError(status, where));
+          const retryAfterSeconds = parseRetryAfter(headerValue(response.headers['retry-after']));
+          reject(statusError({ operation: `Download from ${where}`, status, retryAfterSeconds }, '', 'the link may have expired or the credentials are wrong'));
           return;
         }
         resolve(response);
@@ -344,10 +339,6 @@ const MAX_PARTS = 9000;
 export function partSizeFor(totalBytes: number | null): number {
   const needed = totalBytes === null ? 0 : Math.ceil(totalBytes / MAX_PARTS / MIB) * MIB;
   return Math.max(5 * MIB, needed);
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 async function openSource(source: DownloadSource, signal: AbortSignal): Promise<OpenedDownload> {

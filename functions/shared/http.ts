@@ -15,13 +15,18 @@ export type Sleep = (ms: number) => Promise<void>;
 
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export interface HttpErrorContext {
-  readonly method: string;
+/** What mapping a non-2xx answer to an error needs of it. */
+export interface HttpStatusAnswer {
   /** What the call was for, in words ("list backups"); goes into every error message. */
   readonly operation: string;
   readonly status: number;
-  readonly body: unknown;
   readonly retryAfterSeconds: number | undefined;
+}
+
+export interface HttpErrorContext extends HttpStatusAnswer {
+  readonly method: string;
+  /** The body as parseBody read it: parsed JSON, a short text, or undefined. */
+  readonly body: unknown;
 }
 
 export interface JsonRequest {
@@ -49,7 +54,7 @@ export interface HttpOptions {
 }
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP date); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
@@ -97,8 +102,8 @@ export function shortBodyText(text: string): string {
   return `${cut(text.replace(/\s+/g, ' ').trim())} (${bytes} bytes)`;
 }
 
-async function readBody(response: FetchResponse): Promise<unknown> {
-  const text = await response.text();
+/** A body as JSON when it is JSON, else as its short text (shortBodyText); undefined when empty. */
+export function parseBody(text: string): unknown {
   if (!text) return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -107,11 +112,45 @@ async function readBody(response: FetchResponse): Promise<unknown> {
   }
 }
 
-function defaultError(context: HttpErrorContext, detail: string): Error {
-  const prefix = `${context.operation} failed: HTTP ${context.status}${detail ? ` — ${detail}` : ''}`;
-  if (isTransientStatus(context.status)) return new TransientApiError(prefix, context.retryAfterSeconds, context.status);
-  if (context.status === 401 || context.status === 403) return new NotAuthorized(prefix);
-  return new VendorApiError(prefix, context.status);
+/**
+ * What an error message quotes of a body without vendor error fields: a text body as
+ * parseBody left it. It is short already; shortening it again would cut it twice and
+ * give the size of the cut text instead of the body's. Vendor describers fall back to it.
+ */
+export function describeBody(body: unknown): string {
+  return typeof body === 'string' ? body : '';
+}
+
+/** A header's first value, from fetch's Headers.get (string | null) or a Node or undici header record (string | string[] | undefined). */
+export function headerValue(value: string | readonly string[] | null | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+/**
+ * The one mapping of a non-2xx status to a typed error: 429 and 5xx are TransientApiError
+ * (retried with backoff, carrying the status and the Retry-After seconds), 401/403
+ * NotAuthorized, anything else VendorApiError. A vendor client maps its own cases first
+ * (mapError) and leaves the rest to this. `notAuthorizedHint` says what a 401/403 likely
+ * means for this call.
+ */
+export function statusError(answer: HttpStatusAnswer, detail: string, notAuthorizedHint?: string): Error {
+  const message = `${answer.operation} failed: HTTP ${answer.status}${detail ? ` — ${detail}` : ''}`;
+  if (isTransientStatus(answer.status)) return new TransientApiError(message, answer.retryAfterSeconds, answer.status);
+  if (answer.status === 401 || answer.status === 403) return new NotAuthorized(notAuthorizedHint ? `${message} (${notAuthorizedHint})` : message);
+  return new VendorApiError(message, answer.status);
+}
+
+/** A streamed answer (undici.request): its status, its headers as Node gives them, and a body to read once. */
+export interface StreamedResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: { text(): Promise<string> };
+}
+
+/** Reads a streamed non-2xx answer to its end for statusError; a body that breaks off while read counts as empty. */
+export async function readErrorAnswer(response: StreamedResponse, method: string, operation: string): Promise<HttpErrorContext> {
+  const text = await response.body.text().catch(() => '');
+  return { method, operation, status: response.statusCode, body: parseBody(text), retryAfterSeconds: parseRetryAfter(headerValue(response.headers['retry-after'])) };
 }
 
 /**
@@ -119,7 +158,7 @@ function defaultError(context: HttpErrorContext, detail: string): Error {
  * TransientApiError (retried by the state machine with backoff and jitter); a short
  * Retry-After is honoured here first. Error messages carry the vendor's error body.
  */
-export async function requestJson(request: JsonRequest, options: HttpOptions, describeBody: (body: unknown) => string): Promise<unknown> {
+export async function requestJson(request: JsonRequest, options: HttpOptions, describeError: (body: unknown) => string): Promise<unknown> {
   const fetchFn: FetchFn = options.fetch ?? fetch;
   const wait = options.sleep ?? sleep;
   const maxInline = options.maxInlineRetryAfterSeconds ?? 30;
@@ -139,9 +178,9 @@ export async function requestJson(request: JsonRequest, options: HttpOptions, de
       throw new TransientApiError(`${request.operation} failed: ${reason} (${describeUrl(request.url)})`, undefined, undefined, { cause: error });
     }
     if (response.ok) {
-      return readBody(response);
+      return parseBody(await response.text());
     }
-    const body = await readBody(response);
+    const body = parseBody(await response.text());
     const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
     const context: HttpErrorContext = { method: request.method, operation: request.operation, status: response.status, body, retryAfterSeconds };
     const mayRepeat = response.status === 429 || (request.idempotent && response.status >= 500);
@@ -149,7 +188,7 @@ export async function requestJson(request: JsonRequest, options: HttpOptions, de
       await wait(retryAfterSeconds * 1000);
       continue;
     }
-    throw options.mapError?.(context) ?? defaultError(context, describeBody(body));
+    throw options.mapError?.(context) ?? statusError(context, describeError(body));
   }
 }
 

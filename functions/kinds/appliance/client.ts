@@ -2,7 +2,18 @@ import type { Readable } from 'node:stream';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ApplianceStorageFull, CertificateRejected, CopyVerificationFailed, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../../shared/errors';
-import { describeUrl, networkReason, parseRetryAfter, requestJson, shortBodyText, type HttpErrorContext, type Sleep } from '../../shared/http';
+import {
+  describeBody,
+  describeUrl,
+  headerValue,
+  networkReason,
+  parseBody,
+  readErrorAnswer,
+  requestJson,
+  statusError,
+  type HttpErrorContext,
+  type Sleep,
+} from '../../shared/http';
 import type { ApplianceAuthenticator } from './auth';
 import type { ApplianceTransport } from './transport';
 
@@ -62,12 +73,11 @@ class TokenRejected extends Error {
 
 /** Riverbed services answer errors as `{ error_id, error_text }`. */
 export function describeApplianceError(body: unknown): string {
-  if (typeof body === 'string') return body.slice(0, 300);
   if (body && typeof body === 'object') {
     const { error_id: id, error_text: text } = body as { error_id?: unknown; error_text?: unknown };
     return [id, text].filter((part): part is string => typeof part === 'string' && part !== '').join(': ');
   }
-  return '';
+  return describeBody(body);
 }
 
 // The document does not say how a full disk refuses a new backup or an upload. 507 means
@@ -224,7 +234,10 @@ export class ApplianceClient {
         this.options.auth.rejected();
         continue;
       }
-      if (response.statusCode < 200 || response.statusCode >= 300) throw await streamError(response, operation);
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        const answer = await readErrorAnswer(response, 'GET', operation);
+        throw statusError(answer, describeApplianceError(answer.body));
+      }
       const length = Number(headerValue(response.headers['content-length']));
       return {
         body: response.body,
@@ -268,12 +281,11 @@ export class ApplianceClient {
       }
       if (response.statusCode < 200 || response.statusCode >= 300) {
         body.destroy();
-        const text = await response.body.text().catch(() => '');
-        const parsedBody = parseMaybeJson(text);
-        if (isStorageRefusal(response.statusCode, parsedBody)) throw storageFull('The upload', { status: response.statusCode, body: parsedBody });
-        throw statusError(operation, response.statusCode, parsedBody, parseRetryAfter(headerValue(response.headers['retry-after']) ?? null));
+        const answer = await readErrorAnswer(response, 'POST', operation);
+        if (isStorageRefusal(answer.status, answer.body)) throw storageFull('The upload', answer);
+        throw statusError(answer, describeApplianceError(answer.body));
       }
-      return parseAnswer(createdBackupSchema, parseMaybeJson(await response.body.text()) ?? {}, operation);
+      return parseAnswer(createdBackupSchema, parseBody(await response.body.text()) ?? {}, operation);
     }
   }
 
@@ -346,31 +358,6 @@ function certificateProblem(error: unknown, baseUrl: string): CertificateRejecte
     `The appliance at ${origin} presented a certificate that is not trusted (${problem.code}). ` +
       'Give the CA that signed it in tls.ca ({"pem": ...} or {"secret": ...}); appliances usually have self-signed certificates.',
   );
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function parseMaybeJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return shortBodyText(text);
-  }
-}
-
-function statusError(operation: string, status: number, body: unknown, retryAfterSeconds: number | undefined): Error {
-  const message = `${operation} failed: HTTP ${status}${describeApplianceError(body) ? ` — ${describeApplianceError(body)}` : ''}`;
-  if (status === 429 || status >= 500) return new TransientApiError(message, retryAfterSeconds, status);
-  if (status === 401 || status === 403) return new NotAuthorized(message);
-  return new VendorApiError(message, status);
-}
-
-async function streamError(response: Dispatcher.ResponseData, operation: string): Promise<Error> {
-  const text = await response.body.text().catch(() => '');
-  return statusError(operation, response.statusCode, parseMaybeJson(text), parseRetryAfter(headerValue(response.headers['retry-after']) ?? null));
 }
 
 function parseAnswer<Schema extends z.ZodType>(schema: Schema, answer: unknown, operation: string): z.infer<Schema> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InconsistentPagination, NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../shared/errors';
-import { requestJson, shortBodyText, type FetchFn, type HttpErrorContext, type Sleep } from '../../shared/http';
+import { describeBody, requestJson, shortBodyText, type FetchFn, type HttpErrorContext, type Sleep } from '../../shared/http';
 
 // Field shapes from the NetBox Cloud Backups API document. Timestamps are nullable
 // while a request, retrieval or restore is still running; fields the document shows
@@ -113,7 +113,7 @@ export function describeNetboxCloudError(body: unknown): string {
     ].filter((part): part is string => part !== undefined);
     if (parts.length > 0) return parts.map(shortBodyText).join('; ');
   }
-  return typeof body === 'string' ? shortBodyText(body) : '';
+  return describeBody(body);
 }
 
 type Pagination = z.infer<typeof paginationSchema>;
