@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { DOWNLOAD_IDLE_TIMEOUT_MS, IDLE_CHECK_EVERY_MS } from '../../functions/archive/copier';
-import { LIFECYCLES } from '../../functions/catalog';
+import { FUNCTIONS, LIFECYCLES, functionArnPlaceholder, type FunctionSpec, type TargetKind } from '../../functions/catalog';
+import * as errorModule from '../../functions/shared/errors';
+import { LIFECYCLE_OUTCOMES } from '../../functions/shared/outcomes';
 import { REPO_ROOT } from '../../bin/local/repo-root';
 
 interface Retrier {
@@ -10,6 +13,7 @@ interface Retrier {
   MaxAttempts?: number;
   BackoffRate?: number;
   MaxDelaySeconds?: number;
+  JitterStrategy?: string;
 }
 
 interface State {
@@ -21,16 +25,161 @@ interface State {
   SecondsPath?: string;
   Seconds?: number;
   Choices?: { Variable?: string; Next: string }[];
+  Error?: string;
+  ErrorPath?: string;
+  ItemProcessor?: { States: States };
+  Iterator?: { States: States };
+  Branches?: { States: States }[];
 }
+
+type States = Record<string, State>;
 
 const definitions = LIFECYCLES.map((lifecycle) => ({
   file: lifecycle.definitionFile,
-  states: (JSON.parse(readFileSync(join(REPO_ROOT, lifecycle.definitionFile), 'utf8')) as { States: Record<string, State> }).States,
+  kind: lifecycle.kind,
+  states: (JSON.parse(readFileSync(join(REPO_ROOT, lifecycle.definitionFile), 'utf8')) as { States: States }).States,
 }));
 
-// Calls that create something at the vendor: a repeat could start a second restore or backup.
-const CREATING_TASKS = ['RequestBackup', 'RequestRetrieval', 'RequestRestore'];
+/** Every state with its path ("DeleteOldBackups/DeleteBackup"), Map item processors and Parallel branches included. */
+function allStates(states: States, prefix = ''): [string, State][] {
+  return Object.entries(states).flatMap(([name, state]): [string, State][] => {
+    const path = `${prefix}${name}`;
+    const inner = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter((machine) => machine !== undefined);
+    return [[path, state], ...inner.flatMap((machine) => allStates(machine.States, `${path}/`))];
+  });
+}
+
+function allTasks(states: States): [string, State][] {
+  return allStates(states).filter(([, state]) => state.Type === 'Task');
+}
+
+// --- Error names: what the ASL may catch, retry and fail with ------------------------------
+
+type ErrorClass = new (message: string) => Error;
+
+/** The error classes a module exports, by export name. */
+function errorClassesOf(module: Record<string, unknown>): [string, ErrorClass][] {
+  return Object.entries(module).filter((entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof Error);
+}
+
+/** Export names whose class reports another `name`: the ASL matches on `name`, so the two must be one. */
+function misnamedErrorClasses(module: Record<string, unknown>): string[] {
+  return errorClassesOf(module)
+    .filter(([exported, ErrorType]) => new ErrorType('').name !== exported)
+    .map(([exported, ErrorType]) => `${exported} is named ${new ErrorType('').name}`);
+}
+
+const ERROR_CLASS_NAMES = new Set(errorClassesOf(errorModule).map(([, ErrorType]) => new ErrorType('').name));
+
+// What Step Functions and Lambda report themselves (Step Functions' "Error names", Lambda's
+// invoke errors; Sandbox.Timedout is a function that ran out of time). Named one by one
+// rather than by prefix, so that a misspelt built-in fails too.
+const BUILT_IN_ERRORS = new Set([
+  'States.ALL',
+  'States.BranchFailed',
+  'States.DataLimitExceeded',
+  'States.ExceedToleratedFailureThreshold',
+  'States.HeartbeatTimeout',
+  'States.Http.Socket',
+  'States.IntrinsicFailure',
+  'States.ItemReaderFailed',
+  'States.NoChoiceMatched',
+  'States.ParameterPathFailure',
+  'States.Permissions',
+  'States.QueryEvaluationError',
+  'States.ResultPathMatchFailure',
+  'States.ResultWriterFailed',
+  'States.Runtime',
+  'States.TaskFailed',
+  'States.Timeout',
+  'Lambda.AWSLambdaException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.SdkClientException',
+  'Lambda.ServiceException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.Unknown',
+  'Sandbox.Timedout',
+]);
+
+/** Every ErrorEquals name, in every Retry and Catch, that is neither an exported error class nor a built-in. */
+function unknownErrorEquals(states: States): string[] {
+  return allStates(states).flatMap(([path, state]) => [
+    ...(state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals.map((name) => ({ path, field: 'Retry', name }))),
+    ...(state.Catch ?? []).flatMap((catcher) => catcher.ErrorEquals.map((name) => ({ path, field: 'Catch', name }))),
+  ])
+    .filter(({ name }) => !ERROR_CLASS_NAMES.has(name) && !BUILT_IN_ERRORS.has(name))
+    .map(({ path, field, name }) => `${path} ${field}: ${name}`);
+}
+
+/** Fail states whose Error is neither an exported error class nor a lifecycle outcome, or that give no Error at all. */
+function unknownFailErrors(states: States): string[] {
+  return allStates(states)
+    .filter(([, state]) => state.Type === 'Fail')
+    .filter(([, state]) => (state.Error === undefined ? state.ErrorPath === undefined : !ERROR_CLASS_NAMES.has(state.Error) && !Object.hasOwn(LIFECYCLE_OUTCOMES, state.Error)))
+    .map(([path, state]) => `${path}: ${state.Error ?? '(no Error)'}`);
+}
+
+/** Lifecycle outcomes no Fail state of these definitions uses: a list that says more than the state machines do. */
+function unusedOutcomes(outcomes: Record<string, string>, machines: readonly { states: States }[]): string[] {
+  const used = new Set(machines.flatMap(({ states }) => allStates(states).map(([, state]) => (state.Type === 'Fail' ? state.Error : undefined))));
+  return Object.keys(outcomes).filter((name) => !used.has(name));
+}
+
+// --- Which function a Task calls, and what it may therefore be retried on -----------------------
+
+/** The catalog function a Task calls: its Resource is that function's `${<id>FunctionArn}`. */
+function functionOf(state: State): FunctionSpec | undefined {
+  return FUNCTIONS.find((spec) => state.Resource === `\${${functionArnPlaceholder(spec.id)}}`);
+}
+
+/** Tasks that call no catalog function, or one of another kind than the lifecycle's. */
+function foreignTasks(states: States, kind: TargetKind): string[] {
+  return allTasks(states)
+    .map(([path, state]) => ({ path, state, called: functionOf(state) }))
+    .filter(({ called }) => called?.kind !== kind)
+    .map(({ path, state, called }) => `${path}: ${state.Resource ?? '(no Resource)'}${called ? ` (a ${called.kind} function)` : ''}`);
+}
+
+// A call that creates something at the vendor (catalog `creates: true`) is repeated only on
+// an error that proves nothing was created: a second backup or restore must not be started.
 const SAFE_TO_REPEAT_FOR_CREATING = new Set(['RateLimited', 'Lambda.TooManyRequestsException']);
+
+function isCreating(state: State): boolean {
+  return functionOf(state)?.creates === true;
+}
+
+/** Errors a creating Task is retried on that do not prove the vendor did not act. */
+function unsafeCreatingRetries(states: States): string[] {
+  return allTasks(states)
+    .filter(([, state]) => isCreating(state))
+    .flatMap(([path, state]) => (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals).map((error) => ({ path, error })))
+    .filter(({ error }) => !SAFE_TO_REPEAT_FOR_CREATING.has(error))
+    .map(({ path, error }) => `${path}: ${error}`);
+}
+
+// The Lambda service's own failures are retried the same way on every Task. A creating call
+// keeps only the throttle: a ServiceException may come after the function ran.
+const LAMBDA_RETRIER: Retrier = {
+  ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+  IntervalSeconds: 2,
+  MaxAttempts: 6,
+  BackoffRate: 2,
+  MaxDelaySeconds: 60,
+  JitterStrategy: 'FULL',
+};
+const CREATING_LAMBDA_RETRIER: Retrier = { ...LAMBDA_RETRIER, ErrorEquals: ['Lambda.TooManyRequestsException'] };
+
+/** Tasks whose retriers of Lambda.* errors are not exactly the one retrier their kind of call gets. */
+function lambdaRetrierMismatches(states: States): { task: string; lambdaRetriers: Retrier[] }[] {
+  return allTasks(states)
+    .map(([path, state]) => ({
+      task: path,
+      expected: [isCreating(state) ? CREATING_LAMBDA_RETRIER : LAMBDA_RETRIER],
+      lambdaRetriers: (state.Retry ?? []).filter((retrier) => retrier.ErrorEquals.some((error) => error.startsWith('Lambda.'))),
+    }))
+    .filter(({ expected, lambdaRetriers }) => !isDeepStrictEqual(lambdaRetriers, expected))
+    .map(({ task, lambdaRetriers }) => ({ task, lambdaRetriers }));
+}
 
 /** The retrier Step Functions picks for an error: the first whose ErrorEquals matches it. */
 function retrierFor(state: State, error: string): Retrier | undefined {
@@ -50,7 +199,7 @@ function retryBudget(retrier: Retrier | undefined): { retries: number; longestWa
 
 const STALL_REPORTED_WITHIN_SECONDS = 180;
 
-describe.each(definitions)('$file', ({ states }) => {
+describe.each(definitions)('$file', ({ states, kind }) => {
   const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
 
   test('every Task ends any error it does not retry in a named failure state', () => {
@@ -65,21 +214,35 @@ describe.each(definitions)('$file', ({ states }) => {
     }
   });
 
-  test('creating calls are repeated only when the vendor or Lambda certainly did not act', () => {
-    for (const [name, state] of tasks.filter(([taskName]) => CREATING_TASKS.includes(taskName))) {
-      const retried = (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
-      expect({ name, unsafe: retried.filter((error) => !SAFE_TO_REPEAT_FOR_CREATING.has(error)) }).toEqual({ name, unsafe: [] });
-    }
+  test('every ErrorEquals, in every Retry and Catch, names an exported error class or a Step Functions or Lambda built-in', () => {
+    expect(unknownErrorEquals(states)).toEqual([]);
+  });
+
+  test('every Fail state fails with an exported error class or a lifecycle outcome', () => {
+    expect(unknownFailErrors(states)).toEqual([]);
+  });
+
+  test("every Task calls a catalog function of the lifecycle's kind", () => {
+    expect(foreignTasks(states, kind)).toEqual([]);
+  });
+
+  test('creating calls (catalog creates: true) are repeated only when the vendor or Lambda certainly did not act', () => {
+    expect(allTasks(states).filter(([, state]) => isCreating(state)).length).toBeGreaterThan(0);
+    expect(unsafeCreatingRetries(states)).toEqual([]);
+  });
+
+  test('every Task retries the Lambda service the same way; a creating call only its throttle', () => {
+    expect(lambdaRetrierMismatches(states)).toEqual([]);
   });
 
   test('a refused download link is never retried', () => {
-    for (const [name, state] of tasks) {
+    for (const [name, state] of allTasks(states)) {
       expect({ name, retrier: retrierFor(state, 'DownloadUrlRefused') }).toEqual({ name, retrier: undefined });
     }
   });
 
   test('errors that retrying cannot mend are never retried: inconsistent pagination, a request whose outcome is unknown', () => {
-    for (const [name, state] of tasks) {
+    for (const [name, state] of allTasks(states)) {
       const retried = (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
       const permanent = ['InconsistentPagination', 'RequestOutcomeUnknown', 'States.ALL', 'States.TaskFailed'].filter((error) => retried.includes(error));
       expect({ name, permanent }).toEqual({ name, permanent: [] });
@@ -127,5 +290,126 @@ describe.each(copying)('$file', ({ copies }) => {
       // Assess
       expect({ name, retrier }).toMatchObject({ name, retrier: { ErrorEquals: ['DownloadStalled'], MaxAttempts: 1 } });
     }
+  });
+});
+
+describe('error names', () => {
+  test('every exported error class is named as it is exported', () => {
+    expect(misnamedErrorClasses(errorModule)).toEqual([]);
+  });
+
+  test('every lifecycle outcome is the Error of some Fail state, and none is also an error class', () => {
+    expect(unusedOutcomes(LIFECYCLE_OUTCOMES, definitions)).toEqual([]);
+    expect(Object.keys(LIFECYCLE_OUTCOMES).filter((name) => ERROR_CLASS_NAMES.has(name))).toEqual([]);
+  });
+});
+
+// Each check above, run on a copy broken on purpose: a check that cannot fail checks nothing.
+describe('the policy checks catch a broken definition', () => {
+  function copyOf(file: string): States {
+    const definition = definitions.find((candidate) => candidate.file === file);
+    if (!definition) throw new Error(`no lifecycle has ${file}`);
+    // Through JSON, not structuredClone: that one makes objects of another realm than the test's, which isDeepStrictEqual tells apart.
+    return JSON.parse(JSON.stringify(definition.states)) as States;
+  }
+
+  function stateOf(states: States, path: string): State {
+    const state = allStates(states).find(([candidate]) => candidate === path)?.[1];
+    if (!state) throw new Error(`no state ${path}`);
+    return state;
+  }
+
+  test('a misspelt error in a Retry inside a Map item processor, and in a Catch', () => {
+    // Prepare
+    const states = copyOf('state-machines/appliance-backup.asl.json');
+    stateOf(states, 'DeleteOldBackups/DeleteBackup').Retry?.[0]?.ErrorEquals.splice(0, 1, 'TransientApiErorr');
+    stateOf(states, 'CheckBackup').Catch?.[0]?.ErrorEquals.splice(0, 1, 'States.AL');
+
+    // Act
+    const unknown = unknownErrorEquals(states);
+
+    // Assess
+    expect(unknown).toEqual(['CheckBackup Catch: States.AL', 'DeleteOldBackups/DeleteBackup Retry: TransientApiErorr']);
+  });
+
+  test('a Fail state with a misspelt outcome, and one that names no error', () => {
+    // Prepare
+    const states = copyOf('state-machines/appliance-backup.asl.json');
+    stateOf(states, 'BackupTimedOut').Error = 'BackupTimedout';
+    delete stateOf(states, 'BackupFailed').ErrorPath;
+
+    // Act
+    const unknown = unknownFailErrors(states);
+
+    // Assess
+    expect(unknown).toEqual(['BackupTimedOut: BackupTimedout', 'BackupFailed: (no Error)']);
+  });
+
+  test('an outcome no Fail state uses', () => {
+    // Prepare
+    const outcomes = { ...LIFECYCLE_OUTCOMES, BackupAbandoned: 'listed but never used' };
+
+    // Act
+    const unused = unusedOutcomes(outcomes, definitions);
+
+    // Assess
+    expect(unused).toEqual(['BackupAbandoned']);
+  });
+
+  test('an error class whose name is not its export name', () => {
+    // Prepare
+    class CopiedError extends Error {
+      override readonly name = 'VendorApiError';
+    }
+
+    // Act
+    const misnamed = misnamedErrorClasses({ ...errorModule, CopiedError });
+
+    // Assess
+    expect(misnamed).toEqual(['CopiedError is named VendorApiError']);
+  });
+
+  test('a Task that calls no catalog function, or a function of another kind', () => {
+    // Prepare
+    const states = copyOf('state-machines/appliance-backup.asl.json');
+    stateOf(states, 'CheckBackup').Resource = '${ApplianceCheckBackupsFunctionArn}';
+    stateOf(states, 'PlanPrune').Resource = `\${${functionArnPlaceholder('NetboxCloudFindBackup')}}`;
+
+    // Act
+    const foreign = foreignTasks(states, 'appliance');
+
+    // Assess
+    expect(foreign).toEqual(['CheckBackup: ${ApplianceCheckBackupsFunctionArn}', 'PlanPrune: ${NetboxCloudFindBackupFunctionArn} (a netbox-cloud function)']);
+  });
+
+  test('a creating Task is found by the function it calls, whatever the state is named, and a transient retry on it is refused', () => {
+    // Prepare
+    const states = copyOf('state-machines/appliance-restore.asl.json');
+    const upload = stateOf(states, 'UploadBackup');
+    upload.Retry?.unshift({ ErrorEquals: ['TransientApiError'], IntervalSeconds: 5, MaxAttempts: 3 });
+    const renamed: States = Object.fromEntries(Object.entries(states).map(([name, state]) => [name === 'UploadBackup' ? 'SendArchivedCopy' : name, state]));
+
+    // Act
+    const unsafe = unsafeCreatingRetries(renamed);
+
+    // Assess
+    expect(unsafe).toEqual(['SendArchivedCopy: TransientApiError']);
+  });
+
+  test('a Lambda retrier that differs, a creating Task with the full Lambda retrier, and a Task without one', () => {
+    // Prepare
+    const states = copyOf('state-machines/appliance-backup.asl.json');
+    const checkRetriers = stateOf(states, 'CheckBackup').Retry ?? [];
+    checkRetriers.splice(1, 1, { ...LAMBDA_RETRIER, MaxAttempts: 3 });
+    const requestRetriers = stateOf(states, 'RequestBackup').Retry ?? [];
+    requestRetriers.splice(1, 1, { ...LAMBDA_RETRIER });
+    const deleteRetriers = stateOf(states, 'DeleteOldBackups/DeleteBackup').Retry ?? [];
+    deleteRetriers.splice(1, 1);
+
+    // Act
+    const mismatches = lambdaRetrierMismatches(states).map(({ task }) => task);
+
+    // Assess
+    expect(mismatches).toEqual(['RequestBackup', 'CheckBackup', 'DeleteOldBackups/DeleteBackup']);
   });
 });
