@@ -91,8 +91,9 @@ function program(): Command {
     .command('sandbox')
     .description('start the bundled vendor simulators and a local S3 store, back up and restore every kind, print a summary')
     .addOption(new Option('--keep', 'keep the sandbox directory (archive contents, config) afterwards'))
-    .action(async (options: { keep?: boolean }) => {
-      const result = await sandboxCommand(io, { keep: options.keep ?? false });
+    .addOption(new Option('--serve', 'after the round, keep the simulators and the local store running and print what to try, until Ctrl-C'))
+    .action(async (options: { keep?: boolean; serve?: boolean }) => {
+      const result = await sandboxCommand(io, { keep: options.keep ?? false, serve: options.serve ?? false });
       process.exitCode = result.exitCode;
     });
 

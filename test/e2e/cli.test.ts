@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
@@ -270,3 +271,51 @@ describe('offsite CLI against the sandbox', () => {
     }
   });
 });
+
+describe('offsite sandbox --serve', () => {
+  test('keeps the sandbox running after the round, prints the commands to try, and they work until Ctrl-C', async () => {
+    // Prepare
+    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _quietened, ...userEnvironment } = process.env;
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), 'sandbox', '--serve'], {
+      cwd: REPO_ROOT,
+      env: { ...userEnvironment, POWERTOOLS_LOG_LEVEL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const secrets: string[] = [];
+    try {
+      while (!stdout.includes('then try:')) {
+        if (child.exitCode !== null) throw new Error(`the sandbox ended early:\n${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const envFile = /set -a && \. (\S+) && set \+a/.exec(stdout)?.[1] ?? '';
+      const env = Object.fromEntries(
+        readFileSync(envFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      ) as Record<string, string>;
+      secrets.push(env.OFFSITE_SANDBOX_NETBOX_CLOUD_KEY ?? '', env.OFFSITE_SANDBOX_APPLIANCE_PASSWORD ?? '');
+
+      // Act: a printed command, run against the running sandbox.
+      expect(stdout).toContain('    npm run offsite -- list netbox-sandbox');
+      const listed = await offsite(['list', 'netbox-sandbox', '--json'], env);
+
+      // Assess
+      expect(listed.code).toBe(0);
+      expect((JSON.parse(listed.stdout) as { copies: unknown[] }).copies).toHaveLength(1);
+    } finally {
+      child.kill('SIGINT');
+      expect(await closed).toBe(0);
+      clearTimeout(timer);
+    }
+    expect(stdout).toContain('Stopping the sandbox.');
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(stdout).not.toContain(secret);
+  }, 150_000);
+});
+

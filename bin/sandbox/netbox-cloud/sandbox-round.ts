@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { backupCommand, listCommand, restoreCommand } from '../../cli/commands';
+import { formatBytes } from '../../cli/format';
+import type { SandboxKind } from '../kinds';
+import { startNetboxCloudSimulator, type NetboxCloudSimulator, type NetboxCloudSimulatorOptions } from '.';
+
+export const SANDBOX_NETBOX_TARGET = 'netbox-sandbox';
+export const SANDBOX_SOURCE_INSTANCE = 'nb-a12ff000777';
+export const SANDBOX_RESTORE_INSTANCE = 'nb-b23ff000888';
+const NETBOX_KEY_ENV = 'OFFSITE_SANDBOX_NETBOX_CLOUD_KEY';
+
+/** NetBox Cloud in the sandbox: back up an instance, check the copy byte for byte, restore the latest backup onto a second instance. */
+export const netboxCloudSandbox: SandboxKind<NetboxCloudSimulator, NetboxCloudSimulatorOptions> = {
+  start: (options) => startNetboxCloudSimulator({ backupRequestDurationMs: 1500, retrievalDurationMs: 1000, restoreDurationMs: 1500, ...options }),
+  targets: (simulator, poll) => ({
+    targets: [
+      {
+        name: SANDBOX_NETBOX_TARGET,
+        kind: 'netbox-cloud',
+        baseUrl: simulator.url,
+        orgId: simulator.orgId,
+        instanceId: SANDBOX_SOURCE_INSTANCE,
+        credentials: { env: NETBOX_KEY_ENV },
+        schedule: 'cron(0 2 * * ? *)',
+        poll,
+        retention: { keepLast: 3, keepDaily: 7 },
+      },
+    ],
+    env: { [NETBOX_KEY_ENV]: simulator.apiKey },
+  }),
+  describe: (simulator) => `NetBox Cloud simulator at ${simulator.url}`,
+  async round({ simulator, config, io, step, sha256OfObject }) {
+    const backup = await backupCommand(config, SANDBOX_NETBOX_TARGET, io);
+    const archived = backup.archived;
+    step(backup.exitCode === 0 && archived !== undefined, `netbox-cloud backup archived${archived ? `: ${archived.objectKey} (${formatBytes(archived.sizeBytes)})` : ''}`);
+    if (archived) {
+      const { listing } = await listCommand(config, SANDBOX_NETBOX_TARGET, { ...io, out: () => undefined });
+      const copy = listing.copies.find((candidate) => candidate.manifest.objectKey === archived.objectKey);
+      const served = copy ? createHash('sha256').update(simulator.backupBytes(copy.manifest.sourceBackupId)).digest('hex') : '';
+      const stored = await sha256OfObject(archived.objectKey);
+      step(
+        copy !== undefined && stored === served && stored === copy.manifest.sha256,
+        `archived bytes match what NetBox Cloud served, byte for byte (sha256 ${stored.slice(0, 16)}…), and the manifest agrees`,
+      );
+      io.out('');
+      await listCommand(config, SANDBOX_NETBOX_TARGET, io);
+      io.out('');
+    }
+    const restore = await restoreCommand(config, SANDBOX_NETBOX_TARGET, io, { backup: 'latest', to: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE });
+    step(restore.exitCode === 0, `netbox-cloud restore of the latest backup onto ${SANDBOX_RESTORE_INSTANCE} completed`);
+  },
+  tryCommands: [
+    `npm run offsite -- list ${SANDBOX_NETBOX_TARGET}`,
+    `npm run offsite -- backup ${SANDBOX_NETBOX_TARGET}`,
+    `npm run offsite -- restore ${SANDBOX_NETBOX_TARGET} --backup latest --to ${SANDBOX_RESTORE_INSTANCE} --yes`,
+  ],
+  stop: (simulator) => simulator.stop(),
+};
