@@ -1,3 +1,5 @@
+import type { KindFunctionSpec, NetworkReach } from './kind';
+
 // What most functions of every kind share.
 
 /** One vendor API call; it may honour a Retry-After of up to a minute inside the function. */
@@ -9,3 +11,8 @@ export const STREAMING = { timeoutSeconds: 900, memoryMb: 1024 } as const;
 // A streaming copy churns through short-lived buffers; a 1 MiB young generation has them
 // collected promptly instead of letting RSS grow by tens of MiB (measured by npm run bench).
 export const COPY_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=1';
+
+/** A kind's CopyToArchive function: streams its vendor's download into the archive and writes the manifest. */
+export function copyToArchiveFunction(id: string, entry: string, description: string, network: NetworkReach): KindFunctionSpec {
+  return { id, entry, description, ...STREAMING, archive: 'write', nodeOptions: COPY_NODE_OPTIONS, network, creates: false };
+}

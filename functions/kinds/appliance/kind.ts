@@ -1,6 +1,6 @@
 import { InvalidInput } from '../../shared/errors';
 import { formatBytes } from '../../shared/format';
-import { API_CALL, COPY_NODE_OPTIONS, STREAMING } from '../function-defaults';
+import { API_CALL, COPY_NODE_OPTIONS, STREAMING, copyToArchiveFunction } from '../function-defaults';
 import type { CredentialReference, KindDefinition } from '../kind';
 import { applianceTargetSchema, type ApplianceTarget } from './config';
 import type { RestorePlan } from './restore-plan';
@@ -38,16 +38,7 @@ export const applianceKind = {
   functions: [
     { id: 'ApplianceCreateBackup', entry: handler('create-backup'), description: 'Appliance: POST backups (on a full disk, first deletes an offsite-made backup with a verified archive copy)', ...call, archive: 'read', creates: true },
     { id: 'ApplianceCheckBackup', entry: handler('check-backup'), description: 'Appliance: read one backup', ...call, creates: false },
-    {
-      id: 'ApplianceCopyToArchive',
-      entry: handler('copy-to-archive'),
-      description: 'Streams an appliance backup file into the archive bucket and writes its manifest',
-      ...STREAMING,
-      archive: 'write',
-      nodeOptions: COPY_NODE_OPTIONS,
-      network: 'private-network',
-      creates: false,
-    },
+    copyToArchiveFunction('ApplianceCopyToArchive', handler('copy-to-archive'), 'Streams an appliance backup file into the archive bucket and writes its manifest', 'private-network'),
     { id: 'AppliancePlanPrune', entry: handler('plan-prune'), description: 'Appliance: choose offsite-made backups to delete (only with a verified archive copy)', ...call, archive: 'read', creates: false },
     { id: 'ApplianceDeleteBackup', entry: handler('delete-backup'), description: 'Appliance: DELETE one backup', ...call, creates: false },
     { id: 'ApplianceResolveRestore', entry: handler('resolve-restore'), description: 'Appliance: choose the backup to restore, in place or from the archive', ...call, archive: 'read', creates: false },

@@ -1,4 +1,4 @@
-import { API_CALL, COPY_NODE_OPTIONS, STREAMING } from '../function-defaults';
+import { API_CALL, copyToArchiveFunction } from '../function-defaults';
 import type { KindDefinition } from '../kind';
 import { netboxCloudTargetSchema, type NetboxCloudTarget } from './config';
 
@@ -23,16 +23,7 @@ export const netboxCloudKind = {
     { id: 'NetboxCloudFindBackup', entry: handler('find-backup'), description: 'NetBox Cloud: find the backup a request produced', ...call, creates: false },
     { id: 'NetboxCloudRequestRetrieval', entry: handler('request-retrieval'), description: 'NetBox Cloud: POST backup-retrieved', ...call, creates: true },
     { id: 'NetboxCloudCheckRetrieval', entry: handler('check-retrieval'), description: 'NetBox Cloud: read one retrieval', ...call, creates: false },
-    {
-      id: 'NetboxCloudCopyToArchive',
-      entry: handler('copy-to-archive'),
-      description: 'Streams a NetBox Cloud download into the archive bucket and writes its manifest',
-      ...STREAMING,
-      archive: 'write',
-      nodeOptions: COPY_NODE_OPTIONS,
-      network: 'internet',
-      creates: false,
-    },
+    copyToArchiveFunction('NetboxCloudCopyToArchive', handler('copy-to-archive'), 'Streams a NetBox Cloud download into the archive bucket and writes its manifest', 'internet'),
     { id: 'NetboxCloudResolveBackup', entry: handler('resolve-backup'), description: 'NetBox Cloud: resolve a backup id or "latest"', ...call, creates: false },
     { id: 'NetboxCloudFindReusableRetrieval', entry: handler('find-reusable-retrieval'), description: 'NetBox Cloud: find a completed, unexpired retrieval', ...call, creates: false },
     { id: 'NetboxCloudRequestRestore', entry: handler('request-restore'), description: 'NetBox Cloud: POST backup-restore', ...call, creates: true },
