@@ -1,0 +1,89 @@
+import { FUNCTIONS } from '../../functions/catalog';
+import { CONFIG_PARAMETER_ENV as RUNTIME_CONFIG_PARAMETER_ENV } from '../../functions/runtime/config-source';
+import { CONFIG_PARAMETER_ENV } from '../../lib/offsite-function';
+import { flat, only, resourcesFor, synthesize, testConfig, writeSpecs, type Resource, type SynthesizedStack } from '../support/infra';
+
+// One synthesis for the whole file, without bundling (see synthesize in test/support/infra.ts).
+let synth: SynthesizedStack;
+
+beforeAll(() => {
+  synth = synthesize(testConfig(), { bundle: false });
+});
+
+test('the test catalog has the copier functions the tests below check', () => {
+  // Assess (otherwise loops over an empty list would pass without checking anything)
+  for (const group of [writeSpecs]) {
+    expect(group.length).toBeGreaterThan(0);
+  }
+});
+
+describe('functions', () => {
+  test('one function per catalog entry, nodejs22.x on arm64, X-Ray active, memory and timeout from the catalog', () => {
+    for (const spec of FUNCTIONS) {
+      // Act
+      const { properties } = synth.functionOf(spec);
+      // Assess
+      expect({ id: spec.id, ...properties }).toMatchObject({
+        id: spec.id,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: spec.memoryMb,
+        Timeout: spec.timeoutSeconds,
+      });
+    }
+    expect(synth.resources('AWS::Lambda::Function')).toHaveLength(FUNCTIONS.length);
+  });
+
+  test('each function logs to a log group of its own with a retention', () => {
+    // Act
+    const logGroupIds = FUNCTIONS.map((spec) => flat((synth.functionOf(spec).properties.LoggingConfig as { LogGroup: unknown }).LogGroup).replace(/[<>]/g, ''));
+    // Assess
+    expect(new Set(logGroupIds).size).toBe(FUNCTIONS.length);
+    for (const logGroupId of logGroupIds) {
+      const logGroup = synth.template.toJSON().Resources[logGroupId] as Resource;
+      expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup.Properties.RetentionInDays).toBe(90);
+    }
+  });
+
+  test('each function gets the Powertools settings and the config parameter name under the variable the runtime reads', () => {
+    // Prepare
+    const [parameterId] = only(synth.resources('AWS::SSM::Parameter'), 'config parameter');
+    // Act / Assess
+    expect(CONFIG_PARAMETER_ENV).toBe(RUNTIME_CONFIG_PARAMETER_ENV);
+    for (const spec of FUNCTIONS) {
+      const variables = (synth.functionOf(spec).properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect({ id: spec.id, ...variables }).toEqual({
+        id: spec.id,
+        POWERTOOLS_SERVICE_NAME: 'offsite',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        // Source maps everywhere (the catalog value, see below for the copiers).
+        NODE_OPTIONS: spec.nodeOptions,
+        [RUNTIME_CONFIG_PARAMETER_ENV]: { Ref: parameterId },
+      });
+    }
+    // The copiers run with the small young generation their memory bound was measured with.
+    for (const spec of writeSpecs) {
+      expect({ id: spec.id, NODE_OPTIONS: (synth.functionOf(spec).properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS }).toEqual({
+        id: spec.id,
+        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=1',
+      });
+    }
+  });
+
+  test('function roles may write only to their own log group (no AWSLambdaBasicExecutionRole)', () => {
+    for (const spec of FUNCTIONS) {
+      // Prepare
+      const { properties, roleLogicalId } = synth.functionOf(spec);
+      const logGroupId = flat((properties.LoggingConfig as { LogGroup: unknown }).LogGroup).replace(/[<>]/g, '');
+      const role = synth.template.toJSON().Resources[roleLogicalId] as Resource;
+      // Act
+      const statements = synth.statementsOfRole(roleLogicalId);
+      // Assess
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(resourcesFor(statements, 'logs:PutLogEvents')).toEqual([`<${logGroupId}.Arn>`]);
+    }
+  });
+});
