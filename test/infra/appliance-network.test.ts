@@ -36,7 +36,7 @@ describe('network placement', () => {
     withoutNetwork = synthesize(withoutNetworkConfig(), { bundle: false, id: 'NoNetwork' });
   });
 
-  test("functions with network 'appliance' are in the configured VPC: exactly the configured subnets and security groups", () => {
+  test("functions with network 'private-network' are in the configured VPC: exactly the configured subnets and security groups", () => {
     for (const spec of applianceNetworkSpecs) {
       // Act
       const { properties } = synth.functionOf(spec);
@@ -78,7 +78,7 @@ describe('network placement', () => {
       expect({ id: spec.id, ec2Actions }).toEqual({
         id: spec.id,
         ec2Actions:
-          spec.network === 'appliance'
+          spec.network === 'private-network'
             ? [
                 'ec2:AssignPrivateIpAddresses',
                 'ec2:CreateNetworkInterface',
@@ -107,7 +107,7 @@ describe('network placement', () => {
     const warnings = Annotations.fromStack(withoutNetwork.stack).findWarning('*', Match.stringLikeRegexp('appliance functions are not in a VPC'));
     // Assess
     expect(warnings).toHaveLength(1);
-    expect(String(warnings[0]?.entry.data)).toContain('can only reach appliances with public addresses');
+    expect(String(warnings[0]?.entry.data)).toContain('can only reach targets with public addresses');
     expect(String(warnings[0]?.entry.data)).toContain('appliance-ar11');
   });
 });

@@ -117,7 +117,7 @@ export function withoutNetworkConfig(): OffsiteConfig {
 export const catalog: readonly FunctionSpec[] = FUNCTIONS;
 export const writeSpecs = catalog.filter((spec) => spec.archive === 'write');
 export const readSpecs = catalog.filter((spec) => spec.archive === 'read');
-export const applianceNetworkSpecs = catalog.filter((spec) => spec.network === 'appliance');
+export const applianceNetworkSpecs = catalog.filter((spec) => spec.network === 'private-network');
 export const internetSpecs = catalog.filter((spec) => spec.network === 'internet');
 export const netboxSpecs = catalog.filter((spec) => spec.kind === 'netbox-cloud');
 export const applianceSpecs = catalog.filter((spec) => spec.kind === 'appliance');
