@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { isLoopback } from '../config/schema';
+import { isLoopback } from '../config/common';
 import { DownloadUrlRefused } from '../shared/errors';
 
 /** Which download hosts a target accepts beyond public https ones. */

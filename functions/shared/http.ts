@@ -175,7 +175,7 @@ export async function requestJson(request: JsonRequest, options: HttpOptions, de
       });
     } catch (error) {
       const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : networkReason(error);
-      throw new TransientApiError(`${request.operation} failed: ${reason} (${describeUrl(request.url)})`, undefined, undefined, { cause: error });
+      throw new TransientApiError(`${request.operation} failed: ${reason} (${describeUrl(request.url)})`, undefined, undefined, { cause: networkCause(error) });
     }
     if (response.ok) {
       return parseBody(await response.text());
@@ -201,3 +201,26 @@ export function networkReason(error: unknown): string {
   const reason = [cause?.code, code, cause?.name, name].find((value): value is string => typeof value === 'string' && value !== '' && value !== 'Error');
   return `network error ${reason ?? '(no detail)'}`;
 }
+
+/**
+ * What a network error may pass on as an Error's cause: its code and name, and for a TLS
+ * error the host asked for and the certificate's names. Never the raw error, whose
+ * message or fields can quote what was sent (a header with a key, a URL with a signature).
+ */
+export function networkCause(error: unknown): { code?: string; name?: string; host?: string; cert?: { subjectaltname: string } } {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth += 1) {
+    const { code, name, host, cert, cause } = current as { code?: unknown; name?: unknown; host?: unknown; cert?: { subjectaltname?: unknown }; cause?: unknown };
+    if (typeof code === 'string') {
+      return {
+        code,
+        ...(typeof name === 'string' ? { name } : {}),
+        ...(typeof host === 'string' ? { host } : {}),
+        ...(typeof cert?.subjectaltname === 'string' ? { cert: { subjectaltname: cert.subjectaltname } } : {}),
+      };
+    }
+    current = cause;
+  }
+  return typeof (error as { name?: unknown })?.name === 'string' ? { name: (error as { name: string }).name } : {};
+}
+

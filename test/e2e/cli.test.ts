@@ -287,11 +287,10 @@ describe('offsite sandbox --serve', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     const secrets: string[] = [];
     try {
-      while (!stdout.includes('then try:')) {
+      while (!stdout.includes('restore appliance-sandbox --backup latest --yes')) {
         if (child.exitCode !== null) throw new Error(`the sandbox ended early:\n${stdout}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
       const envFile = /set -a && \. (\S+) && set \+a/.exec(stdout)?.[1] ?? '';
       const env = Object.fromEntries(
         readFileSync(envFile, 'utf8')

@@ -656,7 +656,7 @@ describe('upload', () => {
 
   test('with uploadProcessingMs the upload answers uploading with size 0, and the backup is completed once that time has passed', async () => {
     // Prepare
-    const sim = await startSimulator({ seedBackups: 1, uploadProcessingMs: 200 });
+    const sim = await startSimulator({ seedBackups: 1, uploadProcessingMs: 2000 });
     const [seed] = sim.backups();
     const file = sim.backupBytes(seed?.id ?? '');
 
@@ -664,7 +664,7 @@ describe('upload', () => {
     const response = await call(sim, 'backups/upload', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: file });
     const answered = await json<Backup>(response);
     const meanwhile = await getBackup(sim, answered.id);
-    await sleep(250);
+    await sleep(2100);
     const later = await getBackup(sim, answered.id);
 
     // Assess

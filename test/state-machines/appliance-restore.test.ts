@@ -311,8 +311,8 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
   describe('two restores within one second (last_restore_time has whole seconds)', () => {
     test("the second restore's 'completed', reported after its reboot exactly as the first one's was, is taken for its own", async () => {
       // Prepare: both restores are reported at one pinned second, whatever the wall clock does;
-      // a 600 ms reboot is seen by the first check, 50 ms after the request.
-      harness = await startHarness({ appliance: { rebootWindowMs: 600 } });
+      // a 2.5 s reboot is seen by the first check, 50 ms after the request, however loaded the machine.
+      harness = await startHarness({ appliance: { rebootWindowMs: 2500 } });
       const backup = await backUp();
       harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
       const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
@@ -331,8 +331,8 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
     });
 
     test('a second restore that ends otherwise than the first in the same second is reported with its own outcome', async () => {
-      // Prepare
-      harness = await startHarness({ appliance: { rebootWindowMs: 600 } });
+      // Prepare: as above, a reboot long enough for the first check to see it.
+      harness = await startHarness({ appliance: { rebootWindowMs: 2500 } });
       const backup = await backUp();
       harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
       const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });

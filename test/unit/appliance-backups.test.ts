@@ -184,6 +184,35 @@ describe('createBackup against a hand-written appliance', () => {
     await expect(failure).rejects.toThrow('It holds b-1 (made by offsite, 2026-03-20T09:46:40.000Z), b-2 (not made by offsite, 2026-03-21T09:46:40.000Z).');
   });
 
+  test('a bare 400 taken as a full disk deletes nothing, even with an archived backup offsite made: it may be any other problem', async () => {
+    // Prepare
+    const methods: string[] = [];
+    handWritten.answer = (method) => {
+      methods.push(method);
+      return method === 'POST' ? badRequest : { status: 200, body: { items: [backup('b-1', 1_774_000_000), backup('b-2', 1_774_086_400, { description: 'nightly' })] } };
+    };
+    const archived = async () => archiveOf(archivedCopy('b-1'));
+
+    // Act
+    const failure = createBackup(client(), target, 'exec-1', archived);
+
+    // Assess
+    await expect(failure).rejects.toBeInstanceOf(ApplianceStorageFull);
+    expect(methods).not.toContain('DELETE');
+    expect(methods.filter((method) => method === 'POST')).toHaveLength(1);
+  });
+
+  test('a completed upload without a size (optional in the document) is not taken for a size mismatch', async () => {
+    // Prepare
+    handWritten.answer = () => ({ status: 200, body: { id: 'up-1', status: 'completed', backup_time: 1_774_000_000 } });
+
+    // Act
+    const checked = await checkBackup(client(), target, 'up-1', startPoll(target.poll), 1000);
+
+    // Assess
+    expect(checked).toMatchObject({ backupId: 'up-1', status: 'completed', sizeBytes: null });
+  });
+
   test('a 5xx on create with no backup made is TransientApiError saying nothing was left behind', async () => {
     // Prepare
     handWritten.answer = (method) => (method === 'POST' ? { status: 500, body: { error_id: 'INTERNAL_ERROR', error_text: 'disk I/O error' } } : { status: 200, body: { items: [] } });

@@ -37,14 +37,23 @@ export async function createBackup(
       const created = await postBackup(client, description);
       return { ...summarize(created.backup), poll: startPoll(target.poll), notes: [...notes, ...created.notes] };
     } catch (error) {
-      const held = await storageRefusal(client, error);
-      if (held === undefined) throw error;
-      const freed = attempt === 0 ? await freeOneSlot(client, held, await readArchive()) : undefined;
+      const refusal = await storageRefusal(client, error);
+      if (refusal === undefined) {
+        // What was already deleted to make room must not go unsaid when the retry fails otherwise.
+        if (notes.length > 0 && error instanceof Error) error.message = `${error.message} (Before this: ${notes.join(' ')})`;
+        throw error;
+      }
+      // Only a refusal that certainly is a full disk frees a slot: a bare 4xx may be any
+      // other problem, and deleting a backup would not mend it.
+      const freed = attempt === 0 && refusal.certain && refusal.held !== undefined ? await freeOneSlot(client, refusal.held, await readArchive()) : undefined;
       if (freed !== undefined) {
         notes.push(freed);
         continue;
       }
-      throw new ApplianceStorageFull(storageFullMessage(target, `refused a new backup; its backup storage ${error instanceof ApplianceStorageFull ? 'is full' : 'is probably full'} (${errorMessage(error)})`, held));
+      throw new ApplianceStorageFull(
+        storageFullMessage(target, `refused a new backup; its backup storage ${refusal.certain ? 'is full' : 'is probably full'} (${errorMessage(error)})`, refusal.held) +
+          (notes.length > 0 ? ` Before this: ${notes.join(' ')}` : ''),
+      );
     }
   }
 }
@@ -67,13 +76,13 @@ export function storageFullMessage(target: ApplianceTarget, what: string, held: 
  * when the error is something else. The document does not say how a full disk answers:
  * a bare 4xx counts as one only when the appliance lists as many backups as it usually holds.
  */
-async function storageRefusal(client: ApplianceClient, error: unknown): Promise<ApplianceBackup[] | undefined> {
+async function storageRefusal(client: ApplianceClient, error: unknown): Promise<{ certain: boolean; held: ApplianceBackup[] | undefined } | undefined> {
   const certain = error instanceof ApplianceStorageFull;
   const likely = error instanceof VendorApiError && error.status !== undefined && error.status < 500 && error.status !== 409;
   if (!certain && !likely) return undefined;
   const held = await client.listBackups().catch(() => undefined);
   if (!certain && !(held !== undefined && held.length >= TYPICAL_BACKUP_SLOTS)) return undefined;
-  return held ?? [];
+  return { certain, held };
 }
 
 /**
@@ -161,7 +170,8 @@ export async function checkBackup(
   if (backup.status === 'failed') {
     throw new ApplianceBackupFailed(`Appliance "${target.name}" reports backup ${backupId} failed: ${backup.status_message || '(no status_message given)'}`);
   }
-  if (backup.status === 'completed' && expectedSizeBytes !== undefined && backup.size !== expectedSizeBytes) {
+  // size is optional in the document: a completed backup without one is not a mismatch.
+  if (backup.status === 'completed' && expectedSizeBytes !== undefined && backup.size !== undefined && backup.size !== expectedSizeBytes) {
     throw new CopyVerificationFailed(
       `Appliance "${target.name}" holds uploaded backup ${backupId} with size ${backup.size ?? 'unknown'}; ${expectedSizeBytes} bytes were sent.`,
     );

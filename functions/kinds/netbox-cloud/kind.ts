@@ -37,11 +37,14 @@ export const netboxCloudKind = {
   alarmHints: {
     backupFailed:
       "(NotAuthorized / CredentialsUnavailable = check the target's secret and the API key's permissions; BackupRequestFailed / RetrievalFailed = the vendor failed, check its console; " +
-      '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept).',
+      '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept; ' +
+      'RequestOutcomeUnknown = unclear answer, nothing found: check NetBox Cloud first; InconsistentPagination = contradicting pages; ' +
+      'DownloadUrlRefused = link to a refused address; DownloadStalled = no bytes for 60 s).',
     backupTimedOut: 'usually the vendor backup or retrieval never completing. Check the NetBox Cloud status page/console',
     restoreFailed:
       "(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; TargetVersionUnavailable = the instance cannot run that backup's version; " +
-      'RestoreJobFailed / RestoreTimedOut = the vendor job failed or did not finish in poll.timeoutMinutes, check the NetBox Cloud console).',
+      'RestoreJobFailed / RestoreTimedOut = the vendor job failed or did not finish in poll.timeoutMinutes, check the NetBox Cloud console; ' +
+      'RequestOutcomeUnknown = the restore may or may not have started: check its restore jobs before starting another).',
     restoreStillRunning: 'NetBox Cloud may still be restoring: check the restore job in the NetBox Cloud console and the instance itself',
   },
   restore: {
