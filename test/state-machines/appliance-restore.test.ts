@@ -311,14 +311,15 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
   describe('two restores within one second (last_restore_time has whole seconds)', () => {
     test("the second restore's 'completed', reported after its reboot exactly as the first one's was, is taken for its own", async () => {
       // Prepare: both restores are reported at one pinned second, whatever the wall clock does;
-      // a 2.5 s reboot is seen by the first check, 50 ms after the request, however loaded the machine.
+      // a 2.5 s reboot is seen by the first check, 200 ms after the request, however loaded the machine
+      // (and the checks during it, each counted at its computed backoff, stay inside rebootWindowMinutes).
       harness = await startHarness({ appliance: { rebootWindowMs: 2500 } });
       const backup = await backUp();
       harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
-      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
 
       // Act
-      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
 
       // Assess
       expect(first).toMatchObject({ succeeded: true });
@@ -335,11 +336,11 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness = await startHarness({ appliance: { rebootWindowMs: 2500 } });
       const backup = await backUp();
       harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
-      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
       harness.sandbox.appliance.setRestoreOutcome('completed_with_errors', 'Restore completed with errors: 2 items');
 
       // Act
-      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
 
       // Assess
       expect(first).toMatchObject({ succeeded: true });
