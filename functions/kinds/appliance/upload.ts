@@ -83,8 +83,8 @@ export async function uploadFromArchive(request: UploadRequest): Promise<UploadR
           ? `the appliance reports the upload failed: ${uploaded.status_message || '(no status_message given)'}`
           : undefined;
   if (problem) {
-    await request.client.deleteBackup(uploaded.id).catch(() => undefined);
-    throw (uploaded.status === 'failed' ? new VendorApiError(`Upload of ${request.archive.objectKey}: ${problem}.`) : new CopyVerificationFailed(`Upload of ${request.archive.objectKey}: ${problem}; the uploaded backup was deleted.`));
+    const failure = uploaded.status === 'failed' ? new VendorApiError(`Upload of ${request.archive.objectKey}: ${problem}`) : new CopyVerificationFailed(`Upload of ${request.archive.objectKey}: ${problem}`);
+    throw await withBadUploadDeleted(request.client, uploaded.id, failure);
   }
   return { ...summarize(uploaded), uploadedBytes: sent?.bytes ?? 0, sha256: sent?.sha256Hex ?? '' };
 }
@@ -106,15 +106,24 @@ export async function checkUploadedBackup(
     return await checkBackup(client, target, backupId, previous, expectedSizeBytes, notes);
   } catch (error) {
     if (!(error instanceof ApplianceBackupFailed || error instanceof CopyVerificationFailed)) throw error;
-    const stated = error.message.replace(/\.$/, '');
-    try {
-      await client.deleteBackup(backupId);
-      error.message = `${stated}; the uploaded backup was deleted.`;
-    } catch (deleteError) {
-      error.message = `${stated}; deleting the uploaded backup failed (${errorMessage(deleteError)}): delete backup ${backupId} on the appliance.`;
-    }
-    throw error;
+    throw await withBadUploadDeleted(client, backupId, error);
   }
+}
+
+/**
+ * Deletes an uploaded backup that went wrong (failed, or not the bytes sent) and says in
+ * the error whether that worked: it holds one of the appliance's few slots, and pruning
+ * would never take it.
+ */
+async function withBadUploadDeleted<Failure extends Error>(client: ApplianceClient, backupId: string, error: Failure): Promise<Failure> {
+  const stated = error.message.replace(/\.$/, '');
+  try {
+    await client.deleteBackup(backupId);
+    error.message = `${stated}; the uploaded backup was deleted.`;
+  } catch (deleteError) {
+    error.message = `${stated}; deleting the uploaded backup failed (${errorMessage(deleteError)}): delete backup ${backupId} on the appliance.`;
+  }
+  return error;
 }
 
 /**
