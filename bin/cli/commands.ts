@@ -8,6 +8,7 @@ import { archiveClient } from '../../functions/runtime/archive-client';
 import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
 import { InvalidInput } from '../../functions/shared/errors';
+import type { LifecycleOutcome as OutcomeName } from '../../functions/shared/outcomes';
 import { runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../local/local-runner';
 import { formatAge, formatBytes, plainCause } from './format';
 import { copyProgressReporter, stateReporter } from './progress';
@@ -43,6 +44,9 @@ function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): Comm
   if (cause) io.err(`  ${cause}`);
   return { exitCode: 1 };
 }
+
+/** The outcome after which a backup's copy is archived and verified although the execution failed. */
+const PRUNE_FAILED: OutcomeName = 'PruneFailed';
 
 /** What a backup lifecycle holds at its end: the archived copy, and what the vendor step had to do to make the backup. */
 interface BackupState {
@@ -108,7 +112,7 @@ export async function backupCommand(
   // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
   // after it failed. The execution stays failed (so the alarms see it); the command
   // reports the copy and exits 0 with a warning.
-  const pruneFailed = !outcome.succeeded && outcome.error === 'PruneFailed';
+  const pruneFailed = !outcome.succeeded && outcome.error === PRUNE_FAILED;
   if (!outcome.succeeded && !pruneFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
   const state = (pruneFailed ? outcome.failedWith : outcome.output) as BackupState;
   const archived = state.archive;
