@@ -36,11 +36,6 @@ export async function resolveTargetCredential(target: TargetConfig, field: strin
   return resolveCredential(reference.ref, { targetName: target.name, field, jsonKey: reference.jsonKey, spacesAllowed: reference.spacesAllowed }, env);
 }
 
-/** A NetBox Cloud API key: the secret holds the key or `{ "apiKey": ... }`. */
-export function resolveApiKey(ref: CredentialsRef, targetName: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return resolveCredential(ref, { targetName, field: 'credentials', jsonKey: 'apiKey' }, env);
-}
-
 /** A secret's string value, read through Powertools (cached for five minutes in a warm function). */
 export async function readSecretString(secretId: string, field: string, targetName: string): Promise<string> {
   let value: string | undefined;
