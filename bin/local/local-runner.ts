@@ -78,10 +78,10 @@ function lambdaContext(functionId: string, timeoutSeconds: number, executionName
 }
 
 /** Task state name → the real handler of the function its Resource names, invoked in-process. */
-type StateList = Record<string, { Type: string; Resource?: string; ItemProcessor?: { States: StateList }; Iterator?: { States: StateList }; Branches?: Array<{ States: StateList }> }>;
+export type StateList = Record<string, { Type: string; Resource?: string; Retry?: unknown[]; ItemProcessor?: { States: StateList }; Iterator?: { States: StateList }; Branches?: Array<{ States: StateList }> }>;
 
 /** Every state, including those inside Map and Parallel states (their Task names must be unique too). */
-function allStates(states: StateList): Array<[string, StateList[string]]> {
+export function allStates(states: StateList): Array<[string, StateList[string]]> {
   return Object.entries(states).flatMap(([name, state]) => [
     [name, state] as [string, StateList[string]],
     ...(state.ItemProcessor ? allStates(state.ItemProcessor.States) : []),

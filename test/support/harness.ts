@@ -5,25 +5,20 @@ import { LIFECYCLES, lifecycleFor } from '../../functions/catalog';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig } from '../../bin/cli/commands';
-import { loadLocalDefinition, runLifecycle, type JsonValue, type LifecycleOutcome } from '../../bin/local/local-runner';
+import { allStates, loadLocalDefinition, runLifecycle, type JsonValue, type LifecycleOutcome, type StateList } from '../../bin/local/local-runner';
 import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
 
 export { localS3Client } from '../../bin/sandbox/local-s3';
 export { SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
 
 /** Every state of every lifecycle, Map item processors included: what the harness shortens is read from the ASL itself. */
-function everyState(): Array<[string, { Type: string; Retry?: unknown[] }]> {
-  type States = Record<string, { Type: string; Retry?: unknown[]; ItemProcessor?: { States: States } }>;
-  const flatten = (states: States): Array<[string, { Type: string; Retry?: unknown[] }]> =>
-    Object.entries(states).flatMap(([name, state]) => [[name, state] as [string, { Type: string; Retry?: unknown[] }], ...(state.ItemProcessor ? flatten(state.ItemProcessor.States) : [])]);
-  return LIFECYCLES.flatMap((lifecycle) => flatten((loadLocalDefinition(lifecycle) as unknown as { States: States }).States));
-}
+const STATES = LIFECYCLES.flatMap((lifecycle) => allStates(loadLocalDefinition(lifecycle).States as unknown as StateList));
 
 /** Poll waits shortened so a lifecycle runs in well under a second of waiting. */
-export const FAST_WAITS_MS: Readonly<Record<string, number>> = Object.fromEntries(everyState().filter(([, state]) => state.Type === 'Wait').map(([name]) => [name, 25]));
+export const FAST_WAITS_MS: Readonly<Record<string, number>> = Object.fromEntries(STATES.filter(([, state]) => state.Type === 'Wait').map(([name]) => [name, 25]));
 
 /** No delay between Retry attempts. */
-export const NO_RETRY_DELAY_MS: Readonly<Record<string, number>> = Object.fromEntries(everyState().filter(([, state]) => state.Retry !== undefined).map(([name]) => [name, 0]));
+export const NO_RETRY_DELAY_MS: Readonly<Record<string, number>> = Object.fromEntries(STATES.filter(([, state]) => state.Retry !== undefined).map(([name]) => [name, 0]));
 
 export interface Harness {
   readonly sandbox: SandboxEnvironment;
