@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { MANIFEST_SUFFIX, manifestSchema, type Manifest } from './manifest';
+import { MANIFEST_SUFFIX, manifestSchema, providerRecordSchema, type Manifest, type ProviderRecord } from './manifest';
 
 export interface ArchivedCopy {
   readonly manifestKey: string;
@@ -11,6 +11,8 @@ export interface ArchivedCopy {
 export interface ArchiveListing {
   /** Copies with a manifest, newest first by vendor creation time. */
   readonly copies: readonly ArchivedCopy[];
+  /** Catalogue records of backups the vendor holds (`"storage": "provider"`), newest first. Never archived copies. */
+  readonly providerRecords: readonly { readonly manifestKey: string; readonly record: ProviderRecord }[];
   /** Objects without a manifest: not backups (an interrupted copy, or something else). */
   readonly withoutManifest: readonly string[];
   /** Manifests that could not be read or do not have the manifest's shape. */
@@ -34,13 +36,20 @@ async function listAllKeys(s3: S3Client, bucket: string, prefix: string): Promis
 export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: string, target: string): Promise<ArchiveListing> {
   const sizes = await listAllKeys(s3, bucket, `${prefix}${target}/`);
   const copies: ArchivedCopy[] = [];
+  const providerRecords: { manifestKey: string; record: ProviderRecord }[] = [];
   const unreadableManifests: string[] = [];
   const described = new Set<string>();
   for (const key of sizes.keys()) {
     if (!key.endsWith(MANIFEST_SUFFIX)) continue;
     try {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const parsed = manifestSchema.safeParse(JSON.parse((await answer.Body?.transformToString('utf8')) ?? ''));
+      const document: unknown = JSON.parse((await answer.Body?.transformToString('utf8')) ?? '');
+      const record = providerRecordSchema.safeParse(document);
+      if (record.success) {
+        providerRecords.push({ manifestKey: key, record: record.data });
+        continue;
+      }
+      const parsed = manifestSchema.safeParse(document);
       if (!parsed.success) {
         unreadableManifests.push(key);
         continue;
@@ -53,5 +62,6 @@ export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: s
   }
   const withoutManifest = [...sizes.keys()].filter((key) => !key.endsWith(MANIFEST_SUFFIX) && !described.has(key));
   copies.sort((a, b) => new Date(b.manifest.createdAt).getTime() - new Date(a.manifest.createdAt).getTime());
-  return { copies, withoutManifest, unreadableManifests };
+  providerRecords.sort((a, b) => new Date(b.record.createdAt).getTime() - new Date(a.record.createdAt).getTime());
+  return { copies, providerRecords, withoutManifest, unreadableManifests };
 }

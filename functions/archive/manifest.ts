@@ -28,6 +28,34 @@ export const manifestSchema = z.looseObject({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
+/**
+ * A catalogue record of a backup the vendor holds and offsite cannot download (a VPS
+ * provider's backup): a manifest with `"storage": "provider"` and no object next to it.
+ * It is kept under the same key scheme so `status` and `prune` see it, but it is never
+ * an archived copy: no bytes, no sha256.
+ */
+export const providerRecordSchema = z.looseObject({
+  formatVersion: z.literal(1),
+  storage: z.literal('provider'),
+  target: z.string(),
+  kind: z.string(),
+  /** The provider's id, as a string. */
+  sourceBackupId: z.string(),
+  objectKey: z.null(),
+  sha256: z.null(),
+  /** `manual` / `automatic`, as the provider says. */
+  sourceType: z.string(),
+  sourceSizeBytes: z.number().nullable(),
+  /** The provider's `created_at`. */
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  /** When offsite wrote the record. */
+  recordedAt: z.string(),
+  source: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+
+export type ProviderRecord = z.infer<typeof providerRecordSchema>;
+
 export function manifestKeyFor(objectKey: string): string {
   return `${objectKey}${MANIFEST_SUFFIX}`;
 }

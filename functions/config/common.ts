@@ -38,6 +38,12 @@ export const retentionPolicy = z
   })
   .strict();
 
+/**
+ * How old a target's newest verified copy may be before `status` and the freshness check
+ * call it stale; absent: one schedule interval plus the poll budget plus one hour.
+ */
+export const freshnessHours = z.number({ error: 'expected a number of hours' }).positive('expected a number of hours above 0').max(24 * 400, 'expected at most 9600 hours (400 days)');
+
 export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\./.test(hostname);
 }

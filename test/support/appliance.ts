@@ -21,7 +21,7 @@ export const target: ApplianceTarget = {
 };
 
 export const MADE_BY_OFFSITE = 'Made by offsite (target ar11-lab, execution exec-1)';
-export const NO_COPIES: ArchiveListing = { copies: [], withoutManifest: [], unreadableManifests: [] };
+export const NO_COPIES: ArchiveListing = { copies: [], providerRecords: [], withoutManifest: [], unreadableManifests: [] };
 export const readNoCopies = async (): Promise<ArchiveListing> => NO_COPIES;
 export const clock = () => new Date();
 
@@ -64,7 +64,7 @@ export function archivedCopy(
 }
 
 export function archiveOf(...copies: ArchivedCopy[]): ArchiveListing {
-  return { copies, withoutManifest: [], unreadableManifests: [] };
+  return { copies, providerRecords: [], withoutManifest: [], unreadableManifests: [] };
 }
 
 export function clientFor(baseUrl: string, login: ApplianceLogin, ca: string | undefined, timeoutMs = 5000): ApplianceClient {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiBaseUrl, credentialsRef, pollPolicy, retentionPolicy, scheduleExpression, targetName, tlsSettings } from '../../config/common';
+import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName, tlsSettings } from '../../config/common';
 
 const username = z.string().min(1, 'expected the appliance user name');
 
@@ -47,6 +47,7 @@ export const applianceTargetSchema = z
     schedule: scheduleExpression.optional(),
     poll: pollPolicy.default({ initialSeconds: 15, maxSeconds: 120, timeoutMinutes: 120 }),
     retention: retentionPolicy.optional(),
+    freshnessHours: freshnessHours.optional(),
     /** How many offsite-made backups stay on the appliance after a verified copy (it holds only a couple). */
     applianceKeep: z.number().int().min(0).max(10).default(1),
     restore: z

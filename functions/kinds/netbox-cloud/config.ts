@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiBaseUrl, credentialsRef, pollPolicy, retentionPolicy, scheduleExpression, targetName } from '../../config/common';
+import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName } from '../../config/common';
 
 export const netboxCloudTargetSchema = z
   .object({
@@ -13,6 +13,7 @@ export const netboxCloudTargetSchema = z
     schedule: scheduleExpression.optional(),
     poll: pollPolicy.default({ initialSeconds: 15, maxSeconds: 300, timeoutMinutes: 180 }),
     retention: retentionPolicy.optional(),
+    freshnessHours: freshnessHours.optional(),
     requestTimeoutSeconds: z.number().int().min(1).max(300).default(30),
     /**
      * Lets presigned download links point at private addresses (RFC 1918, CGNAT, IPv6
