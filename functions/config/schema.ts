@@ -40,6 +40,17 @@ export const configSchema = z
         region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as eu-west-1'),
         endpoint: z.url({ error: 'expected the URL of an S3-compatible endpoint, such as http://127.0.0.1:4568' }).optional(),
         forcePathStyle: z.boolean().optional(),
+        /**
+         * Creates the bucket with S3 Object Lock and this default retention. It cannot be
+         * turned off once the bucket exists; COMPLIANCE cannot be shortened by anyone.
+         */
+        objectLock: z
+          .object({
+            mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'expected "GOVERNANCE" or "COMPLIANCE"' }),
+            days: z.number({ error: 'expected a number of days' }).int('expected whole days').min(1, 'expected at least 1 day').max(36500, 'expected at most 36500 days'),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin' }).default('UTC'),
