@@ -140,3 +140,18 @@ export class InconsistentPagination extends Error {
 export class RequestOutcomeUnknown extends Error {
   override readonly name = 'RequestOutcomeUnknown';
 }
+
+/** The VPS provider answered 404 to a backup of the configured serverId: there is no such server (or the token cannot see it). */
+export class ServerNotFound extends Error {
+  override readonly name = 'ServerNotFound';
+}
+
+/** The VPS provider reported a backup failed (or ended in a status that is not completed); the message carries its words. */
+export class ProviderBackupFailed extends Error {
+  override readonly name = 'ProviderBackupFailed';
+}
+
+/** The backup asked for cannot be restored onto this server (not completed, or another server's): nothing was restored. */
+export class BackupNotRestorable extends Error {
+  override readonly name = 'BackupNotRestorable';
+}
