@@ -60,6 +60,14 @@ export interface CopyRequest {
   readonly idleTimeoutMs?: number;
   readonly partSizeBytes?: number;
   readonly queueSize?: number;
+  /**
+   * Sent with every part and the manifest when set: S3 refuses writes into an Object Lock
+   * bucket that carry neither Content-MD5 nor an x-amz-checksum-* header. Left unset for
+   * S3-compatible stores without Object Lock, whose client sends checksums only when
+   * required (see archiveClient). Parts are buffers, so the checksum goes in a header,
+   * not an aws-chunked trailer that such stores refuse; s3rver ignores it.
+   */
+  readonly checksumAlgorithm?: 'CRC32';
 }
 
 export interface CopyResult {
@@ -274,7 +282,7 @@ async function copyOpened(
   const verifier = new VerifyingStream(expected, vendorChecksum, (bytes) => onBytes(bytes, totalBytes));
   const upload = new Upload({
     client: request.s3,
-    params: { Bucket: request.bucket, Key: request.objectKey, Body: verifier, ContentType: contentType },
+    params: { Bucket: request.bucket, Key: request.objectKey, Body: verifier, ContentType: contentType, ...checksumParams(request) },
     partSize: request.partSizeBytes ?? partSizeFor(totalBytes),
     queueSize: request.queueSize ?? 4,
     leavePartsOnError: false,
@@ -311,7 +319,7 @@ async function copyOpened(
     };
     const manifestKey = manifestKeyFor(request.objectKey);
     await request.s3.send(
-      new PutObjectCommand({ Bucket: request.bucket, Key: manifestKey, Body: `${JSON.stringify(manifest, null, 2)}\n`, ContentType: 'application/json' }),
+      new PutObjectCommand({ Bucket: request.bucket, Key: manifestKey, Body: `${JSON.stringify(manifest, null, 2)}\n`, ContentType: 'application/json', ...checksumParams(request) }),
     );
     return { objectKey: request.objectKey, manifestKey, sizeBytes: verifier.bytes, sha256: verifier.sha256Hex, sourceChecksumVerified: manifest.sourceChecksumVerified };
   } catch (error) {
@@ -325,6 +333,10 @@ async function copyOpened(
     }
     throw error;
   }
+}
+
+function checksumParams(request: Pick<CopyRequest, 'checksumAlgorithm'>): { ChecksumAlgorithm?: 'CRC32' } {
+  return request.checksumAlgorithm ? { ChecksumAlgorithm: request.checksumAlgorithm } : {};
 }
 
 const MIB = 1024 * 1024;

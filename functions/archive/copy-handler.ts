@@ -7,6 +7,7 @@ import type { TargetKind, TargetOfKind } from '../kinds/registry';
 import { archiveClient } from '../runtime/archive-client';
 import { loadRuntimeConfig } from '../runtime/config-source';
 import { logger } from '../runtime/logger';
+import { MetricUnit, publishMetrics } from '../runtime/metrics';
 import { copyCancellationSignal, copyProgressListener } from '../runtime/progress';
 import { copyToArchive, type CopyProgress, type CopyResult } from './copier';
 import { archiveKeyFor } from './manifest';
@@ -34,6 +35,7 @@ export async function copyTargetBackup<K extends TargetKind>(config: OffsiteConf
   const prepared = await prepare(target, source);
   const objectKey = archiveKeyFor(config.archive.prefix, target.name, prepared.describe.createdAt, prepared.describe.sourceBackupId, prepared.extension);
   logger.info('copying backup to archive', { target: target.name, sourceBackupId: prepared.describe.sourceBackupId, objectKey });
+  const started = Date.now();
   const result = await copyToArchive({
     source: prepared.source,
     expected: prepared.expected,
@@ -44,8 +46,14 @@ export async function copyTargetBackup<K extends TargetKind>(config: OffsiteConf
     clock: systemClock,
     onProgress: progressReporter(target.name, objectKey),
     signal: copyCancellationSignal(),
+    ...(config.archive.objectLock ? { checksumAlgorithm: 'CRC32' as const } : {}),
   });
-  logger.info('backup archived and verified', { ...result });
+  const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+  logger.info('backup archived and verified', { ...result, seconds });
+  publishMetrics({ Kind: kind }, [
+    { name: 'CopyBytes', unit: MetricUnit.Bytes, value: result.sizeBytes },
+    { name: 'CopyThroughput', unit: MetricUnit.BytesPerSecond, value: result.sizeBytes / seconds },
+  ]);
   return result;
 }
 
