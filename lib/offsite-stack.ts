@@ -98,12 +98,16 @@ export class OffsiteStack extends Stack {
       });
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] }));
       // Only the secrets of targets of the function's own kind; no grant when there are none.
-      const secretArns = secretArnsOf(spec.kind);
+      // The archive's own jobs (no kind) call no vendor and get no secret at all.
+      const secretArns = spec.kind === undefined ? [] : secretArnsOf(spec.kind);
       if (secretArns.length > 0) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
       }
       if (spec.archive === 'write') this.grantArchiveWrite(fn, config.archive.prefix);
       if (spec.archive === 'read') this.grantArchiveRead(fn, config.archive.prefix);
+      if (spec.archiveActions && spec.archiveActions.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...spec.archiveActions], resources: [this.archive.bucket.arnForObjects(`${config.archive.prefix}*`)] }));
+      }
       this.functions.set(spec.id, fn);
     }
 

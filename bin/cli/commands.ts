@@ -47,6 +47,8 @@ function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): Comm
 
 /** The outcome after which a backup's copy is archived and verified although the execution failed. */
 const PRUNE_FAILED: OutcomeName = 'PruneFailed';
+/** Likewise: the copy is verified, only retention could not remove every old copy from the archive. */
+const ARCHIVE_PRUNE_FAILED: OutcomeName = 'ArchivePruneFailed';
 
 /** What a backup lifecycle holds at its end: the archived copy, and what the vendor step had to do to make the backup. */
 interface BackupState {
@@ -112,12 +114,12 @@ export async function backupCommand(
   // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
   // after it failed. The execution stays failed (so the alarms see it); the command
   // reports the copy and exits 0 with a warning.
-  const pruneFailed = !outcome.succeeded && outcome.error === PRUNE_FAILED;
+  const pruneFailed = !outcome.succeeded && (outcome.error === PRUNE_FAILED || outcome.error === ARCHIVE_PRUNE_FAILED);
   if (!outcome.succeeded && !pruneFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
   const state = (pruneFailed ? outcome.failedWith : outcome.output) as BackupState;
   const archived = state.archive;
   const notes = [...(state.backup?.notes ?? []), ...(pruneFailed ? [plainCause(outcome.cause) || 'pruning failed'] : [])];
-  if (pruneFailed) io.err(`warning: ${target.name} is archived and verified, but pruning failed (PruneFailed)`);
+  if (pruneFailed) io.err(`warning: ${target.name} is archived and verified, but pruning failed (${outcome.error ?? PRUNE_FAILED})`);
   if (options.json) {
     io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, notes, ...(pruneFailed ? { pruneFailed: true } : {}) }));
   } else {

@@ -7,6 +7,7 @@
 export const LIFECYCLE_OUTCOMES = {
   BackupTimedOut: "the appliance did not complete the backup within the target's poll.timeoutMinutes",
   PruneFailed: 'the backup is archived and verified; only deleting older offsite-made backups from the appliance failed',
+  ArchivePruneFailed: 'the backup is archived and verified; only removing old copies from the archive by retention failed (tried again next time)',
   BackupRequestFailed: 'NetBox Cloud reported the backup request as failed',
   BackupRequestTimedOut: "the backup request did not complete within the target's poll.timeoutMinutes",
   RetrievalFailed: 'NetBox Cloud reported the retrieval as failed; no download link was produced',

@@ -132,11 +132,11 @@ function functionOf(state: State): FunctionSpec | undefined {
   return FUNCTIONS.find((spec) => state.Resource === `\${${functionArnPlaceholder(spec.id)}}`);
 }
 
-/** Tasks that call no catalog function, or one of another kind than the lifecycle's. */
+/** Tasks that call no catalog function, or one of another kind than the lifecycle's (the archive's own jobs have no kind and may be called by any). */
 function foreignTasks(states: States, kind: TargetKind): string[] {
   return allTasks(states)
     .map(([path, state]) => ({ path, state, called: functionOf(state) }))
-    .filter(({ called }) => called?.kind !== kind)
+    .filter(({ called }) => called === undefined || (called.kind !== undefined && called.kind !== kind))
     .map(({ path, state, called }) => `${path}: ${state.Resource ?? '(no Resource)'}${called ? ` (a ${called.kind} function)` : ''}`);
 }
 

@@ -1,0 +1,53 @@
+// The archive's own functions and lifecycles: jobs over the copies already in the bucket
+// (prune today; verify and freshness are added here too). They call no vendor, so they
+// have no kind and hold no vendor secret; the catalog folds them into FUNCTIONS beside
+// the kinds' functions, and a kind's ASL may call them (a backup ends with PruneArchive).
+// Plain data, like a kind definition: the CDK app imports it without the AWS SDK.
+import { API_CALL } from '../kinds/function-defaults';
+import type { KindFunctionSpec, KindLifecycleSpec } from '../kinds/kind';
+
+/**
+ * Object-level S3 actions an archive job needs beyond its `archive` access, granted on the
+ * archive's objects under the prefix only (least privilege: prune deletes but never writes).
+ */
+export type ArchiveObjectAction =
+  | 's3:DeleteObject'
+  | 's3:GetObjectTagging'
+  | 's3:PutObjectTagging'
+  | 's3:GetObjectRetention'
+  | 's3:GetObjectLegalHold'
+  | 's3:PutObjectLegalHold';
+
+export interface ArchiveJobFunctionSpec extends KindFunctionSpec {
+  readonly archiveActions: readonly ArchiveObjectAction[];
+}
+
+/** What an archive job's state machine is for (verify and freshness run on schedules of their own). */
+export type ArchiveJobPurpose = 'verify' | 'freshness';
+
+export interface ArchiveJobLifecycleSpec extends Omit<KindLifecycleSpec, 'purpose'> {
+  readonly purpose: ArchiveJobPurpose;
+}
+
+const handler = (name: string): string => `functions/archive/handlers/${name}.ts`;
+
+export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec[]; readonly lifecycles: readonly ArchiveJobLifecycleSpec[] } = {
+  functions: [
+    {
+      id: 'PruneArchive',
+      entry: handler('prune-archive'),
+      description: "Applies the target's retention to its archived copies (manifest removed first, then the object)",
+      ...API_CALL,
+      // Lists the target's copies and reads their manifests; one removal per copy, each a
+      // couple of requests, so a large first prune fits comfortably in five minutes.
+      archive: 'read',
+      timeoutSeconds: 300,
+      network: 'internet',
+      creates: false,
+      // Tagging: the protected mark; retention and legal hold: Object Lock (a locked copy is
+      // reported, not deleted); DeleteObject: the removal itself. No PutObject.
+      archiveActions: ['s3:DeleteObject', 's3:GetObjectTagging', 's3:GetObjectRetention', 's3:GetObjectLegalHold'],
+    },
+  ],
+  lifecycles: [],
+};
