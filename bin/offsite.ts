@@ -6,6 +6,8 @@ import { ConfigError, findTarget, resolveConfigPath } from '../functions/config/
 import { InvalidInput } from '../functions/shared/errors';
 import { backupCommand, listCommand, restoreCommand, restoreDestination, useConfig, type CliIo } from './cli/commands';
 import { sandboxCommand } from './sandbox/sandbox';
+import { statusCommand } from './cli/status';
+import { verifyCommand } from './cli/verify';
 
 const io: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -85,6 +87,23 @@ function program(): Command {
       const config = useConfig(configPath());
       const result = await listCommand(config, targetName, io, { json: options.json ?? false });
       process.exitCode = result.exitCode;
+    });
+
+  cli
+    .command('verify')
+    .description('read every archived copy of a target back and compare size and SHA-256 with its manifest; exit 1 naming each copy that is missing or differs')
+    .argument('<target>', 'a configured target name')
+    .option('--json', 'print the result as JSON')
+    .action(async (targetName: string, options: { json?: boolean }) => {
+      process.exitCode = (await verifyCommand(useConfig(configPath()), targetName, io, { json: options.json ?? false })).exitCode;
+    });
+
+  cli
+    .command('status')
+    .description('one row per target: newest verified copy, copies, bytes, next run and state; exit 1 unless every scheduled target is ok')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }) => {
+      process.exitCode = (await statusCommand(useConfig(configPath()), io, { json: options.json ?? false })).exitCode;
     });
 
   cli

@@ -1,0 +1,60 @@
+// `offsite status [--json]`: one row per target, its newest verified copy against its
+// schedule (DESIGN.md, "Command line").
+import { DateTime } from 'luxon';
+import { archiveStatus, isOverdue, type TargetStatus } from '../../functions/archive/status';
+import type { OffsiteConfig } from '../../functions/config/schema';
+import { archiveClient } from '../../functions/runtime/archive-client';
+import type { CliIo, CommandResult } from './commands';
+import { formatAge, formatBytes } from './format';
+
+function localTime(iso: string | null, timezone: string): string {
+  return iso ? DateTime.fromISO(iso, { zone: timezone }).toFormat('yyyy-MM-dd HH:mm') : '-';
+}
+
+function nextRunText(status: TargetStatus, timezone: string): string {
+  if (status.nextRunAt) return localTime(status.nextRunAt, timezone);
+  return status.schedule ?? '-';
+}
+
+function verificationText(status: TargetStatus, timezone: string): string {
+  if (!status.lastVerification) return status.copies > 0 ? 'when copied' : '-';
+  const bad = status.badCopies > 0 ? ` (${status.badCopies} BAD)` : '';
+  return `${localTime(status.lastVerification.at, timezone)} ${status.lastVerification.result}${bad}`;
+}
+
+export async function statusCommand(config: OffsiteConfig, io: CliIo, options: { json?: boolean; now?: Date } = {}): Promise<CommandResult & { targets: readonly TargetStatus[] }> {
+  const now = options.now ?? new Date();
+  const targets = await archiveStatus(config, archiveClient(config.archive), now);
+  const exitCode = targets.some(isOverdue) ? 1 : 0;
+  if (options.json) {
+    io.out(JSON.stringify({ generatedAt: now.toISOString(), timezone: config.timezone, targets }));
+    return { exitCode, targets };
+  }
+  const rows = targets.map((status) => [
+    status.name,
+    status.kind,
+    status.state === 'ok' ? 'ok' : status.state.toUpperCase(),
+    localTime(status.lastCopyAt, config.timezone),
+    status.lastCopyAt ? formatAge(new Date(status.lastCopyAt), now) : '-',
+    status.lastCopySizeBytes === null ? '-' : formatBytes(status.lastCopySizeBytes),
+    String(status.copies),
+    `${formatBytes(status.bytes)}${status.heldBy === 'provider' ? ' (at the provider)' : ''}`,
+    nextRunText(status, config.timezone),
+    verificationText(status, config.timezone),
+  ]);
+  const header = ['TARGET', 'KIND', 'STATE', 'NEWEST COPY', 'AGE', 'SIZE', 'COPIES', 'BYTES', 'NEXT RUN', 'LAST VERIFIED'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  for (const row of [header, ...rows]) io.out(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());
+  io.out(`(times in ${config.timezone})`);
+  for (const status of targets.filter((candidate) => candidate.heldBy === 'provider')) {
+    io.out(`${status.name}: its backups are held by the provider, not off-site.`);
+  }
+  for (const status of targets.filter(isOverdue)) {
+    io.err(
+      status.state === 'never'
+        ? `${status.name} is scheduled but has no verified copy yet`
+        : `${status.name} is stale: its newest verified copy (${status.lastCopyAt ?? '?'}) was due to be replaced by ${status.staleAt ?? '?'}`,
+    );
+  }
+  return { exitCode, targets };
+}
