@@ -11,6 +11,7 @@ import { InvalidInput } from '../../functions/shared/errors';
 import type { LifecycleOutcome as OutcomeName } from '../../functions/shared/outcomes';
 import { runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../local/local-runner';
 import { formatAge, formatBytes, plainCause } from './format';
+import { kindCommandsOf } from './kind-commands';
 import { copyProgressReporter, stateReporter } from './progress';
 
 export interface CliIo {
@@ -109,7 +110,8 @@ export async function backupCommand(
   const target = findTarget(config, targetName);
   const lifecycle = lifecycleFor(target.kind, 'backup');
   warnAbout(target, io);
-  io.err(`Backing up ${target.name} (${target.kind}) into s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
+  const archiveUrl = `s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`;
+  io.err(kindOf(target).backup?.announce(target, archiveUrl) ?? `Backing up ${target.name} (${target.kind}) into ${archiveUrl}`);
   const outcome = await runWithTransfer(io, kindOf(target).transferStates.backup, (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
   // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
   // after it failed. The execution stays failed (so the alarms see it); the command
@@ -117,8 +119,16 @@ export async function backupCommand(
   const pruneFailed = !outcome.succeeded && (outcome.error === PRUNE_FAILED || outcome.error === ARCHIVE_PRUNE_FAILED);
   if (!outcome.succeeded && !pruneFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
   const state = (pruneFailed ? outcome.failedWith : outcome.output) as BackupState;
-  const archived = state.archive;
   const notes = [...(state.backup?.notes ?? []), ...(pruneFailed ? [plainCause(outcome.cause) || 'pruning failed'] : [])];
+  // A kind whose backups stay at the vendor (vps) reports its own result instead of a copy.
+  const summary = kindOf(target).backup?.summarize(target, state);
+  if (summary) {
+    if (pruneFailed) io.err(`warning: ${target.name}'s backup is made and catalogued, but pruning failed (PruneFailed)`);
+    if (options.json) io.out(JSON.stringify({ ...summary.json, notes, ...(pruneFailed ? { pruneFailed: true } : {}) }));
+    else for (const line of [...summary.lines, ...notes.map((note) => `  note      ${note}`)]) io.out(line);
+    return { exitCode: 0 };
+  }
+  const archived = state.archive;
   if (pruneFailed) io.err(`warning: ${target.name} is archived and verified, but pruning failed (${outcome.error ?? PRUNE_FAILED})`);
   if (options.json) {
     io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, notes, ...(pruneFailed ? { pruneFailed: true } : {}) }));
@@ -173,8 +183,10 @@ export async function listCommand(config: OffsiteConfig, targetName: string, io:
   const target = findTarget(config, targetName);
   const listing = await listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, target.name);
   const now = options.now ?? new Date();
+  // A kind whose vendor holds backups (vps) also shows what the vendor lists.
+  const extra = await kindCommandsOf(target).list?.(config, target, listing, now);
   if (options.json) {
-    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...listing }));
+    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...listing, ...extra?.json }));
     return { exitCode: 0, listing };
   }
   if (listing.copies.length === 0) {
@@ -195,6 +207,8 @@ export async function listCommand(config: OffsiteConfig, targetName: string, io:
       );
     }
   }
+  for (const line of extra?.lines ?? []) io.out(line);
+  for (const warning of extra?.warnings ?? []) io.err(warning);
   for (const key of listing.withoutManifest) io.err(`warning: ${key} has no manifest and is not a backup`);
   for (const key of listing.unreadableManifests) io.err(`warning: manifest ${key} cannot be read`);
   return { exitCode: 0, listing };

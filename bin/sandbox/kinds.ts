@@ -6,6 +6,7 @@ import type { CliIo } from '../cli/commands';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import type { ApplianceSimulator, ApplianceSimulatorOptions } from './appliance';
 import type { NetboxCloudSimulator, NetboxCloudSimulatorOptions } from './netbox-cloud';
+import type { VpsSimulator, VpsSimulatorOptions } from './vps';
 
 export interface PollSettings {
   readonly initialSeconds: number;
@@ -42,6 +43,7 @@ export interface SandboxKind<Simulator, Options> {
 export interface SandboxSimulators {
   'netbox-cloud': { simulator: NetboxCloudSimulator; options: NetboxCloudSimulatorOptions };
   appliance: { simulator: ApplianceSimulator; options: ApplianceSimulatorOptions };
+  vps: { simulator: VpsSimulator; options: VpsSimulatorOptions };
 }
 
 export type SandboxKinds = { readonly [K in TargetKind]: SandboxKind<SandboxSimulators[K]['simulator'], SandboxSimulators[K]['options']> };

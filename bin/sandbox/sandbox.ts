@@ -11,13 +11,15 @@ import { applianceSandbox } from './appliance/sandbox-round';
 import type { PollSettings, RoundContext, SandboxKind, SandboxKinds, SandboxSimulators, Step } from './kinds';
 import { startLocalS3, type LocalS3 } from './local-s3';
 import { netboxCloudSandbox } from './netbox-cloud/sandbox-round';
+import { vpsSandbox } from './vps/sandbox-round';
 
 export { SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
 export { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from './netbox-cloud/sandbox-round';
+export { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from './vps/sandbox-round';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';
 
-const SANDBOX_KINDS: SandboxKinds = { 'netbox-cloud': netboxCloudSandbox, appliance: applianceSandbox };
+const SANDBOX_KINDS: SandboxKinds = { 'netbox-cloud': netboxCloudSandbox, appliance: applianceSandbox, vps: vpsSandbox };
 
 type Simulators = { readonly [K in TargetKind]: SandboxSimulators[K]['simulator'] };
 
@@ -31,6 +33,7 @@ export interface SandboxEnvironment {
   /** Shorthands for the tests. */
   readonly netboxCloud: Simulators['netbox-cloud'];
   readonly appliance: Simulators['appliance'];
+  readonly vps: Simulators['vps'];
   /** What a process needs in its environment to run the CLI against this sandbox. */
   readonly env: Readonly<Record<string, string>>;
   /** Each kind's sandbox part, in registry order. */
@@ -42,6 +45,9 @@ export interface SandboxOptions {
   readonly directory?: string;
   readonly netboxCloud?: SandboxSimulators['netbox-cloud']['options'];
   readonly appliance?: SandboxSimulators['appliance']['options'];
+  readonly vps?: SandboxSimulators['vps']['options'];
+  /** Overrides for the vps target's configuration (retention, poll...). */
+  readonly vpsTarget?: Record<string, unknown>;
   /** Overrides for the appliance target's configuration (applianceKeep, restore, tls, auth...). */
   readonly applianceTarget?: Record<string, unknown>;
   readonly poll?: PollSettings;
@@ -50,6 +56,7 @@ export interface SandboxOptions {
 const kindOptions = (options: SandboxOptions) => ({
   'netbox-cloud': { simulator: options.netboxCloud, target: undefined },
   appliance: { simulator: options.appliance, target: options.applianceTarget },
+  vps: { simulator: options.vps, target: options.vpsTarget },
 }) satisfies Record<TargetKind, { simulator: unknown; target: Record<string, unknown> | undefined }>;
 
 /** A kind's sandbox entry with its simulator bound, so the rest iterates without knowing simulator types. */
@@ -82,7 +89,8 @@ async function startSimulators(options: SandboxOptions): Promise<{ simulators: S
   const perKind = kindOptions(options);
   const netboxCloud = await startKind(SANDBOX_KINDS['netbox-cloud'], perKind['netbox-cloud']);
   const appliance = await startKind(SANDBOX_KINDS.appliance, perKind.appliance);
-  return { simulators: { 'netbox-cloud': netboxCloud.simulator, appliance: appliance.simulator }, running: [netboxCloud.running, appliance.running] };
+  const vps = await startKind(SANDBOX_KINDS.vps, perKind.vps);
+  return { simulators: { 'netbox-cloud': netboxCloud.simulator, appliance: appliance.simulator, vps: vps.simulator }, running: [netboxCloud.running, appliance.running, vps.running] };
 }
 
 /** The simulators, a local S3 store and a configuration file pointing at them. */
@@ -116,6 +124,7 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
     simulators,
     netboxCloud: simulators['netbox-cloud'],
     appliance: simulators.appliance,
+    vps: simulators.vps,
     env,
     kinds: running,
     async stop(stopOptions = {}) {

@@ -107,6 +107,18 @@ export interface KindRestoreRules<Target> {
   summarize(target: Target, output: unknown, destination: string): string[];
 }
 
+/**
+ * What `offsite backup` prints for a kind whose backup lifecycle ends without an archived
+ * copy in `state.archive` (vps: a catalogue record of a backup the provider holds).
+ * Kinds without it print the archived copy.
+ */
+export interface KindBackupRules<Target> {
+  /** What the CLI says before it starts; `archiveUrl` is where records or copies of the target go. */
+  announce(target: Target, archiveUrl: string): string;
+  /** From the lifecycle's final state: the `--json` document's fields and the plain lines. */
+  summarize(target: Target, output: unknown): { readonly json: { readonly [key: string]: unknown }; readonly lines: readonly string[] };
+}
+
 export interface KindDefinition<Target extends { readonly name: string; readonly kind: string }> {
   readonly kind: Target['kind'];
   /** How people call it, e.g. "NetBox Cloud". */
@@ -122,4 +134,6 @@ export interface KindDefinition<Target extends { readonly name: string; readonly
   readonly transferStates: Readonly<Record<LifecyclePurpose, string | undefined>>;
   readonly alarmHints: KindAlarmHints;
   readonly restore: KindRestoreRules<Target>;
+  /** How `offsite backup` reports a run; absent: the archived copy (`state.archive`). */
+  readonly backup?: KindBackupRules<Target>;
 }

@@ -6,8 +6,9 @@ import type { z } from 'zod';
 import { applianceKind } from './appliance/kind';
 import type { KindDefinition } from './kind';
 import { netboxCloudKind } from './netbox-cloud/kind';
+import { vpsKind } from './vps/kind';
 
-export const KIND_LIST = [netboxCloudKind, applianceKind] as const;
+export const KIND_LIST = [netboxCloudKind, applianceKind, vpsKind] as const;
 
 type KindList = typeof KIND_LIST;
 

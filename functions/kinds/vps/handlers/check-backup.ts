@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../../../handlers/middleware';
+import { checkBackup } from '../lifecycle';
+import { backupState, targetName, vpsTarget } from './events';
+
+/** CheckBackup: lists the server's manual backups and reads ours (by id, or by description while unidentified). */
+export const handler = lambdaHandler(z.object({ target: targetName, backup: backupState }), async (event) => {
+  const { target, client } = await vpsTarget(event.target);
+  return checkBackup(client, target, event.backup);
+});
