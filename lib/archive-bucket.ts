@@ -17,6 +17,12 @@ export interface ArchiveBucketProps {
    * @default 365
    */
   readonly accessLogRetentionDays?: number;
+  /**
+   * S3 Object Lock with this default retention (`archive.objectLock`): every new object
+   * version cannot be deleted or overwritten before it ends. It cannot be turned off once
+   * the bucket exists.
+   */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
 }
 
 function wholeDays(value: number, field: string): number {
@@ -67,6 +73,17 @@ export class ArchiveBucket extends Construct {
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       versioned: true,
+      // Object Lock needs versioning (above). The access logs stay in the bucket above,
+      // which is never locked: a bucket with Object Lock cannot receive server access logs.
+      ...(props.objectLock
+        ? {
+            objectLockEnabled: true,
+            objectLockDefaultRetention:
+              props.objectLock.mode === 'COMPLIANCE'
+                ? s3.ObjectLockRetention.compliance(Duration.days(wholeDays(props.objectLock.days, 'objectLock.days')))
+                : s3.ObjectLockRetention.governance(Duration.days(wholeDays(props.objectLock.days, 'objectLock.days'))),
+          }
+        : {}),
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: `${props.bucketName}/`,
       lifecycleRules: [

@@ -64,7 +64,7 @@ export class OffsiteStack extends Stack {
     this.checkDeployable(config);
     const namePrefix = this.stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
 
-    this.archive = new ArchiveBucket(this, 'Archive', { bucketName: config.archive.bucket });
+    this.archive = new ArchiveBucket(this, 'Archive', { bucketName: config.archive.bucket, ...(config.archive.objectLock ? { objectLock: config.archive.objectLock } : {}) });
 
     // The functions read the validated configuration from here (no secrets in it:
     // credentials are references to Secrets Manager).
