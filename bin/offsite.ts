@@ -6,8 +6,11 @@ import { ConfigError, findTarget, resolveConfigPath } from '../functions/config/
 import { InvalidInput } from '../functions/shared/errors';
 import { backupCommand, listCommand, restoreCommand, restoreDestination, useConfig, type CliIo } from './cli/commands';
 import { sandboxCommand } from './sandbox/sandbox';
+import { auditCommand } from './cli/audit';
 import { statusCommand } from './cli/status';
 import { verifyCommand } from './cli/verify';
+import { pruneCommand } from './cli/prune';
+import { protectCommand } from './cli/protect';
 
 const io: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -90,6 +93,27 @@ function program(): Command {
     });
 
   cli
+    .command('prune')
+    .description("apply the target's retention to its archived copies (manifest removed first); exit 1 naming each copy whose removal failed")
+    .argument('<target>', 'a configured target name')
+    .option('--dry-run', 'only say what would be kept and removed, and why')
+    .option('--json', 'print the report as JSON')
+    .action(async (targetName: string, options: { dryRun?: boolean; json?: boolean }) => {
+      process.exitCode = (await pruneCommand(useConfig(configPath()), targetName, io, { dryRun: options.dryRun ?? false, json: options.json ?? false })).exitCode;
+    });
+
+  for (const [name, protect] of [['protect', true], ['unprotect', false]] as const) {
+    cli
+      .command(name)
+      .description(protect ? 'mark an archived copy so retention never removes it (object tag, or legal hold with Object Lock)' : 'remove the protected mark from an archived copy')
+      .argument('<target>', 'a configured target name')
+      .argument('<objectKey>', 'the copy\'s object key, as `offsite list` shows it')
+      .action(async (targetName: string, objectKey: string) => {
+        process.exitCode = (await protectCommand(useConfig(configPath()), targetName, objectKey, io, { protect })).exitCode;
+      });
+  }
+
+  cli
     .command('verify')
     .description('read every archived copy of a target back and compare size and SHA-256 with its manifest; exit 1 naming each copy that is missing or differs')
     .argument('<target>', 'a configured target name')
@@ -104,6 +128,15 @@ function program(): Command {
     .option('--json', 'print the status as JSON')
     .action(async (options: { json?: boolean }) => {
       process.exitCode = (await statusCommand(useConfig(configPath()), io, { json: options.json ?? false })).exitCode;
+    });
+
+  cli
+    .command('audit')
+    .description('netbox-proxbox: the backup coverage report (which VMs have no working backup routine); exit 1 while any VM in scope is uncovered or NetBox cannot be read')
+    .argument('<target>', 'a configured target name')
+    .option('--json', 'print the report as JSON')
+    .action(async (targetName: string, options: { json?: boolean }) => {
+      process.exitCode = (await auditCommand(useConfig(configPath()), targetName, io, { json: options.json ?? false })).exitCode;
     });
 
   cli

@@ -7,10 +7,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { LifecyclePurpose } from '../functions/kinds/kind';
 import { KINDS, type TargetKind } from '../functions/kinds/registry';
+import { AUDIT_METRICS, AUDIT_METRICS_NAMESPACE } from '../functions/kinds/netbox-proxbox/metric-names';
 
 export interface AlarmedLifecycle {
-  readonly purpose: 'backup' | 'restore';
+  readonly purpose: LifecyclePurpose;
   /** The kind of target it drives, e.g. "netbox-cloud"; chooses the troubleshooting hints. */
   readonly kind: TargetKind;
   readonly stateMachine: sfn.IStateMachine;
@@ -18,6 +20,8 @@ export interface AlarmedLifecycle {
   readonly stateMachineName: string;
   /** Targets an EventBridge Scheduler schedule starts this (backup) state machine for. */
   readonly scheduledTargets?: readonly string[];
+  /** Targets an audit lifecycle reports on: each gets a coverage-gap alarm on its AuditUncoveredVirtualMachines. */
+  readonly auditedTargets?: readonly string[];
 }
 
 export interface LifecycleAlarmsProps {
@@ -86,6 +90,7 @@ export class LifecycleAlarms extends Construct {
 
     for (const lifecycle of props.lifecycles) {
       if (lifecycle.purpose === 'restore') this.addRestoreAlarms(lifecycle);
+      else if (lifecycle.purpose === 'audit') this.addAuditAlarms(lifecycle);
       else this.addBackupAlarms(lifecycle);
     }
   }
@@ -96,15 +101,15 @@ export class LifecycleAlarms extends Construct {
     const open = `Step Functions console → State machines → ${name} → Executions`;
     this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A RESTORE of ${aTarget(kind)} failed in the last 5 minutes: the target system may be unchanged or only partly restored. ` +
-        `First: ${open}, filter Failed, open the execution and read the Error/Cause of the last state ${hints.restoreFailed} ` +
+        `First: ${open}, filter Failed, open the execution and read the Error/Cause of the last state ${hints.restoreFailed ?? ''} ` +
         'Then check the target system itself before starting another restore.');
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A RESTORE of ${aTarget(kind)} hit the state machine's hard time limit and was stopped by Step Functions. ` +
-        `${hints.restoreStillRunning} first, ` +
+        `${hints.restoreStillRunning ?? ''} first, ` +
         `then ${open} (filter Timed out) to see which step it was waiting in. Do not start another restore while one may still run.`);
     this.eventAlarm(lifecycle, 'Aborted', machine.metricAborted({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `Someone stopped (aborted) a RESTORE of ${aTarget(kind)} while it ran. A restore already started on the vendor side keeps running. ` +
-        `${hints.restoreStillRunning}, then ${open} (filter Aborted) for the step it was in; ` +
+        `${hints.restoreStillRunning ?? ''}, then ${open} (filter Aborted) for the step it was in; ` +
         'CloudTrail (StopExecution) shows who stopped it.');
   }
 
@@ -114,11 +119,11 @@ export class LifecycleAlarms extends Construct {
     const open = `Step Functions console → State machines → ${name} → Executions`;
     this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A BACKUP of ${aTarget(kind)} failed in the last 5 minutes: no new verified copy was archived for that target. ` +
-        `First: ${open}, filter Failed, open the execution: its input names the target, the last state's Error/Cause says which step failed ${hints.backupFailed} ` +
+        `First: ${open}, filter Failed, open the execution: its input names the target, the last state's Error/Cause says which step failed ${hints.backupFailed ?? ''} ` +
         'The failed Task links to its Lambda logs. After fixing, start a new execution with the same input.');
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A BACKUP of ${aTarget(kind)} hit the state machine's hard time limit: no new copy was archived. ` +
-        `${open}, filter Timed out: the last state shows what it was waiting for, ${hints.backupTimedOut}, then start a new execution with the same input.`);
+        `${open}, filter Timed out: the last state shows what it was waiting for, ${hints.backupTimedOut ?? ''}, then start a new execution with the same input.`);
 
     const scheduled = lifecycle.scheduledTargets ?? [];
     if (scheduled.length === 0) return;
@@ -141,6 +146,44 @@ export class LifecycleAlarms extends Construct {
     alarm.addAlarmAction(this.action);
     alarm.addOkAction(this.action);
     this.alarms.push(alarm);
+  }
+
+  private addAuditAlarms(lifecycle: AlarmedLifecycle): void {
+    const { stateMachine: machine, stateMachineName: name, kind } = lifecycle;
+    const hints = KINDS[kind].alarmHints.audit;
+    const open = `Step Functions console → State machines → ${name} → Executions`;
+    this.eventAlarm(lifecycle, 'Failed', machine.metricFailed({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `The coverage AUDIT of ${aTarget(kind)} failed in the last 5 minutes: no new report was written, so gaps in backup cover go unseen. ` +
+        `First: ${open}, filter Failed, open the execution: its input names the target, the last state's Error/Cause says which NetBox list could not be read ${hints?.auditFailed ?? ''} ` +
+        'The failed Task links to its Lambda logs. After fixing, start a new execution with the same input (or run `offsite audit <target>`).');
+    this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      `The coverage AUDIT of ${aTarget(kind)} hit the state machine's hard time limit: no report was written. ` +
+        `${open}, filter Timed out: the last state shows which NetBox list it was reading; a NetBox that answers very slowly (or a huge page count) is the usual cause.`);
+    for (const target of lifecycle.auditedTargets ?? []) {
+      const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}CoverageGap${target.replace(/(^|-)([a-z0-9])/g, (_m, _sep: string, ch: string) => ch.toUpperCase())}`, {
+        alarmName: `${name}-coverage-gap-${target}`,
+        alarmDescription: this.fit(
+          `COVERAGE GAP: the newest audit of ${target} found VMs in scope without a working backup routine (${AUDIT_METRICS.uncovered} > 0): ` +
+            'those VMs would be lost today. ' +
+            `${hints?.coverageGap ?? 'Open the newest audit report'}. Stays in alarm until an audit finds every VM covered; a failed audit raises its own alarm.`,
+        ),
+        metric: new cloudwatch.Metric({
+          namespace: AUDIT_METRICS_NAMESPACE,
+          metricName: AUDIT_METRICS.uncovered,
+          dimensionsMap: { Target: target },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // Audits run once a schedule interval: between them the last verdict stands.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
+      alarm.addAlarmAction(this.action);
+      alarm.addOkAction(this.action);
+      this.alarms.push(alarm);
+    }
   }
 
   private eventAlarm(lifecycle: AlarmedLifecycle, what: 'Failed' | 'TimedOut' | 'Aborted', metric: cloudwatch.Metric, description: string): void {

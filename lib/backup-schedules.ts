@@ -5,6 +5,8 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { TargetConfig } from '../functions/config/schema';
+import { scheduledPurpose } from '../functions/kinds/kind';
+import { kindOf } from '../functions/kinds/registry';
 
 export interface BackupSchedulesProps {
   /** All configured targets; those with a `schedule` get one. */
@@ -13,6 +15,8 @@ export interface BackupSchedulesProps {
   readonly timezone: string;
   /** The backup state machine for a target's kind. */
   readonly backupStateMachineFor: (kind: TargetConfig['kind']) => sfn.IStateMachine;
+  /** The audit state machine for a kind whose schedule starts its audit (a kind without a backup lifecycle, such as netbox-proxbox). */
+  readonly auditStateMachineFor?: (kind: TargetConfig['kind']) => sfn.IStateMachine;
   /** Start of the schedule names, e.g. "offsite" → "offsite-backup-netbox-prod". */
   readonly namePrefix: string;
 }
@@ -50,12 +54,14 @@ export class BackupSchedules extends Construct {
     const timeZone = TimeZone.of(props.timezone);
     for (const target of scheduled) {
       const expression = target.schedule ?? '';
-      const stateMachine = props.backupStateMachineFor(target.kind);
-      const scheduleName = `${props.namePrefix}-backup-${target.name}`;
+      // From the kind's definition: its backup lifecycle, else its audit (scheduledPurpose).
+      const purpose = scheduledPurpose(kindOf(target)) ?? 'backup';
+      const stateMachine = purpose === 'audit' && props.auditStateMachineFor ? props.auditStateMachineFor(target.kind) : props.backupStateMachineFor(target.kind);
+      const scheduleName = `${props.namePrefix}-${purpose}-${target.name}`;
       const schedule = new Schedule(this, `Schedule-${target.name}`, {
         // Scheduler names: at most 64 characters; otherwise CloudFormation generates one.
         ...(scheduleName.length <= 64 ? { scheduleName } : {}),
-        description: `offsite: back up ${target.name} (${target.kind}) on ${expression} in ${props.timezone}`,
+        description: `offsite: ${purpose === 'audit' ? 'audit' : 'back up'} ${target.name} (${target.kind}) on ${expression} in ${props.timezone}`,
         schedule: ScheduleExpression.expression(expression, timeZone),
         target: new StepFunctionsStartExecution(stateMachine, {
           role: this.role,

@@ -103,8 +103,8 @@ export class OffsiteStack extends Stack {
       if (secretArns.length > 0) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
       }
-      if (spec.archive === 'write') this.grantArchiveWrite(fn, config.archive.prefix);
-      if (spec.archive === 'read') this.grantArchiveRead(fn, config.archive.prefix);
+      if (spec.archive === 'write' || spec.archive === 'read-write') this.grantArchiveWrite(fn, config.archive.prefix);
+      if (spec.archive === 'read' || spec.archive === 'read-write') this.grantArchiveRead(fn, config.archive.prefix);
       if (spec.archiveActions && spec.archiveActions.length > 0) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...spec.archiveActions], resources: [this.archive.bucket.arnForObjects(`${config.archive.prefix}*`)] }));
       }
@@ -122,6 +122,7 @@ export class OffsiteStack extends Stack {
       timezone: config.timezone,
       namePrefix,
       backupStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'backup').id).stateMachine,
+      auditStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'audit').id).stateMachine,
     });
 
     this.alarms = new LifecycleAlarms(this, 'Alarms', {
@@ -135,6 +136,8 @@ export class OffsiteStack extends Stack {
           lifecycle.spec.purpose === 'backup'
             ? config.targets.filter((target) => target.schedule !== undefined && target.kind === lifecycle.spec.kind).map((target) => target.name)
             : [],
+        // The coverage-gap alarm watches every target an audit lifecycle reports on.
+        auditedTargets: lifecycle.spec.purpose === 'audit' ? config.targets.filter((target) => target.kind === lifecycle.spec.kind).map((target) => target.name) : [],
       })),
     });
 

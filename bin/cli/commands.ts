@@ -1,5 +1,6 @@
 import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/catalog';
+import { readProtections } from '../../functions/archive/prune-protection';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
 import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
 import type { RestoreOption, RestoreOptions } from '../../functions/kinds/kind';
@@ -185,8 +186,12 @@ export async function listCommand(config: OffsiteConfig, targetName: string, io:
   const now = options.now ?? new Date();
   // A kind whose vendor holds backups (vps) also shows what the vendor lists.
   const extra = await kindCommandsOf(target).list?.(config, target, listing, now);
+  // Retention never removes a protected copy, so the listing says which are.
+  const copyKeys = listing.copies.map((copy) => copy.manifest.objectKey);
+  const protections = await readProtections(archiveClient(config.archive), config.archive.bucket, copyKeys, config.archive.objectLock !== undefined);
   if (options.json) {
-    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...listing, ...extra?.json }));
+    const protectedKeys = copyKeys.filter((key) => protections.get(key)?.protected === true);
+    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...listing, protected: protectedKeys, ...extra?.json }));
     return { exitCode: 0, listing };
   }
   if (listing.copies.length === 0) {
@@ -202,7 +207,7 @@ export async function listCommand(config: OffsiteConfig, targetName: string, io:
           formatBytes(manifest.sizeBytes).padEnd(11),
           manifest.sha256,
           manifest.sourceBackupId,
-          `${manifest.objectKey}${copy.objectMatchesManifest ? '' : '  (OBJECT MISSING OR WRONG SIZE)'}`,
+          `${manifest.objectKey}${copy.objectMatchesManifest ? '' : '  (OBJECT MISSING OR WRONG SIZE)'}${protections.get(manifest.objectKey)?.protected ? '  (protected)' : ''}`,
         ].join('  '),
       );
     }

@@ -6,6 +6,7 @@ import type { CliIo } from '../cli/commands';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import type { ApplianceSimulator, ApplianceSimulatorOptions } from './appliance';
 import type { NetboxCloudSimulator, NetboxCloudSimulatorOptions } from './netbox-cloud';
+import type { NetboxProxboxSimulator, NetboxProxboxSimulatorOptions } from './netbox-proxbox';
 import type { VpsSimulator, VpsSimulatorOptions } from './vps';
 
 export interface PollSettings {
@@ -44,6 +45,7 @@ export interface SandboxSimulators {
   'netbox-cloud': { simulator: NetboxCloudSimulator; options: NetboxCloudSimulatorOptions };
   appliance: { simulator: ApplianceSimulator; options: ApplianceSimulatorOptions };
   vps: { simulator: VpsSimulator; options: VpsSimulatorOptions };
+  'netbox-proxbox': { simulator: NetboxProxboxSimulator; options: NetboxProxboxSimulatorOptions };
 }
 
 export type SandboxKinds = { readonly [K in TargetKind]: SandboxKind<SandboxSimulators[K]['simulator'], SandboxSimulators[K]['options']> };

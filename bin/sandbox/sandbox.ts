@@ -12,14 +12,16 @@ import type { PollSettings, RoundContext, SandboxKind, SandboxKinds, SandboxSimu
 import { startLocalS3, type LocalS3 } from './local-s3';
 import { netboxCloudSandbox } from './netbox-cloud/sandbox-round';
 import { vpsSandbox } from './vps/sandbox-round';
+import { netboxProxboxSandbox } from './netbox-proxbox/sandbox-round';
 
 export { SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
 export { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from './netbox-cloud/sandbox-round';
 export { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from './vps/sandbox-round';
+export { SANDBOX_PROXBOX_TARGET } from './netbox-proxbox/sandbox-round';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';
 
-const SANDBOX_KINDS: SandboxKinds = { 'netbox-cloud': netboxCloudSandbox, appliance: applianceSandbox, vps: vpsSandbox };
+const SANDBOX_KINDS: SandboxKinds = { 'netbox-cloud': netboxCloudSandbox, appliance: applianceSandbox, vps: vpsSandbox, 'netbox-proxbox': netboxProxboxSandbox };
 
 type Simulators = { readonly [K in TargetKind]: SandboxSimulators[K]['simulator'] };
 
@@ -34,6 +36,7 @@ export interface SandboxEnvironment {
   readonly netboxCloud: Simulators['netbox-cloud'];
   readonly appliance: Simulators['appliance'];
   readonly vps: Simulators['vps'];
+  readonly netboxProxbox: Simulators['netbox-proxbox'];
   /** What a process needs in its environment to run the CLI against this sandbox. */
   readonly env: Readonly<Record<string, string>>;
   /** Each kind's sandbox part, in registry order. */
@@ -46,6 +49,9 @@ export interface SandboxOptions {
   readonly netboxCloud?: SandboxSimulators['netbox-cloud']['options'];
   readonly appliance?: SandboxSimulators['appliance']['options'];
   readonly vps?: SandboxSimulators['vps']['options'];
+  readonly netboxProxbox?: SandboxSimulators['netbox-proxbox']['options'];
+  /** Overrides for the netbox-proxbox target's configuration (coverage, pageSize...). */
+  readonly netboxProxboxTarget?: Record<string, unknown>;
   /** Overrides for the vps target's configuration (retention, poll...). */
   readonly vpsTarget?: Record<string, unknown>;
   /** Overrides for the appliance target's configuration (applianceKeep, restore, tls, auth...). */
@@ -57,6 +63,7 @@ const kindOptions = (options: SandboxOptions) => ({
   'netbox-cloud': { simulator: options.netboxCloud, target: undefined },
   appliance: { simulator: options.appliance, target: options.applianceTarget },
   vps: { simulator: options.vps, target: options.vpsTarget },
+  'netbox-proxbox': { simulator: options.netboxProxbox, target: options.netboxProxboxTarget },
 }) satisfies Record<TargetKind, { simulator: unknown; target: Record<string, unknown> | undefined }>;
 
 /** A kind's sandbox entry with its simulator bound, so the rest iterates without knowing simulator types. */
@@ -90,7 +97,11 @@ async function startSimulators(options: SandboxOptions): Promise<{ simulators: S
   const netboxCloud = await startKind(SANDBOX_KINDS['netbox-cloud'], perKind['netbox-cloud']);
   const appliance = await startKind(SANDBOX_KINDS.appliance, perKind.appliance);
   const vps = await startKind(SANDBOX_KINDS.vps, perKind.vps);
-  return { simulators: { 'netbox-cloud': netboxCloud.simulator, appliance: appliance.simulator, vps: vps.simulator }, running: [netboxCloud.running, appliance.running, vps.running] };
+  const netboxProxbox = await startKind(SANDBOX_KINDS['netbox-proxbox'], perKind['netbox-proxbox']);
+  return {
+    simulators: { 'netbox-cloud': netboxCloud.simulator, appliance: appliance.simulator, vps: vps.simulator, 'netbox-proxbox': netboxProxbox.simulator },
+    running: [netboxCloud.running, appliance.running, vps.running, netboxProxbox.running],
+  };
 }
 
 /** The simulators, a local S3 store and a configuration file pointing at them. */
@@ -125,6 +136,7 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
     netboxCloud: simulators['netbox-cloud'],
     appliance: simulators.appliance,
     vps: simulators.vps,
+    netboxProxbox: simulators['netbox-proxbox'],
     env,
     kinds: running,
     async stop(stopOptions = {}) {

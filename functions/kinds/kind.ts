@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { CredentialsRef } from '../config/common';
 
 /** What a function may do in the archive bucket. */
-export type ArchiveAccess = 'none' | 'read' | 'write';
+export type ArchiveAccess = 'none' | 'read' | 'write' | 'read-write';
 
 /**
  * Where a function must be able to reach: 'internet' (SaaS APIs), or 'private-network'
@@ -38,7 +38,8 @@ export interface KindFunctionSpec {
   readonly creates: boolean;
 }
 
-export type LifecyclePurpose = 'backup' | 'restore';
+/** `audit`: a lifecycle that reads the target and reports on it (netbox-proxbox); it makes no backups. */
+export type LifecyclePurpose = 'backup' | 'restore' | 'audit';
 
 export interface KindLifecycleSpec {
   readonly id: string;
@@ -64,16 +65,25 @@ export interface CredentialReference {
   readonly spacesAllowed: boolean;
 }
 
-/** What the alarm descriptions tell the on-call person about this kind. */
+/** What the alarm descriptions tell the on-call person about this kind (the parts for the lifecycles it has). */
 export interface KindAlarmHints {
   /** Error/Cause of a failed backup execution → what to check. */
-  readonly backupFailed: string;
+  readonly backupFailed?: string;
   /** What a backup that hit the hard time limit was usually waiting for, and where to look. */
-  readonly backupTimedOut: string;
+  readonly backupTimedOut?: string;
   /** Error/Cause of a failed restore execution → what to check. */
-  readonly restoreFailed: string;
+  readonly restoreFailed?: string;
   /** What may still be going on at the vendor after a restore execution stopped, and where to look. */
-  readonly restoreStillRunning: string;
+  readonly restoreStillRunning?: string;
+  /** For a kind with an audit lifecycle. */
+  readonly audit?: AuditAlarmHints;
+}
+
+export interface AuditAlarmHints {
+  /** Error/Cause of a failed audit execution → what to check. */
+  readonly auditFailed: string;
+  /** What to look at when the audit finds targets without cover. */
+  readonly coverageGap: string;
 }
 
 /** The restore options of the command line; a kind names those it takes. */
@@ -130,10 +140,20 @@ export interface KindDefinition<Target extends { readonly name: string; readonly
   warnings(target: Target): readonly string[];
   readonly functions: readonly KindFunctionSpec[];
   readonly lifecycles: readonly KindLifecycleSpec[];
-  /** The state whose Ctrl-C cancels a transfer cleanly, per lifecycle purpose. */
-  readonly transferStates: Readonly<Record<LifecyclePurpose, string | undefined>>;
+  /** The state whose Ctrl-C cancels a transfer cleanly, per lifecycle purpose (absent: none). */
+  readonly transferStates: Readonly<Partial<Record<LifecyclePurpose, string | undefined>>>;
   readonly alarmHints: KindAlarmHints;
-  readonly restore: KindRestoreRules<Target>;
+  /** Absent for a kind that cannot restore (netbox-proxbox only audits): the CLI refuses `restore` for it. */
+  readonly restore?: KindRestoreRules<Target>;
   /** How `offsite backup` reports a run; absent: the archived copy (`state.archive`). */
   readonly backup?: KindBackupRules<Target>;
+}
+
+/**
+ * The lifecycle a target's `schedule` starts: its backup where the kind has one, else its
+ * audit (a kind that only audits, like netbox-proxbox); undefined when it has neither.
+ */
+export function scheduledPurpose(definition: { readonly lifecycles: readonly KindLifecycleSpec[] }): LifecyclePurpose | undefined {
+  const purposes = definition.lifecycles.map((lifecycle) => lifecycle.purpose);
+  return purposes.includes('backup') ? 'backup' : purposes.includes('audit') ? 'audit' : undefined;
 }

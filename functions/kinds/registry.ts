@@ -6,9 +6,10 @@ import type { z } from 'zod';
 import { applianceKind } from './appliance/kind';
 import type { KindDefinition } from './kind';
 import { netboxCloudKind } from './netbox-cloud/kind';
+import { netboxProxboxKind } from './netbox-proxbox/kind';
 import { vpsKind } from './vps/kind';
 
-export const KIND_LIST = [netboxCloudKind, applianceKind, vpsKind] as const;
+export const KIND_LIST = [netboxCloudKind, applianceKind, vpsKind, netboxProxboxKind] as const;
 
 type KindList = typeof KIND_LIST;
 

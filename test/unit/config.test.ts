@@ -55,7 +55,7 @@ describe('configuration', () => {
     const config = parseConfig(withTarget({ poll: undefined }), 'test');
 
     // Assess
-    expect(config.targets[0]?.poll).toEqual({ initialSeconds: 15, maxSeconds: 300, timeoutMinutes: 180 });
+    expect((config.targets[0] as { poll?: unknown } | undefined)?.poll).toEqual({ initialSeconds: 15, maxSeconds: 300, timeoutMinutes: 180 });
   });
 
   test.each([

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
 import { ARCHIVE_JOBS } from '../../functions/archive/jobs';
 import { FUNCTIONS } from '../../functions/catalog';
+import type { KindAlarmHints, LifecyclePurpose } from '../../functions/kinds/kind';
 import { KIND_LIST, KINDS, TARGET_KINDS } from '../../functions/kinds/registry';
 
 // What the compiler cannot see: the files a definition names, and that a kind's state
@@ -15,8 +16,10 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     expect(TARGET_KINDS).toContain(kind);
   });
 
-  test('has one backup and one restore lifecycle whose ASL files exist', () => {
-    expect(definition.lifecycles.map((lifecycle) => lifecycle.purpose).sort()).toEqual(['backup', 'restore']);
+  test('has one backup and one restore lifecycle, or only an audit (restore rules exactly with a restore lifecycle), whose ASL files exist', () => {
+    const purposes = definition.lifecycles.map((lifecycle) => lifecycle.purpose).sort();
+    expect([['backup', 'restore'], ['audit']]).toContainEqual(purposes);
+    expect({ restoreRules: 'restore' in definition && definition.restore !== undefined }).toEqual({ restoreRules: purposes.includes('restore') });
     for (const lifecycle of definition.lifecycles) expect({ file: lifecycle.definitionFile, exists: existsSync(join(REPO_ROOT, lifecycle.definitionFile)) }).toEqual({ file: lifecycle.definitionFile, exists: true });
   });
 
@@ -38,15 +41,24 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
 
   test('its transfer states are states of its lifecycles', () => {
     for (const lifecycle of definition.lifecycles) {
-      const state = definition.transferStates[lifecycle.purpose];
+      const state = (definition.transferStates as Partial<Record<LifecyclePurpose, string | undefined>>)[lifecycle.purpose];
       if (state === undefined) continue;
       const states = Object.keys((JSON.parse(aslOf(lifecycle.definitionFile)) as { States: Record<string, unknown> }).States);
       expect({ purpose: lifecycle.purpose, state, known: states.includes(state) }).toEqual({ purpose: lifecycle.purpose, state, known: true });
     }
   });
 
-  test('tells the on-call person what to check for every alarm', () => {
-    for (const [alarm, text] of Object.entries(definition.alarmHints)) expect({ alarm, length: text.length > 20 }).toEqual({ alarm, length: true });
+  test('tells the on-call person what to check for every alarm of its lifecycles', () => {
+    const hints: KindAlarmHints = definition.alarmHints;
+    const purposes = new Set(definition.lifecycles.map((lifecycle) => lifecycle.purpose));
+    const expected: Partial<Record<LifecyclePurpose, readonly string[]>> = {
+      backup: ['backupFailed', 'backupTimedOut'],
+      restore: ['restoreFailed', 'restoreStillRunning'],
+      audit: ['audit.auditFailed', 'audit.coverageGap'],
+    };
+    const { audit: _audit, ...flat } = hints;
+    const texts: Record<string, string | undefined> = { ...flat, 'audit.auditFailed': hints.audit?.auditFailed, 'audit.coverageGap': hints.audit?.coverageGap };
+    for (const alarm of [...purposes].flatMap((purpose) => expected[purpose] ?? [])) expect({ alarm, length: (texts[alarm] ?? '').length > 20 }).toEqual({ alarm, length: true });
   });
 });
 

@@ -1,0 +1,340 @@
+// The coverage model: which Proxmox VMs recorded in NetBox have working backup cover.
+// Pure: it takes the records read from NetBox and the policy, and returns the report.
+// The rules are DESIGN.md's ("Self-hosted NetBox and Proxbox", the `offsite audit` contract).
+import type { CoveragePolicy } from './config';
+import type { BackupRecord, ReplicationRecord, RetentionRecord, RoutineRecord, VmLinkRecord, VmRecord } from './records';
+
+export type Severity = 'critical' | 'warning' | 'info';
+export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
+
+export type FindingCode =
+  | 'vm-uncovered'
+  | 'routine-disabled'
+  | 'routine-stale'
+  | 'routine-unscheduled'
+  | 'retention-below-minimum'
+  | 'backup-too-old'
+  | 'backup-freshness-unknown'
+  | 'replication-missing'
+  | 'selection-unknown-vmid';
+
+export interface Finding {
+  readonly severity: Severity;
+  readonly code: FindingCode;
+  /** The routine's job_id or the VM's name (the target's name for a finding about the whole audit). */
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface UncoveredVm {
+  readonly name: string;
+  readonly vmid: number;
+  readonly reasons: readonly string[];
+}
+
+/** One VM in scope, as the table shows it. */
+export interface VmRow {
+  readonly name: string;
+  readonly vmid: number;
+  readonly cluster: string | null;
+  readonly node: string | null;
+  readonly covered: boolean;
+  /** job_ids of the working routines that select it. */
+  readonly routines: readonly string[];
+  readonly newestBackupAt: string | null;
+  readonly replication: 'active' | 'inactive' | 'none';
+  readonly findings: readonly FindingCode[];
+}
+
+export interface AuditReport {
+  readonly target: string;
+  readonly generatedAt: string;
+  readonly virtualMachines: number;
+  readonly covered: number;
+  readonly uncovered: readonly UncoveredVm[];
+  readonly findings: readonly Finding[];
+  /** Beyond the contract: the table's rows, VMs NetBox lists but the audit leaves out, and whether backup ages were known. */
+  readonly rows: readonly VmRow[];
+  readonly outOfScope: { readonly withoutVmid: number; readonly ignoredByTag: number };
+  readonly routines: number;
+  readonly backupsChecked: boolean;
+}
+
+/** What the backups endpoint gave: its rows, or why there are none (it does not exist on every Proxbox). */
+export type BackupsRead = { readonly available: true; readonly backups: readonly BackupRecord[] } | { readonly available: false; readonly reason: string };
+
+export interface CoverageInput {
+  readonly target: string;
+  readonly generatedAt: Date;
+  readonly policy: CoveragePolicy;
+  readonly vms: readonly VmRecord[];
+  readonly links: readonly VmLinkRecord[];
+  readonly routines: readonly RoutineRecord[];
+  readonly replications: readonly ReplicationRecord[];
+  readonly backups: BackupsRead;
+}
+
+/** A VM in scope, with what is known of where it runs. */
+interface ScopedVm {
+  readonly vm: VmRecord;
+  readonly vmid: number;
+  readonly node: string | null;
+  readonly cluster: string | null;
+  readonly endpointId: number | null;
+  readonly pool: string | null;
+}
+
+const SEVERITY_OF: Record<FindingCode, Severity> = {
+  'vm-uncovered': 'critical',
+  'backup-too-old': 'critical',
+  'replication-missing': 'warning',
+  'routine-disabled': 'warning',
+  'routine-stale': 'warning',
+  'routine-unscheduled': 'warning',
+  'retention-below-minimum': 'warning',
+  'backup-freshness-unknown': 'warning',
+  'selection-unknown-vmid': 'warning',
+};
+
+function finding(code: FindingCode, subject: string, message: string): Finding {
+  return { severity: SEVERITY_OF[code], code, subject, message };
+}
+
+/** Why a routine does not count as cover, or undefined when it works: enabled, active, and scheduled. */
+export function routineProblem(routine: RoutineRecord): FindingCode | undefined {
+  if (routine.status === 'stale') return 'routine-stale';
+  if (!routine.enabled) return 'routine-disabled';
+  if (routine.schedule === '') return 'routine-unscheduled';
+  // Any other status (a later Proxbox's word) is not taken as "active".
+  if (routine.status !== 'active') return 'routine-stale';
+  return undefined;
+}
+
+type Selection = { readonly selects: true } | { readonly selects: false; readonly near?: string };
+
+/**
+ * Whether a routine selects a VM: by pool (where the VM's pool is known), else by VMID,
+ * else `all` minus `exclude` (Proxmox's precedence: pool > vmid > all); then only on its
+ * node when it names one, and only on its own Proxmox endpoint when both are known
+ * (VMIDs are unique per cluster, not across them). `near` says why a routine that names
+ * the VM does not select it after all.
+ */
+export function selects(routine: RoutineRecord, vm: ScopedVm): Selection {
+  if (routine.endpointId !== null && vm.endpointId !== null && routine.endpointId !== vm.endpointId) return { selects: false };
+  let named: boolean;
+  if (routine.pool !== null) {
+    if (vm.pool === null) return { selects: false, near: `${routine.jobId} backs up pool "${routine.pool}", and NetBox does not record which pool this VM is in` };
+    named = vm.pool === routine.pool;
+  } else if (routine.selection.length > 0) named = routine.selection.includes(vm.vmid);
+  else named = routine.all && !routine.exclude.includes(vm.vmid);
+  if (!named) return { selects: false };
+  if (routine.node !== null && vm.node !== routine.node) {
+    return { selects: false, near: `${routine.jobId} would select it but runs only for guests on node ${routine.node}; the VM is on ${vm.node ?? 'a node NetBox does not record'}` };
+  }
+  return { selects: true };
+}
+
+const PROBLEM_WORDS: Record<string, string> = {
+  'routine-disabled': 'is disabled',
+  'routine-stale': 'is stale (the job no longer exists in Proxmox)',
+  'routine-unscheduled': 'has no schedule',
+};
+
+const RETENTION_FIELDS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
+const RETENTION_WORDS: Record<(typeof RETENTION_FIELDS)[number], string> = {
+  keepLast: 'keep-last',
+  keepHourly: 'keep-hourly',
+  keepDaily: 'keep-daily',
+  keepWeekly: 'keep-weekly',
+  keepMonthly: 'keep-monthly',
+  keepYearly: 'keep-yearly',
+};
+
+/** The keep options a routine's retention falls short of (an unset option counts as 0; keep-all meets every minimum). */
+export function retentionShortfalls(retention: RetentionRecord, minimum: CoveragePolicy['minimumRetention']): string[] {
+  if (!minimum || retention.keepAll) return [];
+  return RETENTION_FIELDS.flatMap((field) => {
+    const wanted = minimum[field] ?? 0;
+    const has = retention[field] ?? 0;
+    return has < wanted ? [`${RETENTION_WORDS[field]} ${has} < ${wanted}`] : [];
+  });
+}
+
+function scope(vms: readonly VmRecord[], links: readonly VmLinkRecord[], ignoreTags: readonly string[]): { inScope: ScopedVm[]; known: ScopedVm[]; withoutVmid: number; ignoredByTag: number } {
+  const linkOf = new Map<number, VmLinkRecord>();
+  for (const link of links) if (!linkOf.has(link.vmId)) linkOf.set(link.vmId, link);
+  const ignored = new Set(ignoreTags);
+  const inScope: ScopedVm[] = [];
+  const known: ScopedVm[] = [];
+  let withoutVmid = 0;
+  let ignoredByTag = 0;
+  for (const vm of vms) {
+    const link = linkOf.get(vm.id);
+    // Newest link first: the sync-state row, then proxmox_vm_id, then proxmox_id.
+    const vmid = link?.vmid ?? vm.customVmid ?? vm.legacyVmid;
+    if (vmid === null) {
+      withoutVmid += 1;
+      continue;
+    }
+    const scoped: ScopedVm = { vm, vmid, node: link?.node ?? vm.device, cluster: link?.cluster ?? vm.cluster, endpointId: link?.endpointId ?? null, pool: link?.pool ?? vm.pool };
+    known.push(scoped);
+    if (vm.tags.some((tag) => ignored.has(tag))) ignoredByTag += 1;
+    else inScope.push(scoped);
+  }
+  return { inScope, known, withoutVmid, ignoredByTag };
+}
+
+function newestBackups(backups: BackupsRead): { byVm: Map<number, string>; byVmid: Map<number, string> } {
+  const byVm = new Map<number, string>();
+  const byVmid = new Map<number, string>();
+  if (!backups.available) return { byVm, byVmid };
+  const keepNewest = (map: Map<number, string>, key: number | null, at: string): void => {
+    if (key === null) return;
+    const known = map.get(key);
+    if (known === undefined || known < at) map.set(key, at);
+  };
+  for (const backup of backups.backups) {
+    if (backup.createdAt === null) continue;
+    keepNewest(byVm, backup.vmId, backup.createdAt);
+    keepNewest(byVmid, backup.vmid, backup.createdAt);
+  }
+  return { byVm, byVmid };
+}
+
+function hoursBetween(earlier: string, later: Date): number {
+  return (later.getTime() - new Date(earlier).getTime()) / 3_600_000;
+}
+
+export function computeCoverage(input: CoverageInput): AuditReport {
+  const { policy, routines } = input;
+  const findings: Finding[] = [];
+  const { inScope, known, withoutVmid, ignoredByTag } = scope(input.vms, input.links, policy.ignoreTags);
+
+  const problems = new Map<RoutineRecord, FindingCode | undefined>(routines.map((routine) => [routine, routineProblem(routine)]));
+  for (const routine of routines) {
+    const problem = problems.get(routine);
+    if (problem) {
+      const messages: Record<string, string> = {
+        'routine-disabled': `Backup routine ${routine.jobId} is disabled in Proxmox: it backs up nothing, and the VMs it selects do not count as covered.`,
+        'routine-stale': `Backup routine ${routine.jobId} is ${routine.status === 'stale' ? 'stale: the job no longer exists in Proxmox' : `in status "${routine.status ?? 'unknown'}", not active`}; it does not count as cover.`,
+        'routine-unscheduled': `Backup routine ${routine.jobId} has no schedule: it never runs by itself and does not count as cover.`,
+      };
+      findings.push(finding(problem, routine.jobId, messages[problem] ?? problem));
+    }
+    if (routine.status !== 'stale') {
+      const short = retentionShortfalls(routine.retention, policy.minimumRetention);
+      if (short.length > 0) {
+        findings.push(
+          finding('retention-below-minimum', routine.jobId, `Backup routine ${routine.jobId} keeps fewer backups than coverage.minimumRetention asks: ${short.join(', ')} (an unset keep option counts as 0).`),
+        );
+      }
+    }
+    const endpointVmids = new Set(known.filter((vm) => routine.endpointId === null || vm.endpointId === null || vm.endpointId === routine.endpointId).map((vm) => vm.vmid));
+    const unknown = routine.pool === null ? routine.selection.filter((vmid) => !endpointVmids.has(vmid)) : [];
+    if (unknown.length > 0) {
+      findings.push(
+        finding('selection-unknown-vmid', routine.jobId, `Backup routine ${routine.jobId} selects VMID${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}, which no VM in NetBox is linked to: a guest NetBox does not know, or a VM deleted from Proxmox.`),
+      );
+    }
+  }
+
+  const newest = newestBackups(input.backups);
+  const checkAge = policy.maxBackupAgeHours !== undefined;
+  if (checkAge && !input.backups.available) {
+    findings.push(finding('backup-freshness-unknown', input.target, `The age of the newest backups could not be checked: ${input.backups.reason}.`));
+  }
+  // A replication row names its VM; one that does not is matched by its guest VMID.
+  const replicationsByVm = new Map<number, ReplicationRecord[]>();
+  const replicationsByGuest = new Map<number, ReplicationRecord[]>();
+  for (const replication of input.replications) {
+    const [map, key] = replication.vmId !== null ? [replicationsByVm, replication.vmId] : [replicationsByGuest, replication.guest];
+    if (key !== null) map.set(key, [...(map.get(key) ?? []), replication]);
+  }
+
+  const uncovered: UncoveredVm[] = [];
+  const rows: VmRow[] = [];
+  for (const vm of inScope) {
+    const covering: string[] = [];
+    const reasons: string[] = [];
+    for (const routine of routines) {
+      const selection = selects(routine, vm);
+      if (!selection.selects) {
+        if (selection.near) reasons.push(selection.near);
+        continue;
+      }
+      const problem = problems.get(routine);
+      if (problem) reasons.push(`${routine.jobId} selects it but ${PROBLEM_WORDS[problem] ?? problem}`);
+      else covering.push(routine.jobId);
+    }
+    const codes: FindingCode[] = [];
+    if (covering.length === 0) {
+      const why = reasons.length > 0 ? reasons : [`no backup routine selects VMID ${vm.vmid}`];
+      uncovered.push({ name: vm.vm.name, vmid: vm.vmid, reasons: why });
+      findings.push(finding('vm-uncovered', vm.vm.name, `VM ${vm.vm.name} (VMID ${vm.vmid}) has no working backup routine: ${why.join('; ')}.`));
+      codes.push('vm-uncovered');
+    }
+    const newestAt = newest.byVm.get(vm.vm.id) ?? newest.byVmid.get(vm.vmid) ?? null;
+    if (covering.length > 0 && checkAge && input.backups.available) {
+      const maxHours = policy.maxBackupAgeHours ?? 0;
+      if (newestAt === null || hoursBetween(newestAt, input.generatedAt) > maxHours) {
+        findings.push(
+          finding(
+            'backup-too-old',
+            vm.vm.name,
+            newestAt === null
+              ? `VM ${vm.vm.name} (VMID ${vm.vmid}) has no backup file recorded in NetBox, although ${covering.join(', ')} select${covering.length === 1 ? 's' : ''} it (coverage.maxBackupAgeHours ${maxHours}).`
+              : `The newest backup of VM ${vm.vm.name} (VMID ${vm.vmid}) was made ${newestAt}, ${Math.floor(hoursBetween(newestAt, input.generatedAt))} h ago: older than coverage.maxBackupAgeHours (${maxHours} h).`,
+          ),
+        );
+        codes.push('backup-too-old');
+      }
+    }
+    const replications = [...(replicationsByVm.get(vm.vm.id) ?? []), ...(replicationsByGuest.get(vm.vmid) ?? [])];
+    const activeReplication = replications.some((replication) => !replication.disabled && replication.status === 'active');
+    if (policy.requireReplication && !activeReplication) {
+      findings.push(
+        finding(
+          'replication-missing',
+          vm.vm.name,
+          `VM ${vm.vm.name} (VMID ${vm.vmid}) has no active replication job${replications.length > 0 ? ` (${replications.map((replication) => `${replication.replicationId} ${replication.disabled ? 'disabled' : (replication.status ?? 'unknown')}`).join(', ')})` : ''}, and coverage.requireReplication is on.`,
+        ),
+      );
+      codes.push('replication-missing');
+    }
+    rows.push({
+      name: vm.vm.name,
+      vmid: vm.vmid,
+      cluster: vm.cluster,
+      node: vm.node,
+      covered: covering.length > 0,
+      routines: covering,
+      newestBackupAt: newestAt,
+      replication: activeReplication ? 'active' : replications.length > 0 ? 'inactive' : 'none',
+      findings: codes,
+    });
+  }
+
+  const rank = (severity: Severity): number => SEVERITIES.indexOf(severity);
+  findings.sort((a, b) => rank(a.severity) - rank(b.severity) || a.code.localeCompare(b.code) || a.subject.localeCompare(b.subject));
+  uncovered.sort((a, b) => a.name.localeCompare(b.name) || a.vmid - b.vmid);
+  rows.sort((a, b) => a.name.localeCompare(b.name) || a.vmid - b.vmid);
+  return {
+    target: input.target,
+    generatedAt: input.generatedAt.toISOString(),
+    virtualMachines: inScope.length,
+    covered: inScope.length - uncovered.length,
+    uncovered,
+    findings,
+    rows,
+    outOfScope: { withoutVmid, ignoredByTag },
+    routines: routines.length,
+    backupsChecked: checkAge && input.backups.available,
+  };
+}
+
+/** Findings per severity, every severity present (0 when none): what the metrics publish. */
+export function findingsBySeverity(findings: readonly Pick<Finding, 'severity'>[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+  for (const { severity } of findings) counts[severity] += 1;
+  return counts;
+}

@@ -1,0 +1,7 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../../../handlers/middleware';
+import { readRoutines } from '../audit';
+import { executionName, readStep, targetName } from './events';
+
+/** ReadBackupRoutines: every Proxbox backup routine. */
+export const handler = lambdaHandler(z.object({ target: targetName, executionName }), (event) => readStep(event, 'backup-routines', readRoutines));

@@ -1,0 +1,7 @@
+import { z } from 'zod';
+import { lambdaHandler } from '../../../handlers/middleware';
+import { readReplications } from '../audit';
+import { executionName, readStep, targetName } from './events';
+
+/** ReadReplications: every Proxbox replication job. */
+export const handler = lambdaHandler(z.object({ target: targetName, executionName }), (event) => readStep(event, 'replications', readReplications));
