@@ -82,3 +82,18 @@ export async function setProtection(s3: S3Client, bucket: string, objectKey: str
   if (objectLock && protect) return;
   await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: objectKey, Tagging: { TagSet: protect ? [...others, { Key: PROTECTED_TAG, Value: 'true' }] : others } }));
 }
+
+/** The marks of many copies (by object key), read a few at a time. */
+export async function readProtections(s3: S3Client, bucket: string, objectKeys: readonly string[], objectLock: boolean, concurrency = 16): Promise<Map<string, CopyProtection>> {
+  const marks = new Map<string, CopyProtection>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < objectKeys.length) {
+      const key = objectKeys[next] as string;
+      next += 1;
+      marks.set(key, await readProtection(s3, bucket, key, objectLock));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, objectKeys.length) }, worker));
+  return marks;
+}

@@ -7,7 +7,7 @@ import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-s
 import { listArchivedCopies, type ArchivedCopy } from './catalog';
 import { MANIFEST_SUFFIX } from './manifest';
 import type { PrunedCopy, PruneReport, RetentionPolicy } from './prune-report';
-import { readProtection, type CopyProtection } from './prune-protection';
+import { readProtections, type CopyProtection } from './prune-protection';
 import { planRetention } from './retention';
 
 export interface PruneArchiveOptions {
@@ -43,20 +43,6 @@ export interface PruneOutcome {
 
 /** A copy writes its manifest seconds after its object (a copy runs 15 minutes at most); a day is well clear of a copy in progress. */
 export const LEFTOVER_AGE_MS = 24 * 60 * 60 * 1000;
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await fn(items[index] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -128,8 +114,13 @@ export async function pruneArchive(options: PruneArchiveOptions): Promise<PruneO
   const { s3, bucket, target } = options;
   const targetPrefix = `${options.prefix}${target}/`;
   const listing = await listArchivedCopies(s3, bucket, options.prefix, target);
-  const marks = await mapLimited(listing.copies, options.concurrency ?? 16, async (copy) => [copy.manifestKey, await readProtection(s3, bucket, copy.manifest.objectKey, options.objectLock)] as const);
-  const planned = planArchivePrune(listing.copies, new Map(marks), options);
+  const byObject = await readProtections(s3, bucket, listing.copies.map((copy) => copy.manifest.objectKey), options.objectLock, options.concurrency);
+  const marks = new Map<string, CopyProtection>();
+  for (const copy of listing.copies) {
+    const mark = byObject.get(copy.manifest.objectKey);
+    if (mark) marks.set(copy.manifestKey, mark);
+  }
+  const planned = planArchivePrune(listing.copies, marks, options);
   const report = (copies: readonly PrunedCopy[]): PruneReport => ({ target, timezone: options.timezone, policy: options.policy ?? null, dryRun: options.dryRun, copies });
   const described = new Set(listing.copies.map((copy) => copy.manifest.objectKey));
   const leftoverKeys = await listLeftovers(s3, bucket, targetPrefix, described, options.now);
