@@ -151,14 +151,21 @@ export interface RestoreCommandOptions extends RestoreOptions {
 
 const OPTION_FLAGS: Record<RestoreOption, string> = { backup: '--backup', archiveKey: '--archive-key', to: '--to', allowVersionMismatch: '--allow-version-mismatch' };
 
+/** The kind's restore rules; a kind without any (netbox-proxbox only audits) is refused, naming it (exit 2). */
+function restoreRulesOf<T extends TargetConfig>(target: T): NonNullable<ReturnType<typeof kindOf<T>>['restore']> {
+  const rules = kindOf(target).restore;
+  if (!rules) throw new InvalidInput(`restore is not available for ${target.kind} targets (${target.name}): offsite makes no backups of them, there is nothing to restore.`);
+  return rules;
+}
+
 /** What a restore overwrites, and so what the operator must type to confirm it. */
 export function restoreDestination(target: TargetConfig, to: string | undefined): string {
-  return kindOf(target).restore.destination(target, to);
+  return restoreRulesOf(target).destination(target, to);
 }
 
 export async function restoreCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
   const target = findTarget(config, targetName);
-  const kind = kindOf(target);
+  const kind = { ...kindOf(target), restore: restoreRulesOf(target) };
   if ((options.backup === undefined) === (options.archiveKey === undefined)) {
     throw new InvalidInput(
       kind.restore.options.includes('archiveKey') ? 'Give exactly one of --backup <id|latest> or --archive-key <key>.' : 'Give --backup <id|latest>.',
