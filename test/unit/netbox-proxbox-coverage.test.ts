@@ -108,7 +108,7 @@ describe('selection', () => {
 
     // Assess
     expect(uncoveredNames(report)).toEqual(['vm-2', 'vm-3']);
-    expect(report.uncovered.find((entry) => entry.name === 'vm-3')?.reasons[0]).toContain('NetBox does not record which pool');
+    expect(report.uncovered.find((entry) => entry.name === 'vm-3')?.reasons).toEqual(['no backup routine selects VMID 103', expect.stringContaining('NetBox does not record which pool')]);
   });
 
   test('disabled, stale and unscheduled routines are findings and give no cover', () => {

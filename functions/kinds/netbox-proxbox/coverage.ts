@@ -110,7 +110,7 @@ export function routineProblem(routine: RoutineRecord): FindingCode | undefined 
   return undefined;
 }
 
-type Selection = { readonly selects: true } | { readonly selects: false; readonly near?: string };
+type Selection = { readonly selects: true } | { readonly selects: false; readonly near?: string; readonly poolUnknown?: true };
 
 /**
  * Whether a routine selects a VM: by pool (where the VM's pool is known), else by VMID,
@@ -123,7 +123,8 @@ export function selects(routine: RoutineRecord, vm: ScopedVm): Selection {
   if (routine.endpointId !== null && vm.endpointId !== null && routine.endpointId !== vm.endpointId) return { selects: false };
   let named: boolean;
   if (routine.pool !== null) {
-    if (vm.pool === null) return { selects: false, near: `${routine.jobId} backs up pool "${routine.pool}", and NetBox does not record which pool this VM is in` };
+    // Membership is known only where NetBox records a pool (see records.ts): otherwise not cover, and said apart.
+    if (vm.pool === null) return { selects: false, poolUnknown: true };
     named = vm.pool === routine.pool;
   } else if (routine.selection.length > 0) named = routine.selection.includes(vm.vmid);
   else named = routine.all && !routine.exclude.includes(vm.vmid);
@@ -256,10 +257,12 @@ export function computeCoverage(input: CoverageInput): AuditReport {
   for (const vm of inScope) {
     const covering: string[] = [];
     const reasons: string[] = [];
+    const unknownPools: string[] = [];
     for (const routine of routines) {
       const selection = selects(routine, vm);
       if (!selection.selects) {
         if (selection.near) reasons.push(selection.near);
+        if (selection.poolUnknown && !problems.get(routine)) unknownPools.push(`${routine.jobId} (pool ${routine.pool ?? '?'})`);
         continue;
       }
       const problem = problems.get(routine);
@@ -268,7 +271,10 @@ export function computeCoverage(input: CoverageInput): AuditReport {
     }
     const codes: FindingCode[] = [];
     if (covering.length === 0) {
-      const why = reasons.length > 0 ? reasons : [`no backup routine selects VMID ${vm.vmid}`];
+      const why = [
+        ...(reasons.length > 0 ? reasons : [`no backup routine selects VMID ${vm.vmid}`]),
+        ...(unknownPools.length > 0 ? [`pool routine${unknownPools.length === 1 ? '' : 's'} ${unknownPools.join(', ')} may cover it, but NetBox does not record which pool the VM is in`] : []),
+      ];
       uncovered.push({ name: vm.vm.name, vmid: vm.vmid, reasons: why });
       findings.push(finding('vm-uncovered', vm.vm.name, `VM ${vm.vm.name} (VMID ${vm.vmid}) has no working backup routine: ${why.join('; ')}.`));
       codes.push('vm-uncovered');
