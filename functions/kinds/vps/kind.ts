@@ -44,11 +44,10 @@ export const vpsKind = {
   transferStates: { backup: undefined, restore: undefined },
   alarmHints: {
     backupFailed:
-      "(NotAuthorized / CredentialsUnavailable = check the target's secret, the provider's API token; ServerNotFound = check serverId; " +
-      'ProviderBackupFailed = the provider failed the backup, see its words; BackupTimedOut = not completed within poll.timeoutMinutes; ' +
-      'RequestOutcomeUnknown = unclear answer and no backup with our description listed: check the provider panel before making another; ' +
-      'InconsistentPagination = a listing whose next pages loop or leave the provider; ' +
-      'stopped in PruneFailed = the backup IS made and catalogued, only deleting older offsite-made backups at the provider failed). Backups are held by the provider, not off-site.',
+      "(NotAuthorized / CredentialsUnavailable = check the target's secret (the provider's API token); ServerNotFound = check serverId; " +
+      'ProviderBackupFailed = the provider failed it, see its words; BackupTimedOut = not completed in poll.timeoutMinutes; ' +
+      'RequestOutcomeUnknown = unclear answer, no backup with our description listed: check the provider panel first; ' +
+      'stopped in PruneFailed = the backup IS made and catalogued, only retention at the provider failed). Held by the provider, not off-site.',
     backupTimedOut: 'usually the provider never completing the manual backup. Check the backup in the provider panel',
     restoreFailed:
       '(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; BackupNotFound / BackupNotRestorable = no such backup, another server\'s, or not completed: nothing was restored; ' +
