@@ -64,6 +64,18 @@ function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]/g, '-');
 }
 
+/**
+ * A key archiveKeyFor could have made for this target: directly in the target's folder,
+ * named `<time>_<id><extension>`. Only such keys can be an interrupted copy of offsite's;
+ * everything else under the folder (audit and drill reports, anything someone put there)
+ * is never a prune leftover.
+ */
+export function isArchiveObjectKey(prefix: string, target: string, key: string): boolean {
+  const folder = `${prefix}${target}/`;
+  if (!key.startsWith(folder)) return false;
+  return /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z|unknown-time)_[A-Za-z0-9._-]+$/.test(key.slice(folder.length));
+}
+
 /** `<prefix><target>/<vendor time, UTC>_<source backup id><extension>`: sorts by time, unique per source backup. */
 export function archiveKeyFor(prefix: string, target: string, createdAt: string, sourceBackupId: string, extension: string): string {
   const date = new Date(createdAt);

@@ -5,7 +5,7 @@
 // is still there, tried again by the next prune.
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listArchivedCopies, type ArchivedCopy } from './catalog';
-import { MANIFEST_SUFFIX } from './manifest';
+import { isArchiveObjectKey, MANIFEST_SUFFIX, manifestKeyFor } from './manifest';
 import type { PrunedCopy, PruneReport, RetentionPolicy } from './prune-report';
 import { readProtections, type CopyProtection } from './prune-protection';
 import { planRetention } from './retention';
@@ -81,18 +81,28 @@ export function planArchivePrune(
   });
 }
 
-async function listLeftovers(s3: S3Client, bucket: string, prefix: string, described: ReadonlySet<string>, now: Date): Promise<string[]> {
-  const leftovers: string[] = [];
+/**
+ * Objects an interrupted removal (or copy) left without a manifest: only keys in the shape
+ * offsite's copies have, with no manifest key beside them at all (a manifest that exists
+ * but could not be read keeps its object), and older than LEFTOVER_AGE_MS.
+ */
+async function listLeftovers(s3: S3Client, bucket: string, prefix: string, target: string, described: ReadonlySet<string>, now: Date): Promise<string[]> {
+  const objects: { key: string; lastModified: Date | undefined }[] = [];
+  const keys = new Set<string>();
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${target}/`, ContinuationToken: token }));
     for (const object of page.Contents ?? []) {
-      if (!object.Key || object.Key.endsWith(MANIFEST_SUFFIX) || described.has(object.Key)) continue;
-      if (object.LastModified && now.getTime() - object.LastModified.getTime() > LEFTOVER_AGE_MS) leftovers.push(object.Key);
+      if (!object.Key) continue;
+      keys.add(object.Key);
+      objects.push({ key: object.Key, lastModified: object.LastModified });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  return leftovers;
+  return objects
+    .filter(({ key }) => !key.endsWith(MANIFEST_SUFFIX) && isArchiveObjectKey(prefix, target, key) && !described.has(key) && !keys.has(manifestKeyFor(key)))
+    .filter(({ lastModified }) => lastModified !== undefined && now.getTime() - lastModified.getTime() > LEFTOVER_AGE_MS)
+    .map(({ key }) => key);
 }
 
 /** Manifest first, then the object: after a failure in between, what remains is no backup (and a leftover the next prune removes). */
@@ -112,7 +122,6 @@ async function removeCopy(s3: S3Client, bucket: string, copy: ArchivedCopy): Pro
 
 export async function pruneArchive(options: PruneArchiveOptions): Promise<PruneOutcome> {
   const { s3, bucket, target } = options;
-  const targetPrefix = `${options.prefix}${target}/`;
   const listing = await listArchivedCopies(s3, bucket, options.prefix, target);
   const byObject = await readProtections(s3, bucket, listing.copies.map((copy) => copy.manifest.objectKey), options.objectLock, options.concurrency);
   const marks = new Map<string, CopyProtection>();
@@ -123,7 +132,7 @@ export async function pruneArchive(options: PruneArchiveOptions): Promise<PruneO
   const planned = planArchivePrune(listing.copies, marks, options);
   const report = (copies: readonly PrunedCopy[]): PruneReport => ({ target, timezone: options.timezone, policy: options.policy ?? null, dryRun: options.dryRun, copies });
   const described = new Set(listing.copies.map((copy) => copy.manifest.objectKey));
-  const leftoverKeys = await listLeftovers(s3, bucket, targetPrefix, described, options.now);
+  const leftoverKeys = await listLeftovers(s3, bucket, options.prefix, target, described, options.now);
   if (options.dryRun) return { report: report(planned), leftovers: leftoverKeys.map((objectKey) => ({ objectKey, done: false })) };
 
   const byObjectKey = new Map(listing.copies.map((copy) => [copy.manifest.objectKey, copy]));

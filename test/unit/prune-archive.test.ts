@@ -186,6 +186,31 @@ describe('offsite prune and protect against the local store', () => {
     await expect(protectCommand(config, TARGET, 'elsewhere/x.tar.gz', captureIo(), { protect: true })).rejects.toThrow(/not an archived copy/);
   });
 
+  test('an interrupted copy left without a manifest is removed; reports, foreign objects and objects beside an unreadable manifest are not', async () => {
+    // Prepare
+    const kept = await plantCopy(s3, '2019-12-04T11:59:15Z');
+    const interrupted = archiveKeyFor('backups/', TARGET, '2019-12-01T11:59:15Z', 'b-cut', '.tar.gz');
+    const unreadable = archiveKeyFor('backups/', TARGET, '2019-12-02T11:59:15Z', 'b-unreadable', '.tar.gz');
+    const untouchable = [
+      `backups/${TARGET}/audit/2019-12-01T06-00-00Z.json`,
+      `backups/${TARGET}/drills/2019-12-01T06-00-00Z.json`,
+      `backups/${TARGET}/notes-from-the-operator.txt`,
+      unreadable,
+      manifestKeyFor(unreadable),
+    ];
+    for (const key of [interrupted, ...untouchable]) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key === manifestKeyFor(unreadable) ? '{ not json' : 'bytes' }));
+    }
+    const io = captureIo();
+
+    // Act
+    const result = await pruneCommand(configFor(store, { keepLast: 1 }), TARGET, io, { json: true, clock: () => NOW });
+
+    // Assess
+    expect(result.exitCode).toBe(0);
+    expect(await keysIn(s3)).toEqual([kept, manifestKeyFor(kept), ...untouchable].sort());
+  });
+
   test('removal deletes the manifest before the object', async () => {
     // Prepare
     await plantCopy(s3, '2019-12-04T11:59:15Z');
