@@ -72,6 +72,7 @@ import {
   type ToolCheck,
 } from './harness';
 import { runUploadDirection, type UploadBundles } from './upload-direction';
+import { runAuditDirection } from './audit-direction';
 
 const DEFAULT_SIZE_MIB = 1024;
 /** s3rver keeps every part until the upload completes, then writes the whole object: parts + object + slack. */
@@ -417,12 +418,14 @@ async function main(): Promise<number> {
   const download = await runDownloadDirection(context, copierBundle);
   console.log('');
   const upload = await runUploadDirection(context, uploadBundles);
+  console.log('');
+  const audit = await runAuditDirection(context);
   s3.destroy();
   console.log('');
 
   progress('stopping the source, the store and the sink, removing the temporary data');
   await cleanup();
-  const failures = [...download.failures, ...upload.failures];
+  const failures = [...download.failures, ...upload.failures, ...audit.failures];
   const incomplete = download.incomplete || upload.incomplete;
   const checked = options.sizeMiB >= MEMORY_CHECK_MIN_MIB;
   const verdict = failures.length > 0 ? `FAIL (${failures.join(', ')})` : incomplete ? 'INCOMPLETE' : checked ? 'PASS' : 'PASS (memory bounds not checked below 1 GiB)';
