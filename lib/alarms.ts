@@ -18,8 +18,6 @@ export interface AlarmedLifecycle {
   readonly stateMachine: sfn.IStateMachine;
   /** The state machine's name, as shown in the Step Functions console. */
   readonly stateMachineName: string;
-  /** Targets an EventBridge Scheduler schedule starts this (backup) state machine for. */
-  readonly scheduledTargets?: readonly string[];
   /** Targets an audit lifecycle reports on: each gets a coverage-gap alarm on its AuditUncoveredVirtualMachines. */
   readonly auditedTargets?: readonly string[];
 }
@@ -39,8 +37,8 @@ function aTarget(kind: TargetKind): string {
 
 /**
  * The alarm topic and the alarms on every lifecycle state machine: any failed, timed out
- * (or, for restores, aborted) execution, and a backup that has not succeeded for a day
- * although it is scheduled.
+ * (or, for restores, aborted) execution. Whether each scheduled target has a fresh copy is
+ * the freshness check's alarm (lib/archive-jobs.ts), one for the whole fleet.
  */
 export class LifecycleAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -124,28 +122,6 @@ export class LifecycleAlarms extends Construct {
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `A BACKUP of ${aTarget(kind)} hit the state machine's hard time limit: no new copy was archived. ` +
         `${open}, filter Timed out: the last state shows what it was waiting for, ${hints.backupTimedOut ?? ''}, then start a new execution with the same input.`);
-
-    const scheduled = lifecycle.scheduledTargets ?? [];
-    if (scheduled.length === 0) return;
-    const names = scheduled.length <= 5 ? scheduled.join(', ') : `${scheduled.slice(0, 5).join(', ')} and ${scheduled.length - 5} more`;
-    const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}BackupMissing`, {
-      alarmName: `${name}-missing`,
-      alarmDescription: this.fit(
-        `No BACKUP of ${aTarget(lifecycle.kind)} succeeded in the last 24 hours although ${names} ${scheduled.length === 1 ? 'is' : 'are'} scheduled: ` +
-          'the newest off-site copy is getting old. ' +
-          `First: ${open}. No executions at all = the schedule did not fire (EventBridge Scheduler console → Schedules: is the target's schedule enabled, does it report target errors?); ` +
-          'failed or timed-out executions mean the backup itself fails (see the "failed" alarm). `offsite list <target>` shows the newest verified copy. ' +
-          'Clears by itself after the next successful backup.',
-      ),
-      metric: machine.metricSucceeded({ period: Duration.days(1), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    });
-    alarm.addAlarmAction(this.action);
-    alarm.addOkAction(this.action);
-    this.alarms.push(alarm);
   }
 
   private addAuditAlarms(lifecycle: AlarmedLifecycle): void {

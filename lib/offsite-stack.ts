@@ -9,7 +9,9 @@ import { kindOf } from '../functions/kinds/registry';
 import { LifecycleAlarms } from './alarms';
 import { ApplianceNetwork } from './appliance-network';
 import { ArchiveBucket } from './archive-bucket';
+import { ArchiveJobs } from './archive-jobs';
 import { BackupSchedules } from './backup-schedules';
+import { OffsiteDashboard } from './dashboard';
 import { LifecycleStateMachine } from './lifecycle-state-machine';
 import { OffsiteFunction } from './offsite-function';
 
@@ -132,13 +134,17 @@ export class OffsiteStack extends Stack {
         kind: lifecycle.spec.kind,
         stateMachine: lifecycle.stateMachine,
         stateMachineName: lifecycle.stateMachineName,
-        scheduledTargets:
-          lifecycle.spec.purpose === 'backup'
-            ? config.targets.filter((target) => target.schedule !== undefined && target.kind === lifecycle.spec.kind).map((target) => target.name)
-            : [],
         // The coverage-gap alarm watches every target an audit lifecycle reports on.
         auditedTargets: lifecycle.spec.purpose === 'audit' ? config.targets.filter((target) => target.kind === lifecycle.spec.kind).map((target) => target.name) : [],
       })),
+    });
+
+    new ArchiveJobs(this, 'ArchiveJobs', { config, functions: this.functions, bucket: this.archive.bucket, topic: this.alarms.topic, namePrefix });
+    new OffsiteDashboard(this, 'Dashboard', {
+      dashboardName: namePrefix,
+      lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({ stateMachine: lifecycle.stateMachine, stateMachineName: lifecycle.stateMachineName })),
+      copyKinds: [...new Set(FUNCTIONS.filter((spec) => spec.archive === 'write').flatMap((spec) => (spec.kind === undefined ? [] : [spec.kind])))],
+      auditedTargets: config.targets.filter((target) => kindOf(target).lifecycles.some((lifecycle) => (lifecycle.purpose as string) === 'audit')).map((target) => target.name),
     });
 
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName, description: 'Bucket holding the verified off-site copies' });

@@ -48,6 +48,31 @@ export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec
       // reported, not deleted); DeleteObject: the removal itself. No PutObject.
       archiveActions: ['s3:DeleteObject', 's3:GetObjectTagging', 's3:GetObjectRetention', 's3:GetObjectLegalHold'],
     },
+    {
+      id: 'VerifyArchive',
+      entry: handler('verify-archive'),
+      description: 'Re-reads the archived copies verified longest ago (SHA-256 and size against the manifest), up to the byte budget per run',
+      ...API_CALL,
+      // Streams copies through SHA-256 for most of the 15-minute ceiling; the verification
+      // records are written under <prefix>_offsite/verification/ only (lib/archive-jobs.ts).
+      archive: 'read',
+      timeoutSeconds: 900,
+      memoryMb: 1024,
+      network: 'internet',
+      creates: false,
+      archiveActions: [],
+    },
+    {
+      id: 'CheckFreshness',
+      entry: handler('check-freshness'),
+      description: 'Counts the scheduled targets whose newest verified copy is older than their schedule allows',
+      ...API_CALL,
+      archive: 'read',
+      timeoutSeconds: 300,
+      network: 'internet',
+      creates: false,
+      archiveActions: [],
+    },
   ],
   lifecycles: [],
 };

@@ -140,3 +140,5 @@ export async function verifyOldestFirst(archive: ArchiveLocation, targets: reado
   }
   return { checked, bytes, ok, bad, remaining: queue.length - checked };
 }
+
+export { DEFAULT_VERIFY, verifySettings } from './freshness-names';

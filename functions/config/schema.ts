@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TARGET_KINDS, targetSchemas } from '../kinds/registry';
+import { scheduleExpression } from './common';
 
 export { isLoopback, type CaBundleRef, type CredentialsRef, type PollPolicy } from './common';
 
@@ -50,6 +51,22 @@ export const configSchema = z
             days: z.number({ error: 'expected a number of days' }).int('expected whole days').min(1, 'expected at least 1 day').max(36500, 'expected at most 36500 days'),
           })
           .strict()
+          .optional(),
+        /**
+         * The scheduled re-read of archived copies: when it runs, and how much it reads per
+         * run (the copies verified longest ago first, so runs take turns over the archive).
+         */
+        verify: z
+          .object({
+            schedule: scheduleExpression.default('rate(7 days)'),
+            maxGiBPerRun: z
+              .number({ error: 'expected a number of GiB' })
+              .positive('expected a number of GiB above 0')
+              .max(1024, 'expected at most 1024 GiB per run (one run has 15 minutes)')
+              .default(50),
+          })
+          .strict()
+          // Absent: weekly, 50 GiB per run (DEFAULT_VERIFY in functions/archive/freshness-names.ts).
           .optional(),
       })
       .strict(),

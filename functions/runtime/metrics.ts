@@ -21,6 +21,9 @@ export interface MetricValue {
 export function publishMetrics(dimensions: Readonly<Record<string, string>>, values: readonly MetricValue[], env: NodeJS.ProcessEnv = process.env): void {
   if (!env.AWS_LAMBDA_FUNCTION_NAME || values.length === 0) return;
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'offsite' });
+  // Exactly these dimensions: Powertools' default `service` dimension would be part of the
+  // metric's identity, and the alarms and the dashboard name {Kind} or {Job} alone.
+  metrics.clearDefaultDimensions();
   metrics.addDimensions({ ...dimensions });
   for (const { name, unit, value } of values) metrics.addMetric(name, unit, value);
   metrics.publishStoredMetrics();

@@ -56,27 +56,6 @@ describe('alarms', () => {
     }
   });
 
-  test('a backup state machine with a scheduled target alarms when no execution succeeded for a day, naming its targets', () => {
-    for (const [backup, scheduled] of [
-      [lifecycle('netbox-cloud', 'backup'), 'netbox-prod'],
-      [lifecycle('appliance', 'backup'), 'appliance-ar11'],
-    ] as const) {
-      // Act
-      const missing = synth.alarmsOn(backup).filter((alarm) => alarm.MetricName === 'ExecutionsSucceeded');
-      // Assess
-      expect({ lifecycle: backup.id, missing: missing.length }).toEqual({ lifecycle: backup.id, missing: 1 });
-      expect(missing[0]).toMatchObject({
-        Statistic: 'Sum',
-        Period: 86400,
-        Threshold: 1,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'breaching',
-        AlarmActions: [topicRef()],
-      });
-      expect(String(missing[0]?.AlarmDescription)).toContain(scheduled);
-    }
-  });
-
   test('the appliance restore state machine alarms on failed, timed-out and aborted executions', () => {
     // Act
     const alarms = synth.alarmsOn(lifecycle('appliance', 'restore'));
@@ -134,11 +113,12 @@ describe('alarms', () => {
     const machine = new sfn.StateMachine(scope, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(scope, 'Pass')) });
     // Act
     new LifecycleAlarms(scope, 'Alarms', {
-      lifecycles: [{ purpose: 'backup', kind: 'netbox-cloud', stateMachine: machine, stateMachineName: 'test-netbox-cloud-backup', scheduledTargets: ['netbox-prod'] }],
+      lifecycles: [{ purpose: 'backup', kind: 'netbox-cloud', stateMachine: machine, stateMachineName: 'test-netbox-cloud-backup' }],
     });
     const alarmsOnly = Template.fromStack(scope);
     // Assess
     alarmsOnly.resourceCountIs('AWS::SNS::Subscription', 0);
-    alarmsOnly.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    // Failed and timed out: whether the target has a fresh copy is the freshness check's alarm (lib/archive-jobs.ts).
+    alarmsOnly.resourceCountIs('AWS::CloudWatch::Alarm', 2);
   });
 });

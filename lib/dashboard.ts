@@ -1,0 +1,101 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { jobMetric } from './archive-jobs';
+
+export interface DashboardLifecycle {
+  readonly stateMachine: sfn.IStateMachine;
+  readonly stateMachineName: string;
+}
+
+export interface OffsiteDashboardProps {
+  readonly lifecycles: readonly DashboardLifecycle[];
+  /** Kinds whose copies stream into the archive: CopyBytes and CopyThroughput carry `Kind`. */
+  readonly copyKinds: readonly string[];
+  /** Targets audited for coverage (issue 10's AuditUncoveredVirtualMachines / AuditFindings, dimension Target). */
+  readonly auditedTargets: readonly string[];
+  readonly dashboardName: string;
+}
+
+const HOUR = Duration.hours(1);
+const DAY = Duration.days(1);
+
+function offsiteMetric(metricName: string, dimensionsMap: Record<string, string>, statistic: string, period: Duration, label?: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: 'offsite', metricName, dimensionsMap, statistic, period, ...(label ? { label } : {}) });
+}
+
+/**
+ * One CloudWatch dashboard for the stack: executions and failures per lifecycle, what the
+ * copies moved and how fast, stale targets, verify results and coverage gaps. A dashboard
+ * costs the same whatever it shows; the per-target audit widgets read metrics issue 10's
+ * audit already publishes.
+ */
+export class OffsiteDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: OffsiteDashboardProps) {
+    super(scope, id);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.days(7),
+    });
+
+    const started = props.lifecycles.map((lifecycle) => lifecycle.stateMachine.metricStarted({ period: HOUR, statistic: 'Sum', label: lifecycle.stateMachineName }));
+    const failed = props.lifecycles.flatMap((lifecycle) => [
+      lifecycle.stateMachine.metricFailed({ period: HOUR, statistic: 'Sum', label: `${lifecycle.stateMachineName} failed` }),
+      lifecycle.stateMachine.metricTimedOut({ period: HOUR, statistic: 'Sum', label: `${lifecycle.stateMachineName} timed out` }),
+    ]);
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# offsite (${Stack.of(this).stackName})\nPer target: \`offsite status\`. Stale targets and bad copies are named in their alarms' state reason.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Executions per lifecycle', left: started, width: 12, stacked: true }),
+      new cloudwatch.GraphWidget({ title: 'Failures per lifecycle (failed, timed out)', left: failed, width: 12, stacked: true }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Bytes copied into the archive',
+        left: props.copyKinds.map((kind) => offsiteMetric('CopyBytes', { Kind: kind }, 'Sum', DAY, kind)),
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Copy throughput (bytes/s)',
+        left: props.copyKinds.map((kind) => offsiteMetric('CopyThroughput', { Kind: kind }, 'Average', DAY, kind)),
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.SingleValueWidget({ title: 'Stale targets (now)', metrics: [jobMetric('freshness', 'StaleTargets', 'Maximum', HOUR)], width: 6 }),
+      new cloudwatch.GraphWidget({ title: 'Stale targets', left: [jobMetric('freshness', 'StaleTargets', 'Maximum', HOUR)], width: 6 }),
+      new cloudwatch.GraphWidget({
+        title: 'Verify results',
+        left: [jobMetric('verify', 'VerifiedCopies', 'Sum', DAY), jobMetric('verify', 'VerifyBadCopies', 'Sum', DAY)],
+        right: [jobMetric('verify', 'VerifiedBytes', 'Sum', DAY)],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      props.auditedTargets.length === 0
+        ? new cloudwatch.TextWidget({ markdown: '## Coverage gaps\nNo audited targets configured (netbox-proxbox).', width: 24, height: 2 })
+        : new cloudwatch.GraphWidget({
+            title: 'Coverage gaps (uncovered VMs, findings) per audited target',
+            left: props.auditedTargets.map((target) => offsiteMetric('AuditUncoveredVirtualMachines', { Target: target }, 'Maximum', DAY, `${target} uncovered`)),
+            // Findings are published per Severity too: summed over whichever severities exist.
+            right: props.auditedTargets.map(
+              (target) =>
+                new cloudwatch.MathExpression({
+                  expression: `SUM(SEARCH('{offsite,Severity,Target} MetricName="AuditFindings" Target="${target}"', 'Maximum', 86400))`,
+                  label: `${target} findings`,
+                  period: DAY,
+                }),
+            ),
+            width: 24,
+          }),
+    );
+  }
+}
