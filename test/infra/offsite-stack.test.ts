@@ -8,6 +8,7 @@ import {
   ACCOUNT,
   APPLIANCE_SECRETS,
   NETBOX_SECRETS,
+  VPS_SECRETS,
   NP01_SECRET_ARN,
   REGION,
   allowedActions,
@@ -119,7 +120,7 @@ describe('the config parameter and function permissions', () => {
   test('functions may read exactly the secrets that targets of their own kind reference', () => {
     for (const spec of catalog) {
       // Prepare
-      const expected = spec.kind === 'appliance' ? APPLIANCE_SECRETS : NETBOX_SECRETS;
+      const expected = spec.kind === 'appliance' ? APPLIANCE_SECRETS : spec.kind === 'vps' ? VPS_SECRETS : NETBOX_SECRETS;
       // Act
       const statements = synth.statementsOfRole(synth.functionOf(spec).roleLogicalId);
       // Assess

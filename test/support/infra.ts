@@ -31,6 +31,7 @@ export const TEST_CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBtestonly\n-----END 
 export const secretNamed = (name: string): string => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-??????`;
 
 export const NETBOX_SECRETS = [secretNamed('offsite/netbox-prod'), LAB_SECRET_ARN];
+export const VPS_SECRETS = [secretNamed('offsite/vps-web-01')];
 export const APPLIANCE_SECRETS = [secretNamed('offsite/appliance-ar11'), secretNamed('offsite/appliance-ar11-ca'), NP01_SECRET_ARN];
 
 function applianceTargets(): unknown[] {
@@ -78,6 +79,7 @@ export function testConfig(overrides: Partial<Record<'alarmEmail' | 'network' | 
         instanceId: 'nb-b34ee000888',
         credentials: { secret: LAB_SECRET_ARN },
       },
+      { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)' },
       ...applianceTargets(),
     ],
     ...overrides,
@@ -109,6 +111,7 @@ export function withoutNetworkConfig(): OffsiteConfig {
         tls: { ca: { pem: TEST_CA_PEM } },
         schedule: 'cron(30 2 * * ? *)',
       },
+      { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)' },
     ],
   });
 }
