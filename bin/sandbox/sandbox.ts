@@ -7,6 +7,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { TargetKind } from '../../functions/kinds/registry';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig, type CliIo, type CommandResult } from '../cli/commands';
+import { statusCommand } from '../cli/status';
+import { verifyCommand } from '../cli/verify';
+import { archiveStatus } from '../../functions/archive/status';
 import { applianceSandbox } from './appliance/sandbox-round';
 import type { PollSettings, RoundContext, SandboxKind, SandboxKinds, SandboxSimulators, Step } from './kinds';
 import { startLocalS3, type LocalS3 } from './local-s3';
@@ -153,6 +156,21 @@ async function sha256OfObject(config: ReturnType<typeof useConfig>, key: string)
   return hash.digest('hex');
 }
 
+/** After the kinds' rounds: every archived copy read back, and the status table. */
+async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
+  const held = await archiveStatus(config, archiveClient(config.archive), new Date());
+  const archived = held.filter((target) => target.heldBy === 'archive');
+  for (const target of archived) {
+    io.out(`$ offsite verify ${target.name}`);
+    const verified = await verifyCommand(config, target.name, io);
+    step(verified.exitCode === 0, `verify ${target.name}: every archived copy matches its manifest`);
+  }
+  io.out('$ offsite status');
+  const status = await statusCommand(config, io);
+  step(status.targets.length === config.targets.length, `status: ${status.targets.map((target) => `${target.name} ${target.state}`).join(', ')}`);
+  io.out('');
+}
+
 /** Until Ctrl-C: what a newcomer can try against the running sandbox. */
 async function serve(sandbox: SandboxEnvironment, io: CliIo): Promise<void> {
   io.out('\nThe sandbox keeps running (simulators and the local S3 store) until Ctrl-C.');
@@ -181,6 +199,7 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean; serve?
       await entry.round({ config, io, step, sha256OfObject: (key) => sha256OfObject(config, key) });
       io.out('');
     }
+    await archiveRound(config, io, step);
   } catch (error) {
     step(false, `sandbox stopped: ${error instanceof Error ? error.message : String(error)}`);
   }
