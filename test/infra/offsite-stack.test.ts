@@ -119,7 +119,7 @@ describe('the config parameter and function permissions', () => {
 
   test('functions may read exactly the secrets that targets of their own kind reference', () => {
     // The test configuration has no netbox-proxbox target, so those functions get no grant (test/infra/netbox-proxbox-audit.test.ts checks theirs).
-    for (const spec of catalog.filter((candidate) => candidate.kind !== 'netbox-proxbox')) {
+    for (const spec of catalog.filter((candidate) => candidate.kind !== undefined && candidate.kind !== 'netbox-proxbox')) {
       // Prepare
       const expected = spec.kind === 'appliance' ? APPLIANCE_SECRETS : spec.kind === 'vps' ? VPS_SECRETS : NETBOX_SECRETS;
       // Act
@@ -130,6 +130,17 @@ describe('the config parameter and function permissions', () => {
         actions: ['secretsmanager:GetSecretValue'],
       });
       expect({ id: spec.id, secrets: synth.secretsReadableBy(spec) }).toEqual({ id: spec.id, secrets: [...expected].sort() });
+    }
+  });
+
+  test("the archive's own jobs (no kind) may read no secret at all", () => {
+    const jobs = catalog.filter((candidate) => candidate.kind === undefined);
+    expect(jobs.length).toBeGreaterThan(0);
+    for (const spec of jobs) {
+      // Act
+      const actions = allowedActions(synth.statementsOfRole(synth.functionOf(spec).roleLogicalId)).filter((action) => action.startsWith('secretsmanager:'));
+      // Assess
+      expect({ id: spec.id, actions }).toEqual({ id: spec.id, actions: [] });
     }
   });
 
@@ -194,7 +205,7 @@ describe('a configuration without network, appliance credentials from the enviro
       // Act
       const actions = secretActionsOf(byDescription.get(spec.description) ?? `(no function for ${spec.id})`);
       // Assess
-      expect({ id: spec.id, actions }).toEqual({ id: spec.id, actions: spec.kind === 'appliance' || spec.kind === 'netbox-proxbox' ? [] : ['secretsmanager:GetSecretValue'] });
+      expect({ id: spec.id, actions }).toEqual({ id: spec.id, actions: spec.kind === undefined || spec.kind === 'appliance' || spec.kind === 'netbox-proxbox' ? [] : ['secretsmanager:GetSecretValue'] });
     }
   });
 });

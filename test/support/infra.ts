@@ -119,7 +119,14 @@ export function withoutNetworkConfig(): OffsiteConfig {
 // Widened to FunctionSpec so that filters on values the catalog may not use yet still type-check.
 export const catalog: readonly FunctionSpec[] = FUNCTIONS;
 export const writeSpecs = catalog.filter((spec) => spec.archive === 'write');
-export const readSpecs = catalog.filter((spec) => spec.archive === 'read');
+/** The streaming copiers (each kind's copy-to-archive handler): the functions whose memory bound the bench measures. */
+export const copierSpecs = catalog.filter((spec) => spec.entry.endsWith('/copy-to-archive.ts'));
+/**
+ * The kinds' read-only functions. The archive's own jobs (no kind) are granted more on top
+ * (prune deletes, verify records its results); test/infra/prune-archive-function.test.ts
+ * and test/infra/archive-jobs.test.ts check theirs.
+ */
+export const readSpecs = catalog.filter((spec) => spec.archive === 'read' && spec.kind !== undefined);
 export const applianceNetworkSpecs = catalog.filter((spec) => spec.network === 'private-network');
 export const internetSpecs = catalog.filter((spec) => spec.network === 'internet');
 export const netboxSpecs = catalog.filter((spec) => spec.kind === 'netbox-cloud');
