@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, loadConfigFile, resolveConfigPath } from '../functions/config/load';
-import type { OffsiteConfig } from '../functions/config/schema';
+import { DEFAULT_STACK_NAME, type OffsiteConfig } from '../functions/config/schema';
 import { OffsiteStack } from '../lib/offsite-stack';
 
 const EXAMPLE_CONFIG = resolve(__dirname, '..', 'offsite.config.example.json');
@@ -51,7 +51,7 @@ function main(): void {
     console.error(`offsite: deploying to ${region} (archive.region), not to your default region ${profileRegion}.`);
   }
   const app = new App();
-  new OffsiteStack(app, 'Offsite', {
+  new OffsiteStack(app, config.stackName ?? DEFAULT_STACK_NAME, {
     config,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
   });

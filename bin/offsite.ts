@@ -11,6 +11,10 @@ import { statusCommand } from './cli/status';
 import { verifyCommand } from './cli/verify';
 import { pruneCommand } from './cli/prune';
 import { protectCommand } from './cli/protect';
+import { executionsCommand } from './cli/executions';
+import { runnerFor, withRemoteOptions, withStackOptions } from './remote/cli-options';
+import type { RemoteOptions } from './remote/remote-runner';
+import { RemoteError } from './remote/sfn';
 
 const io: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -42,18 +46,18 @@ function program(): Command {
 
   const configPath = (): string => resolveConfigPath(cli.opts<{ config?: string }>().config);
 
-  cli
+  withRemoteOptions(cli
     .command('backup')
     .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive')
     .argument('<target>', 'a configured target name')
-    .option('--json', 'print the result as JSON')
-    .action(async (targetName: string, options: { json?: boolean }) => {
+    .option('--json', 'print the result as JSON'))
+    .action(async (targetName: string, options: { json?: boolean } & RemoteOptions) => {
       const config = useConfig(configPath());
-      const result = await backupCommand(config, targetName, io, { json: options.json ?? false });
+      const result = await backupCommand(config, targetName, io, { json: options.json ?? false }, runnerFor(config, io, options));
       process.exitCode = result.exitCode;
     });
 
-  cli
+  withRemoteOptions(cli
     .command('restore')
     .description('run one restore lifecycle; exit 0 only when the vendor reports the restore completed')
     .argument('<target>', 'a configured target name')
@@ -61,9 +65,10 @@ function program(): Command {
     .option('--archive-key <key>', 'appliances: the archived copy to restore (an object key from `offsite list`)')
     .option('--to <instance>', 'NetBox Cloud: the instance to restore onto (default: the target\'s own instance)')
     .option('--allow-version-mismatch', 'appliances: restore even when the backup was made on other software than the appliance runs')
-    .option('--yes', 'confirm the restore (the typed confirmation a console user gives)')
-    .action(async (targetName: string, options: { backup?: string; archiveKey?: string; to?: string; allowVersionMismatch?: boolean; yes?: boolean }) => {
+    .option('--yes', 'confirm the restore (the typed confirmation a console user gives)'))
+    .action(async (targetName: string, options: { backup?: string; archiveKey?: string; to?: string; allowVersionMismatch?: boolean; yes?: boolean } & RemoteOptions) => {
       const config = useConfig(configPath());
+      const runner = runnerFor(config, io, options);
       const destination = restoreDestination(findTarget(config, targetName), options.to);
       const confirm = options.yes ? destination : await typedConfirmation(destination);
       if (confirm !== destination) {
@@ -77,7 +82,7 @@ function program(): Command {
         ...(options.archiveKey !== undefined ? { archiveKey: options.archiveKey } : {}),
         ...(options.to !== undefined ? { to: options.to } : {}),
         ...(options.allowVersionMismatch ? { allowVersionMismatch: true } : {}),
-      });
+      }, runner);
       process.exitCode = result.exitCode;
     });
 
@@ -130,13 +135,28 @@ function program(): Command {
       process.exitCode = (await statusCommand(useConfig(configPath()), io, { json: options.json ?? false })).exitCode;
     });
 
-  cli
+  withRemoteOptions(cli
     .command('audit')
     .description('netbox-proxbox: the backup coverage report (which VMs have no working backup routine); exit 1 while any VM in scope is uncovered or NetBox cannot be read')
     .argument('<target>', 'a configured target name')
-    .option('--json', 'print the report as JSON')
-    .action(async (targetName: string, options: { json?: boolean }) => {
-      process.exitCode = (await auditCommand(useConfig(configPath()), targetName, io, { json: options.json ?? false })).exitCode;
+    .option('--json', 'print the report as JSON'))
+    .action(async (targetName: string, options: { json?: boolean } & RemoteOptions) => {
+      const config = useConfig(configPath());
+      process.exitCode = (await auditCommand(config, targetName, io, { json: options.json ?? false }, runnerFor(config, io, options))).exitCode;
+    });
+
+  withStackOptions(cli
+    .command('executions')
+    .description("the deployed stack's recent executions of a target's lifecycles, newest first (status, start, duration, failing state); --follow attaches to one")
+    .argument('<target>', 'a configured target name')
+    .option('--limit <n>', 'how many executions (default 20)')
+    .option('--follow <execution>', 'follow this execution (name or ARN) to its end and exit with its outcome')
+    .option('--json', 'print the list as JSON'))
+    .action(async (targetName: string, options: { limit?: string; follow?: string; json?: boolean } & RemoteOptions) => {
+      const { limit, ...rest } = options;
+      process.exitCode = (
+        await executionsCommand(useConfig(configPath()), targetName, io, { ...rest, json: options.json ?? false, ...(limit !== undefined ? { limit: Number(limit) } : {}) })
+      ).exitCode;
     });
 
   cli
@@ -158,6 +178,11 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    if (error instanceof RemoteError) {
+      io.err(error.message);
+      process.exitCode = EXIT_FAILED;
       return;
     }
     if (error instanceof ConfigError || error instanceof InvalidInput) {

@@ -10,9 +10,9 @@ import type { AuditReport } from '../../functions/kinds/netbox-proxbox/coverage'
 import { textTable } from '../../functions/kinds/netbox-proxbox/report';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { InvalidInput } from '../../functions/shared/errors';
-import { runLifecycle } from '../local/local-runner';
 import type { CliIo, CommandResult } from './commands';
 import { plainCause } from './format';
+import { LOCAL_RUNNER, type LifecycleRunner } from './lifecycle-runner';
 import { stateReporter } from './progress';
 
 /** The audit lifecycle's output (its final Pass state). */
@@ -38,7 +38,13 @@ export async function readAuditReport(config: OffsiteConfig, key: string): Promi
   return JSON.parse((await answer.Body?.transformToString('utf8')) ?? 'null') as AuditReport;
 }
 
-export async function auditCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: { json?: boolean } = {}): Promise<CommandResult & { report?: AuditReport }> {
+export async function auditCommand(
+  config: OffsiteConfig,
+  targetName: string,
+  io: CliIo,
+  options: { json?: boolean } = {},
+  runner: LifecycleRunner = LOCAL_RUNNER,
+): Promise<CommandResult & { report?: AuditReport }> {
   const target = findTarget(config, targetName);
   const lifecycle = LIFECYCLES.find((candidate) => candidate.kind === target.kind && candidate.purpose === 'audit');
   if (!lifecycle) {
@@ -46,7 +52,7 @@ export async function auditCommand(config: OffsiteConfig, targetName: string, io
     throw new InvalidInput(`audit is not available for ${target.kind} targets (${target.name}); it audits ${audited.join(', ')} targets.`);
   }
   io.err(`Auditing ${target.name} (${target.kind}): which VMs have working backup cover`);
-  const outcome = await runLifecycle({ lifecycle, input: { target: target.name }, onEvent: stateReporter(io.err) });
+  const outcome = await runner.run({ lifecycle, input: { target: target.name }, targetName: target.name, onEvent: stateReporter(io.err) });
   if (!outcome.succeeded) {
     io.err(`Audit of ${target.name} failed: ${outcome.error ?? 'unknown error'}`);
     const cause = plainCause(outcome.cause);

@@ -10,9 +10,10 @@ import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runti
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
 import { InvalidInput } from '../../functions/shared/errors';
 import type { LifecycleOutcome as OutcomeName } from '../../functions/shared/outcomes';
-import { runLifecycle, type LifecycleEvent, type LifecycleOutcome } from '../local/local-runner';
+import type { LifecycleEvent, LifecycleOutcome } from '../local/local-runner';
 import { formatAge, formatBytes, plainCause } from './format';
 import { kindCommandsOf } from './kind-commands';
+import { LOCAL_RUNNER, type LifecycleRunner } from './lifecycle-runner';
 import { copyProgressReporter, stateReporter } from './progress';
 
 export interface CliIo {
@@ -75,7 +76,10 @@ async function runWithTransfer(
   io: CliIo,
   transferState: string | undefined,
   run: (onEvent: (event: LifecycleEvent) => void) => Promise<LifecycleOutcome>,
+  runner: LifecycleRunner = LOCAL_RUNNER,
 ): Promise<LifecycleOutcome> {
+  // A remote run's copy happens in AWS: nothing to cancel here, and its runner owns Ctrl-C.
+  if (runner.where === 'remote') return run(stateReporter(io.err));
   const progress = copyProgressReporter(io.errStream);
   listenToCopyProgress(progress.onProgress);
   const cancel = new AbortController();
@@ -107,13 +111,14 @@ export async function backupCommand(
   targetName: string,
   io: CliIo,
   options: { json?: boolean } = {},
+  runner: LifecycleRunner = LOCAL_RUNNER,
 ): Promise<CommandResult & { archived?: ArchivedResult }> {
   const target = findTarget(config, targetName);
   const lifecycle = lifecycleFor(target.kind, 'backup');
   warnAbout(target, io);
   const archiveUrl = `s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`;
   io.err(kindOf(target).backup?.announce(target, archiveUrl) ?? `Backing up ${target.name} (${target.kind}) into ${archiveUrl}`);
-  const outcome = await runWithTransfer(io, kindOf(target).transferStates.backup, (onEvent) => runLifecycle({ lifecycle, input: { target: target.name }, onEvent }));
+  const outcome = await runWithTransfer(io, kindOf(target).transferStates.backup, (onEvent) => runner.run({ lifecycle, input: { target: target.name }, targetName: target.name, onEvent }), runner);
   // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
   // after it failed. The execution stays failed (so the alarms see it); the command
   // reports the copy and exits 0 with a warning.
@@ -163,7 +168,7 @@ export function restoreDestination(target: TargetConfig, to: string | undefined)
   return restoreRulesOf(target).destination(target, to);
 }
 
-export async function restoreCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: RestoreCommandOptions): Promise<CommandResult> {
+export async function restoreCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: RestoreCommandOptions, runner: LifecycleRunner = LOCAL_RUNNER): Promise<CommandResult> {
   const target = findTarget(config, targetName);
   const kind = { ...kindOf(target), restore: restoreRulesOf(target) };
   if ((options.backup === undefined) === (options.archiveKey === undefined)) {
@@ -179,8 +184,11 @@ export async function restoreCommand(config: OffsiteConfig, targetName: string, 
   const destination = kind.restore.destination(target, options.to);
   warnAbout(target, io);
   io.err(kind.restore.announce(target, options, destination));
-  const outcome = await runWithTransfer(io, kind.transferStates.restore, (onEvent) =>
-    runLifecycle({ lifecycle: lifecycleFor(target.kind, 'restore'), input: kind.restore.input(target, options, options.confirm), onEvent }),
+  const outcome = await runWithTransfer(
+    io,
+    kind.transferStates.restore,
+    (onEvent) => runner.run({ lifecycle: lifecycleFor(target.kind, 'restore'), input: kind.restore.input(target, options, options.confirm), targetName: target.name, onEvent }),
+    runner,
   );
   if (!outcome.succeeded) return reportFailure(io, `Restore of ${target.name} onto ${destination}`, outcome);
   for (const line of kind.restore.summarize(target, outcome.output, destination)) io.out(line);

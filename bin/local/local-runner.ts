@@ -13,7 +13,7 @@ type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** What the runner tells a watcher, in the order it happens. */
 export type LifecycleEvent =
-  | { readonly type: 'state-entered'; readonly state: string; readonly stateType: string }
+  | { readonly type: 'state-entered'; readonly state: string; readonly stateType: string; readonly input?: JsonValue }
   | { readonly type: 'state-retried'; readonly state: string; readonly attempt: number; readonly error: string }
   | { readonly type: 'state-failed'; readonly state: string; readonly error: string; readonly cause: string }
   | { readonly type: 'state-caught'; readonly state: string; readonly next: string };
@@ -40,6 +40,8 @@ export interface RunLifecycleOptions {
   /** Milliseconds per state name between Retry attempts. */
   readonly retryOverridesMs?: Readonly<Record<string, number>>;
   readonly onEvent?: (event: LifecycleEvent) => void;
+  /** Stops the execution (the local Step Functions endpoint's StopExecution): it ends failed with ExecutionAborted. */
+  readonly signal?: AbortSignal;
 }
 
 // require, not import(): under the package's `offsite` bin only tsx's CommonJS hook is
@@ -121,6 +123,9 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
     },
     context: { Execution: { Name: executionName } },
   });
+  const abort = (): void => execution.abort();
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener('abort', abort, { once: true });
 
   const path: string[] = [];
   const retries: Record<string, number> = {};
@@ -132,7 +137,7 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
       case 'StateEntered':
         path.push(event.state.name);
         if (event.state.type === 'Fail' && event.index === undefined) failedWith = event.state.input;
-        options.onEvent?.({ type: 'state-entered', state: event.state.name, stateType: event.state.type });
+        options.onEvent?.({ type: 'state-entered', state: event.state.name, stateType: event.state.type, input: event.state.input as JsonValue });
         break;
       case 'StateRetried':
         retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
@@ -150,11 +155,19 @@ export async function runLifecycle(options: RunLifecycleOptions): Promise<Lifecy
       case 'ExecutionSucceeded':
         output = event.output;
         break;
+      // As Step Functions reports them: an execution stopped from outside, or one past the definition's TimeoutSeconds.
+      case 'ExecutionAborted':
+        failure = { error: 'ExecutionAborted', cause: 'The execution was stopped before it finished.' };
+        break;
+      case 'ExecutionTimeout':
+        failure = { error: 'ExecutionTimedOut', cause: "The execution ran longer than the state machine's TimeoutSeconds." };
+        break;
       default:
         break;
     }
   }
   await execution.result.catch(() => undefined);
+  options.signal?.removeEventListener('abort', abort);
   return failure ? { succeeded: false, ...failure, failedWith, path, retries } : { succeeded: true, output, path, retries };
 }
 

@@ -70,6 +70,11 @@ export const configSchema = z
           .optional(),
       })
       .strict(),
+    /** The CloudFormation stack `cdk deploy` creates (bin/app.ts), whose outputs `--remote` reads; absent: DEFAULT_STACK_NAME. */
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'expected a CloudFormation stack name (letters, digits and dashes, at most 128, starting with a letter), such as Offsite')
+      .optional(),
     timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin' }).default('UTC'),
     alarmEmail: z.email({ error: 'expected an e-mail address' }).optional(),
     network: networkPlacement.optional(),
@@ -90,3 +95,6 @@ export type OffsiteConfig = z.infer<typeof configSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
 export type NetworkPlacement = z.infer<typeof networkPlacement>;
 export type ArchiveConfig = OffsiteConfig['archive'];
+
+/** The stack name when the configuration names none (bin/app.ts deploys under it). */
+export const DEFAULT_STACK_NAME = 'Offsite';

@@ -1,0 +1,373 @@
+// A local stand-in for the deployed stack, for the sandbox and tests: the subset of the
+// Step Functions API that remote mode calls (JSON 1.0, `X-Amz-Target:
+// AWSStepFunctions.<Action>`) plus CloudFormation's DescribeStacks (Query protocol, XML)
+// for the stack's `<LifecycleId>StateMachineArn` outputs, on 127.0.0.1. Executions run the
+// real ASL with the real handlers through the local runner, in this process; their
+// history is built from the runner's events in the shapes Step Functions records for
+// Lambda Tasks. Not emulated: request signatures and IAM (any credentials are accepted),
+// quotas and throttling, express workflows, redrive, history of Map/Parallel branches as
+// separate chains, and state output in StateExited (the next state's input stands in).
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LIFECYCLES, type LifecycleSpec } from '../../functions/catalog';
+import { DEFAULT_STACK_NAME } from '../../functions/config/schema';
+import { allStates, loadLocalDefinition, runLifecycle, type JsonValue, type LifecycleEvent, type LifecycleOutcome, type StateList } from '../local/local-runner';
+import { stateMachineOutputKey } from './sfn';
+
+const ACCOUNT = '000000000000';
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Step Functions' own limit on execution names. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+export interface LocalEndpointOptions {
+  readonly region?: string;
+  readonly stackName?: string;
+  /** As the local runner takes them: tests shorten poll waits and retry delays. */
+  readonly waitOverridesMs?: Readonly<Record<string, number>>;
+  readonly retryOverridesMs?: Readonly<Record<string, number>>;
+}
+
+type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+type HistoryRecord = { id: number; previousEventId: number; timestamp: number; type: string } & Record<string, unknown>;
+
+export interface LocalExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: number;
+  status: Status;
+  stopDate?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly history: HistoryRecord[];
+  readonly stop: AbortController;
+  stoppedWith?: { error?: string; cause?: string };
+  /** Settles when the execution has ended (tests and the sandbox wait for it before stopping the endpoint). */
+  done: Promise<void>;
+}
+
+export interface LocalEndpoint {
+  /** For `--endpoint`: both the Step Functions and the CloudFormation client are pointed here. */
+  readonly url: string;
+  readonly region: string;
+  readonly stackName: string;
+  stateMachineArn(lifecycleId: string): string;
+  /** Every execution started, oldest first. */
+  executions(): readonly LocalExecution[];
+  stop(): Promise<void>;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const seconds = (ms: number): number => ms / 1000;
+
+/** History events for one execution, in the shapes Step Functions records for Lambda Tasks. */
+class HistoryWriter {
+  private open: { name: string; type: string; failed: boolean } | undefined;
+
+  constructor(
+    private readonly history: HistoryRecord[],
+    private readonly resources: ReadonlyMap<string, string>,
+  ) {}
+
+  add(type: string, details: Record<string, unknown> = {}): void {
+    const previous = this.history.at(-1)?.id ?? 0;
+    this.history.push({ id: previous + 1, previousEventId: previous, timestamp: seconds(Date.now()), type, ...details });
+  }
+
+  private closeOpen(output: string): void {
+    const open = this.open;
+    if (!open) return;
+    if (open.type === 'Task' && !open.failed) this.add('LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output } });
+    if (open.type !== 'Fail') this.add(`${open.type}StateExited`, { stateExitedEventDetails: { name: open.name, output } });
+    this.open = undefined;
+  }
+
+  private attempt(name: string, input: string): void {
+    this.add('LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: this.resources.get(name) ?? name, input } });
+    this.add('LambdaFunctionStarted');
+  }
+
+  onEvent(event: LifecycleEvent): void {
+    switch (event.type) {
+      case 'state-entered': {
+        const input = JSON.stringify(event.input ?? null);
+        this.closeOpen(input);
+        this.add(`${event.stateType}StateEntered`, { stateEnteredEventDetails: { name: event.state, input } });
+        this.open = { name: event.state, type: event.stateType, failed: false };
+        if (event.stateType === 'Task') this.attempt(event.state, input);
+        break;
+      }
+      case 'state-failed':
+        if (this.open?.type === 'Task') {
+          this.add('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error: event.error, cause: event.cause } });
+          this.open.failed = true;
+        }
+        break;
+      case 'state-retried':
+        if (this.open) {
+          this.open.failed = false;
+          this.attempt(event.state, '{}');
+        }
+        break;
+      case 'state-caught':
+        break;
+    }
+  }
+
+  end(outcome: LifecycleOutcome, stoppedWith: { error?: string; cause?: string } | undefined): Status {
+    if (outcome.succeeded) {
+      const output = JSON.stringify(outcome.output ?? null);
+      this.closeOpen(output);
+      this.add('ExecutionSucceeded', { executionSucceededEventDetails: { output } });
+      return 'SUCCEEDED';
+    }
+    if (outcome.error === 'ExecutionAborted') {
+      this.add('ExecutionAborted', { executionAbortedEventDetails: { ...stoppedWith } });
+      return 'ABORTED';
+    }
+    if (outcome.error === 'ExecutionTimedOut') {
+      this.add('ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout', cause: outcome.cause } });
+      return 'TIMED_OUT';
+    }
+    this.add('ExecutionFailed', { executionFailedEventDetails: { error: outcome.error, cause: outcome.cause } });
+    return 'FAILED';
+  }
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) request.destroy(new Error('request body too large'));
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+const xmlEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function pageOf<T>(items: readonly T[], maxResults: unknown, nextToken: unknown): { page: T[]; nextToken?: string } {
+  const size = typeof maxResults === 'number' && maxResults > 0 ? Math.min(maxResults, 1000) : 100;
+  const start = typeof nextToken === 'string' ? Number(Buffer.from(nextToken, 'base64').toString('utf8')) : 0;
+  if (!Number.isInteger(start) || start < 0) throw new ApiError('InvalidToken', 'Invalid Token');
+  const page = items.slice(start, start + size);
+  return start + size < items.length ? { page, nextToken: Buffer.from(String(start + size)).toString('base64') } : { page };
+}
+
+/** Starts the endpoint on 127.0.0.1 (a free port). The process's environment must let the handlers run (OFFSITE_CONFIG, credentials), as for a local run. */
+export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Promise<LocalEndpoint> {
+  const region = options.region ?? 'us-east-1';
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const namePrefix = stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  const machines = new Map<string, LifecycleSpec>(
+    LIFECYCLES.map((lifecycle) => [`arn:aws:states:${region}:${ACCOUNT}:stateMachine:${namePrefix}-${lifecycle.kind}-${lifecycle.purpose}`, lifecycle]),
+  );
+  const arnOf = (lifecycleId: string): string => {
+    const found = [...machines].find(([, lifecycle]) => lifecycle.id === lifecycleId);
+    if (!found) throw new Error(`No lifecycle ${lifecycleId}`);
+    return found[0];
+  };
+  const executions = new Map<string, LocalExecution>();
+
+  const execution = (arn: unknown): LocalExecution => {
+    const found = typeof arn === 'string' ? executions.get(arn) : undefined;
+    if (!found) throw new ApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
+    return found;
+  };
+
+  const start = (body: Record<string, unknown>): Record<string, unknown> => {
+    const stateMachineArn = String(body.stateMachineArn ?? '');
+    const lifecycle = machines.get(stateMachineArn);
+    if (!lifecycle) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const name = typeof body.name === 'string' ? body.name : randomUUID();
+    if (!EXECUTION_NAME.test(name)) throw new ApiError('InvalidName', `Invalid Name: '${name}'`);
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    if (executions.has(executionArn)) throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    const inputText = typeof body.input === 'string' ? body.input : '{}';
+    let input: JsonValue;
+    try {
+      input = JSON.parse(inputText) as JsonValue;
+    } catch {
+      throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+    const resources = new Map(
+      allStates(loadLocalDefinition(lifecycle).States as unknown as StateList).flatMap(([stateName, state]) => (state.Resource ? [[stateName, state.Resource] as [string, string]] : [])),
+    );
+    const record: LocalExecution = {
+      executionArn,
+      stateMachineArn,
+      name,
+      input: inputText,
+      startDate: seconds(Date.now()),
+      status: 'RUNNING',
+      history: [],
+      stop: new AbortController(),
+      done: Promise.resolve(),
+    };
+    const writer = new HistoryWriter(record.history, resources);
+    writer.add('ExecutionStarted', { executionStartedEventDetails: { input: inputText, inputDetails: { truncated: false }, roleArn: `arn:aws:iam::${ACCOUNT}:role/${namePrefix}-local` } });
+    executions.set(executionArn, record);
+    record.done = runLifecycle({
+      lifecycle,
+      input,
+      executionName: name,
+      onEvent: (event) => writer.onEvent(event),
+      signal: record.stop.signal,
+      ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
+      ...(options.retryOverridesMs ? { retryOverridesMs: options.retryOverridesMs } : {}),
+    })
+      .catch((error: unknown): LifecycleOutcome => ({ succeeded: false, error: 'States.Runtime', cause: error instanceof Error ? error.message : String(error), path: [], retries: {} }))
+      .then((outcome) => {
+        record.status = writer.end(outcome, record.stoppedWith);
+        record.stopDate = seconds(Date.now());
+        if (outcome.succeeded) record.output = JSON.stringify(outcome.output ?? null);
+        else if (record.status === 'ABORTED') Object.assign(record, record.stoppedWith);
+        else Object.assign(record, { error: outcome.error, cause: outcome.cause });
+      });
+    return { executionArn, startDate: record.startDate };
+  };
+
+  const describe = (record: LocalExecution): Record<string, unknown> => ({
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status,
+    startDate: record.startDate,
+    input: record.input,
+    ...(record.stopDate !== undefined ? { stopDate: record.stopDate } : {}),
+    ...(record.output !== undefined ? { output: record.output } : {}),
+    ...(record.error !== undefined ? { error: record.error } : {}),
+    ...(record.cause !== undefined ? { cause: record.cause } : {}),
+  });
+
+  const actions: Record<string, (body: Record<string, unknown>) => Record<string, unknown>> = {
+    StartExecution: start,
+    DescribeExecution: (body) => describe(execution(body.executionArn)),
+    GetExecutionHistory: (body) => {
+      const record = execution(body.executionArn);
+      const ordered = body.reverseOrder === true ? [...record.history].reverse() : record.history;
+      const withData = body.includeExecutionData === false ? ordered.map(withoutData) : ordered;
+      const { page, nextToken } = pageOf(withData, body.maxResults, body.nextToken);
+      return { events: page, ...(nextToken ? { nextToken } : {}) };
+    },
+    ListExecutions: (body) => {
+      const stateMachineArn = String(body.stateMachineArn ?? '');
+      if (!machines.has(stateMachineArn)) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+      const listed = [...executions.values()]
+        .filter((record) => record.stateMachineArn === stateMachineArn && (body.statusFilter === undefined || record.status === body.statusFilter))
+        .reverse()
+        .map((record) => ({
+          executionArn: record.executionArn,
+          stateMachineArn,
+          name: record.name,
+          status: record.status,
+          startDate: record.startDate,
+          ...(record.stopDate !== undefined ? { stopDate: record.stopDate } : {}),
+        }));
+      const { page, nextToken } = pageOf(listed, body.maxResults, body.nextToken);
+      return { executions: page, ...(nextToken ? { nextToken } : {}) };
+    },
+    StopExecution: (body) => {
+      const record = execution(body.executionArn);
+      if (record.status === 'RUNNING') {
+        record.stoppedWith = { ...(typeof body.error === 'string' ? { error: body.error } : {}), ...(typeof body.cause === 'string' ? { cause: body.cause } : {}) };
+        record.stop.abort();
+      }
+      return { stopDate: seconds(Date.now()) };
+    },
+  };
+
+  const describeStacks = (form: URLSearchParams): string => {
+    const requested = form.get('StackName');
+    if (requested !== null && requested !== stackName) throw new ApiError('ValidationError', `Stack with id ${requested} does not exist`);
+    const outputs = [...machines]
+      .map(([arn, lifecycle]) => `<member><OutputKey>${xmlEscape(stateMachineOutputKey(lifecycle.id))}</OutputKey><OutputValue>${xmlEscape(arn)}</OutputValue></member>`)
+      .join('');
+    return (
+      `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
+      `<StackName>${xmlEscape(stackName)}</StackName><StackId>arn:aws:cloudformation:${region}:${ACCOUNT}:stack/${xmlEscape(stackName)}/local</StackId>` +
+      `<StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>${new Date(0).toISOString()}</CreationTime><Outputs>${outputs}</Outputs>` +
+      `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`
+    );
+  };
+
+  const answer = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const body = await readBody(request);
+    const target = request.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('AWSStepFunctions.')) {
+      const action = actions[target.slice('AWSStepFunctions.'.length)];
+      try {
+        if (!action) throw new ApiError('UnknownOperationException', `The local endpoint does not offer ${target}`);
+        const result = action(body ? (JSON.parse(body) as Record<string, unknown>) : {});
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(result));
+      } catch (error) {
+        const failure = error instanceof ApiError ? error : new ApiError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
+        response.writeHead(failure.status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: `com.amazonaws.swf.service.model#${failure.code}`, message: failure.message }));
+      }
+      return;
+    }
+    const form = new URLSearchParams(body);
+    if (form.get('Action') === 'DescribeStacks') {
+      try {
+        response.writeHead(200, { 'content-type': 'text/xml' }).end(describeStacks(form));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        response
+          .writeHead(400, { 'content-type': 'text/xml' })
+          .end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+      }
+      return;
+    }
+    response.writeHead(400, { 'content-type': 'text/plain' }).end('The local endpoint answers Step Functions (JSON 1.0) and CloudFormation DescribeStacks only.');
+  };
+
+  const server = createServer((request, response) => {
+    answer(request, response).catch(() => {
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    region,
+    stackName,
+    stateMachineArn: arnOf,
+    executions: () => [...executions.values()],
+    async stop() {
+      for (const record of executions.values()) record.stop.abort();
+      await Promise.all([...executions.values()].map((record) => record.done));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** History without inputs and outputs (includeExecutionData: false). */
+function withoutData(event: HistoryRecord): HistoryRecord {
+  const stripped: HistoryRecord = { ...event };
+  for (const [key, value] of Object.entries(event)) {
+    if (key.endsWith('EventDetails') && typeof value === 'object' && value !== null) {
+      const { input: _input, output: _output, ...rest } = value as Record<string, unknown>;
+      stripped[key] = rest;
+    }
+  }
+  return stripped;
+}

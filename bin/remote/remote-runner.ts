@@ -1,0 +1,154 @@
+// `--remote`: start the deployed stack's state machine for a lifecycle, then follow its
+// history through the same reporter as a local run and hand back the same outcome.
+import { createInterface } from 'node:readline/promises';
+import { DEFAULT_STACK_NAME, type OffsiteConfig } from '../../functions/config/schema';
+import type { CliIo } from '../cli/commands';
+import type { LifecycleRunner } from '../cli/lifecycle-runner';
+import type { LifecycleEvent } from '../local/local-runner';
+import { HistoryReader, type RemoteOutcome } from './history';
+import {
+  executionName,
+  followHistory,
+  remoteClients,
+  stackOutputs,
+  startExecution,
+  stateMachineArnFrom,
+  stopExecution,
+  type RemoteClients,
+} from './sfn';
+
+/** The command-line options of remote mode. */
+export interface RemoteOptions {
+  readonly remote?: boolean;
+  readonly endpoint?: string;
+  readonly stack?: string;
+  readonly region?: string;
+}
+
+export interface RemoteTarget {
+  readonly stackName: string;
+  readonly region: string;
+  readonly endpoint?: string;
+}
+
+/** Stack from --stack, else the configuration's stackName, else the name bin/app.ts deploys; region from --region, else archive.region (where bin/app.ts deploys). */
+export function remoteTarget(config: OffsiteConfig, options: RemoteOptions): RemoteTarget {
+  return {
+    stackName: options.stack ?? config.stackName ?? DEFAULT_STACK_NAME,
+    region: options.region ?? config.archive.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  };
+}
+
+/** What to do when the operator presses Ctrl-C while following: stop the execution, or leave it running. */
+export type InterruptChoice = 'stop' | 'leave';
+
+export interface FollowEnvironment {
+  readonly clients: RemoteClients;
+  readonly io: CliIo;
+  /** Resolves when the operator asks to stop following (Ctrl-C); the default listens for SIGINT. */
+  readonly interrupts?: (onInterrupt: () => void) => () => void;
+  /** Asked after an interrupt; the default asks on a terminal and never stops without one. */
+  readonly choose?: () => Promise<InterruptChoice | undefined>;
+  readonly pollInitialMs?: number;
+  readonly pollMaxMs?: number;
+}
+
+function sigintListener(onInterrupt: () => void): () => void {
+  process.on('SIGINT', onInterrupt);
+  return () => process.off('SIGINT', onInterrupt);
+}
+
+async function askOnTerminal(io: CliIo): Promise<InterruptChoice | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question('Stop the execution in Step Functions too? Type "stop" to stop it, anything else leaves it running: ');
+    return answer.trim().toLowerCase() === 'stop' ? 'stop' : 'leave';
+  } catch {
+    io.err('');
+    return 'leave';
+  } finally {
+    prompt.close();
+  }
+}
+
+/** The result of following: the execution's outcome, or that following stopped while it runs on. */
+export type FollowResult = { readonly kind: 'ended'; readonly outcome: RemoteOutcome } | { readonly kind: 'left-running'; readonly executionArn: string };
+
+/**
+ * Follows one execution to its end through `onEvent`. Ctrl-C stops following and asks
+ * whether to stop the execution; without a terminal, or unless the answer is "stop", the
+ * execution is left running and the operator is told so.
+ */
+export async function followExecution(
+  env: FollowEnvironment,
+  executionArn: string,
+  onEvent: (event: LifecycleEvent) => void,
+  resumeHint: string,
+): Promise<FollowResult> {
+  const reader = new HistoryReader();
+  const detach = new AbortController();
+  const unlisten = (env.interrupts ?? sigintListener)(() => detach.abort());
+  const feed = (event: Parameters<HistoryReader['push']>[0]): void => {
+    for (const lifecycleEvent of reader.push(event)) onEvent(lifecycleEvent);
+  };
+  const poll = { ...(env.pollInitialMs !== undefined ? { pollInitialMs: env.pollInitialMs } : {}), ...(env.pollMaxMs !== undefined ? { pollMaxMs: env.pollMaxMs } : {}) };
+  try {
+    const first = await followHistory(env.clients, executionArn, feed, { signal: detach.signal, ...poll });
+    if (first === 'ended') return { kind: 'ended', outcome: reader.outcome() };
+    env.io.err('Stopped following.');
+    const choice = await (env.choose ?? (() => askOnTerminal(env.io)))();
+    if (choice !== 'stop') {
+      env.io.err(`The execution was left running in Step Functions: ${executionArn}`);
+      env.io.err(`  follow it again with: ${resumeHint}`);
+      return { kind: 'left-running', executionArn };
+    }
+    await stopExecution(env.clients, executionArn, 'Stopped from the offsite command line (Ctrl-C, then "stop").');
+    env.io.err('Stopping the execution; a job already sent to the vendor keeps going.');
+    // Follow to the end, so the outcome (ABORTED) is the one Step Functions records.
+    await followHistory(env.clients, executionArn, feed, poll);
+    return { kind: 'ended', outcome: reader.outcome() };
+  } finally {
+    unlisten();
+  }
+}
+
+/** The exit code of a run that stopped following on Ctrl-C (the shell's 128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+export interface RemoteRunnerOptions extends RemoteOptions {
+  readonly clients?: RemoteClients;
+  readonly now?: () => Date;
+  readonly interrupts?: FollowEnvironment['interrupts'];
+  readonly choose?: FollowEnvironment['choose'];
+  /** When following stops on Ctrl-C; the default exits the process with EXIT_INTERRUPTED. */
+  readonly onLeftRunning?: () => never;
+}
+
+/** A LifecycleRunner that starts the deployed state machine of the lifecycle and follows it. */
+export function remoteRunner(config: OffsiteConfig, io: CliIo, options: RemoteRunnerOptions): LifecycleRunner {
+  const where = remoteTarget(config, options);
+  const clients = options.clients ?? remoteClients(where);
+  return {
+    where: 'remote',
+    async run({ lifecycle, input, targetName, onEvent }) {
+      const arn = stateMachineArnFrom(await stackOutputs(clients, where.stackName), lifecycle.id, where.stackName);
+      const name = executionName(targetName, lifecycle.purpose, (options.now ?? (() => new Date()))());
+      const { executionArn } = await startExecution(clients, arn, name, input);
+      io.err(`Started ${name} on ${arn.split(':').pop() ?? arn} (stack ${where.stackName}, ${where.region}${where.endpoint ? `, endpoint ${where.endpoint}` : ''})`);
+      if (!where.endpoint) io.err(`  console: https://${where.region}.console.aws.amazon.com/states/home?region=${where.region}#/v2/executions/details/${executionArn}`);
+      const result = await followExecution(
+        { clients, io, ...(options.interrupts ? { interrupts: options.interrupts } : {}), ...(options.choose ? { choose: options.choose } : {}) },
+        executionArn,
+        onEvent,
+        `npm run offsite -- executions ${targetName} --follow ${name}${options.stack ? ` --stack ${options.stack}` : ''}${options.endpoint ? ` --endpoint ${options.endpoint}` : ''}`,
+      );
+      if (result.kind === 'left-running') {
+        if (options.onLeftRunning) options.onLeftRunning();
+        process.exit(EXIT_INTERRUPTED);
+      }
+      return result.outcome;
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { REPO_ROOT } from '../../bin/local/repo-root';
+import { runLifecycle } from '../../bin/local/local-runner';
+import { startLocalEndpoint, type LocalEndpoint } from '../../bin/remote/local-endpoint';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { useConfig } from '../../bin/cli/commands';
+import { lifecycleFor } from '../../functions/catalog';
+import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_RESTORE_INSTANCE } from '../support/harness';
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// The CLI as a user runs it: the package's `offsite` bin, in its own process.
+function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Vendor times, job ids and request references differ from run to run. */
+const normalized = (text: string): string =>
+  text.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>').replace(/job \S+/g, 'job <id>');
+
+/** What a failed run says about the failure, without the lines that differ by where it ran (start notice, state list). */
+const failureLines = (stderr: string): string[] => {
+  const lines = stderr.split('\n');
+  const index = lines.findIndex((line) => / failed: /.test(line) && !line.startsWith('  '));
+  return index < 0 ? [] : lines.slice(index, index + 2).map(normalized);
+};
+
+describe('offsite --remote through the local Step Functions endpoint', () => {
+  let sandbox: SandboxEnvironment;
+  let endpoint: LocalEndpoint;
+  const outputs: string[] = [];
+  const run = async (args: string[]): Promise<CliRun> => {
+    const result = await offsite(args, sandbox.env);
+    outputs.push(result.stdout, result.stderr);
+    return result;
+  };
+  const remote = (...args: string[]): string[] => [...args, '--remote', '--endpoint', endpoint.url];
+
+  beforeAll(async () => {
+    sandbox = await startSandboxEnvironment({
+      netboxCloud: { backupRequestDurationMs: 300, retrievalDurationMs: 200, restoreDurationMs: 300, redeployDelayMs: 100 },
+      appliance: { backupDurationMs: 300, rebootWindowMs: 1500 },
+      poll: { initialSeconds: 1, maxSeconds: 1, timeoutMinutes: 1 },
+    });
+    // The endpoint runs the handlers in this process, as the stack's functions would run them in AWS.
+    Object.assign(process.env, sandbox.env);
+    const config = useConfig(sandbox.configPath);
+    endpoint = await startLocalEndpoint({ region: config.archive.region, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
+  });
+
+  afterAll(async () => {
+    await endpoint.stop();
+    await sandbox.stop();
+  });
+
+  test('backup --remote exits 0, prints the archive key and shows the states as a local run does', async () => {
+    // Act
+    const result = await run(remote('backup', 'netbox-sandbox'));
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^archived netbox-sandbox: backups\/netbox-sandbox\/.+\.backup$/m);
+    expect(result.stderr).toMatch(/Started netbox-sandbox_backup_\d{8}T\d{6}Z_[0-9a-f]{4} on /);
+    expect(result.stderr).toMatch(/→ RequestBackup\n(.|\n)*→ CopyToArchive\n/);
+    expect(endpoint.executions().at(-1)).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  test('restore --remote --yes exits 0 with the same summary as a local restore', async () => {
+    // Act
+    const remoteRun = await run(remote('restore', 'netbox-sandbox', '--backup', 'latest', '--to', SANDBOX_RESTORE_INSTANCE, '--yes'));
+    const localRun = await run(['restore', 'netbox-sandbox', '--backup', 'latest', '--to', SANDBOX_RESTORE_INSTANCE, '--yes']);
+
+    // Assess
+    expect(remoteRun.code).toBe(0);
+    expect(localRun.code).toBe(0);
+    expect(normalized(remoteRun.stdout)).toBe(normalized(localRun.stdout));
+    expect(remoteRun.stdout).toMatch(new RegExp(`restored netbox-sandbox backup \\S+ .* onto ${SANDBOX_RESTORE_INSTANCE}`));
+    expect(JSON.parse(endpoint.executions().find((execution) => execution.name.startsWith('netbox-sandbox_restore_'))?.input ?? '{}')).toEqual({
+      target: 'netbox-sandbox',
+      backupId: 'latest',
+      targetInstanceId: SANDBOX_RESTORE_INSTANCE,
+      confirm: SANDBOX_RESTORE_INSTANCE,
+    });
+  });
+
+  test('a restore the vendor refuses exits 1 with the same reason remotely as locally', async () => {
+    // Prepare
+    sandbox.netboxCloud.setVersionAvailable(SANDBOX_RESTORE_INSTANCE, false);
+
+    // Act
+    const remoteRun = await run(remote('restore', 'netbox-sandbox', '--backup', 'latest', '--to', SANDBOX_RESTORE_INSTANCE, '--yes'));
+    const localRun = await run(['restore', 'netbox-sandbox', '--backup', 'latest', '--to', SANDBOX_RESTORE_INSTANCE, '--yes']);
+    sandbox.netboxCloud.setVersionAvailable(SANDBOX_RESTORE_INSTANCE, true);
+
+    // Assess
+    expect(remoteRun.code).toBe(1);
+    expect(localRun.code).toBe(1);
+    expect(failureLines(remoteRun.stderr)).toEqual(failureLines(localRun.stderr));
+    expect(failureLines(remoteRun.stderr).join('\n')).toMatch(/failed: TargetVersionUnavailable\n {2}NetBox Cloud refused the restore \(HTTP 422\)/);
+  });
+
+  test('an unconfirmed restore --remote exits 2 as locally and starts no execution', async () => {
+    // Prepare
+    const before = endpoint.executions().length;
+
+    // Act
+    const remoteRun = await run(remote('restore', 'netbox-sandbox', '--backup', 'latest'));
+    const localRun = await run(['restore', 'netbox-sandbox', '--backup', 'latest']);
+
+    // Assess
+    expect(remoteRun.code).toBe(2);
+    expect(localRun.code).toBe(2);
+    expect(remoteRun.stderr).toBe(localRun.stderr);
+    expect(remoteRun.stderr).toContain('Nothing was restored: restoring overwrites nb-a12ff000777. Pass --yes');
+    expect(endpoint.executions().length).toBe(before);
+  });
+
+  test('a backup whose request never completes exits 1 with the poll timeout, as the local runner ends it', async () => {
+    // Prepare
+    sandbox.netboxCloud.neverCompleteBackupRequests(true);
+    const local = await runLifecycle({ lifecycle: lifecycleFor('netbox-cloud', 'backup'), input: { target: 'netbox-sandbox' }, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
+
+    // Act
+    const result = await run(remote('backup', 'netbox-sandbox'));
+    sandbox.netboxCloud.neverCompleteBackupRequests(false);
+
+    // Assess
+    expect(local).toMatchObject({ succeeded: false, error: 'BackupRequestTimedOut' });
+    expect(result.code).toBe(1);
+    expect(failureLines(result.stderr)).toEqual([`Backup of netbox-sandbox failed: ${local.error ?? ''}`, `  ${local.cause ?? ''}`].map(normalized));
+  });
+
+  test('executions lists the target\'s runs newest first, with the failing state of failed ones', async () => {
+    // Act
+    const result = await run(['executions', 'netbox-sandbox', '--json', '--endpoint', endpoint.url]);
+    const table = await run(['executions', 'netbox-sandbox', '--endpoint', endpoint.url]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    const listed = JSON.parse(result.stdout) as { executions: { name: string; lifecycle: string; status: string; startDate: string; failedState?: string; error?: string }[] };
+    const started = endpoint.executions().filter((execution) => execution.name.startsWith('netbox-sandbox_'));
+    expect(listed.executions.map((execution) => execution.name).sort()).toEqual(started.map((execution) => execution.name).sort());
+    expect(listed.executions.map((execution) => execution.startDate)).toEqual([...listed.executions.map((execution) => execution.startDate)].sort().reverse());
+    expect(listed.executions.map((execution) => `${execution.lifecycle} ${execution.status}`).sort()).toEqual(['backup FAILED', 'backup SUCCEEDED', 'restore FAILED', 'restore SUCCEEDED']);
+    expect(listed.executions).toContainEqual(expect.objectContaining({ lifecycle: 'restore', status: 'FAILED', failedState: 'TargetVersionUnavailable', error: 'TargetVersionUnavailable' }));
+    expect(listed.executions).toContainEqual(expect.objectContaining({ lifecycle: 'backup', status: 'FAILED', failedState: 'BackupRequestTimedOut' }));
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^STARTED \(UTC\) +LIFECYCLE +STATUS +DURATION +NAME$/m);
+    expect(table.stdout).toContain('in TargetVersionUnavailable: TargetVersionUnavailable — NetBox Cloud refused the restore (HTTP 422)');
+  });
+
+  test('executions --follow attaches to a run started elsewhere (a scheduled one) and exits with its outcome; the list finds it by its input', async () => {
+    // Prepare: as EventBridge Scheduler starts it, under a name offsite did not choose.
+    const sfn = new SFNClient({ region: endpoint.region, endpoint: endpoint.url });
+    const arn = endpoint.stateMachineArn(lifecycleFor('netbox-cloud', 'backup').id);
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'a1b2c3d4-scheduled', input: JSON.stringify({ target: 'netbox-sandbox' }) }));
+
+    // Act
+    const followed = await run(['executions', 'netbox-sandbox', '--follow', 'a1b2c3d4-scheduled', '--endpoint', endpoint.url]);
+    const listed = await run(['executions', 'netbox-sandbox', '--json', '--limit', '1', '--endpoint', endpoint.url]);
+
+    // Assess
+    expect(followed.code).toBe(0);
+    expect(followed.stderr).toContain('→ CopyToArchive');
+    expect(followed.stdout).toContain('a1b2c3d4-scheduled succeeded');
+    expect((JSON.parse(listed.stdout) as { executions: { name: string }[] }).executions.map((execution) => execution.name)).toEqual(['a1b2c3d4-scheduled']);
+  });
+
+  test('no API key or presigned URL appears in any output or execution history', () => {
+    // Prepare
+    const secrets = [
+      sandbox.netboxCloud.apiKey,
+      ...sandbox.netboxCloud.listRetrievals().flatMap((retrieval) => (retrieval.presigned_url ? [retrieval.presigned_url, new URL(retrieval.presigned_url).search] : [])),
+    ];
+    const histories = endpoint.executions().map((execution) => JSON.stringify(execution.history));
+
+    // Assess
+    expect(secrets.length).toBeGreaterThan(1);
+    expect(histories.length).toBeGreaterThanOrEqual(5);
+    for (const secret of secrets) {
+      for (const text of [...outputs, ...histories]) expect(text).not.toContain(secret);
+    }
+  });
+});
