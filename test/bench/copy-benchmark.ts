@@ -10,6 +10,12 @@
 // to a raw S3 read, a plain Node S3 → http.request pipe and `rclone cat | curl`.
 // upload-direction.ts.
 //
+// verify: offsite verify's re-read (GetObject through SHA-256) of the upload direction's
+// archived object, next to the raw S3 read of the same object. upload-direction.ts.
+//
+// audit and prune: one whole netbox-proxbox audit over 5,000 VMs (audit-direction.ts) and
+// the retention plan over 10,000 copies next to sorting them (prune-direction.ts).
+//
 // Every party runs in its own process, so the copier's (uploader's) peak memory is its own:
 //   source-server.ts  deterministic pseudo-random bytes over HTTP on 127.0.0.1 (GET only)
 //   store-server.ts   bin/sandbox/local-s3.ts (s3rver) on 127.0.0.1, data in a temp dir
@@ -73,6 +79,7 @@ import {
 } from './harness';
 import { runUploadDirection, type UploadBundles } from './upload-direction';
 import { runAuditDirection } from './audit-direction';
+import { runPruneDirection } from './prune-direction';
 
 const DEFAULT_SIZE_MIB = 1024;
 /** s3rver keeps every part until the upload completes, then writes the whole object: parts + object + slack. */
@@ -420,12 +427,14 @@ async function main(): Promise<number> {
   const upload = await runUploadDirection(context, uploadBundles);
   console.log('');
   const audit = await runAuditDirection(context);
+  console.log('');
+  const prune = await runPruneDirection(context);
   s3.destroy();
   console.log('');
 
   progress('stopping the source, the store and the sink, removing the temporary data');
   await cleanup();
-  const failures = [...download.failures, ...upload.failures, ...audit.failures];
+  const failures = [...download.failures, ...upload.failures, ...audit.failures, ...prune.failures];
   const incomplete = download.incomplete || upload.incomplete;
   const checked = options.sizeMiB >= MEMORY_CHECK_MIN_MIB;
   const verdict = failures.length > 0 ? `FAIL (${failures.join(', ')})` : incomplete ? 'INCOMPLETE' : checked ? 'PASS' : 'PASS (memory bounds not checked below 1 GiB)';

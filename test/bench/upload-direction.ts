@@ -37,6 +37,7 @@ import {
 } from './bench-child';
 import {
   BUCKET,
+  MIB,
   deleteQuietly,
   firstMessage,
   forkNode,
@@ -63,6 +64,7 @@ import {
   type NodeLaunch,
   type Row,
 } from './harness';
+import type { VerifyRunJob, VerifyRunResult } from './verify-run';
 
 const ARCHIVE_KEY = 'bench/archived-backup.bin';
 const SINK_USERNAME = 'bench';
@@ -321,6 +323,22 @@ export async function runUploadDirection(context: BenchContext, bundles: UploadB
   if (rawRate === undefined) incomplete = true;
   rows.push(rawRow);
 
+  // 1b. offsite verify's re-read of the same object (SHA-256 over the stream), against that raw read
+  progress('offsite verify: re-read through SHA-256');
+  const verifyJob: VerifyRunJob = { ...readJob, sizeBytes, sha256: archive.sha256 };
+  const verified = await runChildJob<VerifyRunResult>(tsLaunch('verify-run.ts'), verifyJob, 'verify re-read', context.stepTimeoutMs, storeEnv(context.store));
+  const verifyRate = verified.ok && verified.elapsedMs > 0 ? sizeBytes / MIB / (verified.elapsedMs / 1000) : undefined;
+  if (!verified.ok || verified.result !== 'ok') failures.push(`verify re-read: ${verified.error ?? verified.result}`);
+  const verifyRow: Row = {
+    name: 'offsite verify (tsx): GetObject + SHA-256',
+    seconds: verified.elapsedMs / 1000,
+    ...(verifyRate !== undefined ? { mibPerSecond: verifyRate } : {}),
+    peakRssMiB: mib(peakRssBytes(verified.memory)),
+    note: verified.ok
+      ? `result ${verified.result}; ${verifyRate !== undefined ? (verifyRate / 1024).toFixed(2) : '?'} GiB/s, ${ratio(verifyRate, rawRate)} the raw S3 read`
+      : `FAILED: ${verified.error ?? '?'}`,
+  };
+
   // 2. offsite's upload path as deployed, 3. the plain Node pipe
   const job: UploadJob = {
     archiveAt: { endpoint: context.store.endpoint, region: context.store.region, bucket: BUCKET },
@@ -351,6 +369,10 @@ export async function runUploadDirection(context: BenchContext, bundles: UploadB
   await deleteQuietly(context.s3, [ARCHIVE_KEY]);
 
   printRows(rows);
+  console.log('');
+  console.log('verify (re-hashing an archived copy from the store)');
+  printRows([rawRow, verifyRow]);
+  console.log(memoryLine('verify process', verified.memory, 're-read'));
   console.log('');
   printColumns(
     ['ratios', 'MiB/s vs raw S3 read', 'MiB/s vs node pipe', 'MiB/s vs rclone|curl', 'peak RSS vs node pipe', 'peak RSS vs rclone|curl'],
