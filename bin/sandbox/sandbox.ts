@@ -16,6 +16,8 @@ import { startLocalS3, type LocalS3 } from './local-s3';
 import { netboxCloudSandbox } from './netbox-cloud/sandbox-round';
 import { vpsSandbox } from './vps/sandbox-round';
 import { netboxProxboxSandbox } from './netbox-proxbox/sandbox-round';
+import { remoteRound } from '../remote/sandbox-round';
+import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from './netbox-cloud/sandbox-round';
 
 export { SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
 export { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from './netbox-cloud/sandbox-round';
@@ -199,6 +201,8 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean; serve?
       await entry.round({ config, io, step, sha256OfObject: (key) => sha256OfObject(config, key) });
       io.out('');
     }
+    await remoteRound(config, io, step, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE);
+    io.out('');
     await archiveRound(config, io, step);
   } catch (error) {
     step(false, `sandbox stopped: ${error instanceof Error ? error.message : String(error)}`);
