@@ -7,6 +7,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { TargetKind } from '../../functions/kinds/registry';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig, type CliIo, type CommandResult } from '../cli/commands';
+import { pruneCommand } from '../cli/prune';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
 import { archiveStatus } from '../../functions/archive/status';
@@ -166,6 +167,16 @@ async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, ste
     io.out(`$ offsite verify ${target.name}`);
     const verified = await verifyCommand(config, target.name, io);
     step(verified.exitCode === 0, `verify ${target.name}: every archived copy matches its manifest`);
+  }
+  // Every backup above already ended with its prune; this shows what retention keeps and why.
+  for (const target of config.targets.filter((candidate) => 'retention' in candidate && candidate.retention !== undefined)) {
+    io.out(`$ offsite prune ${target.name} --dry-run`);
+    const pruned = await pruneCommand(config, target.name, io, { dryRun: true });
+    const kept = pruned.report.copies.filter((copy) => copy.decision !== 'remove');
+    step(
+      pruned.exitCode === 0 && kept.length > 0,
+      `prune ${target.name} (dry run): ${kept.length} kept (${[...new Set(kept.map((copy) => copy.reason))].join('; ')}), ${pruned.report.copies.length - kept.length} to remove`,
+    );
   }
   io.out('$ offsite status');
   const status = await statusCommand(config, io);
