@@ -8,6 +8,7 @@ import { backupCommand, listCommand, restoreCommand, restoreDestination, useConf
 import { sandboxCommand } from './sandbox/sandbox';
 import { auditCommand } from './cli/audit';
 import { statusCommand } from './cli/status';
+import { drillCommand } from './cli/drill';
 import { verifyCommand } from './cli/verify';
 import { pruneCommand } from './cli/prune';
 import { protectCommand } from './cli/protect';
@@ -157,6 +158,15 @@ function program(): Command {
       process.exitCode = (
         await executionsCommand(useConfig(configPath()), targetName, io, { ...rest, json: options.json ?? false, ...(limit !== undefined ? { limit: Number(limit) } : {}) })
       ).exitCode;
+    });
+
+  cli
+    .command('drill')
+    .description("restore the target's newest verified copy onto its configured drill destination and check it; exit 0 only when the restore completed and every check passed")
+    .argument('<target>', 'a configured target name with a drill')
+    .option('--json', 'print the drill report as JSON')
+    .action(async (targetName: string, options: { json?: boolean }) => {
+      process.exitCode = (await drillCommand(useConfig(configPath()), targetName, io, { json: options.json ?? false })).exitCode;
     });
 
   cli

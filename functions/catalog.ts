@@ -3,6 +3,7 @@
 // ASL placeholder `${<id>FunctionArn}` with its ARN; the local runner fills the same
 // placeholder with a local name and runs the handler in-process.
 import { ARCHIVE_JOBS, type ArchiveObjectAction } from './archive/jobs';
+import { DRILL_FUNCTIONS } from './drill/jobs';
 import type { KindFunctionSpec, KindLifecycleSpec, LifecyclePurpose } from './kinds/kind';
 import { KIND_LIST, type TargetKind } from './kinds/registry';
 
@@ -24,6 +25,7 @@ export interface LifecycleSpec extends KindLifecycleSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   ...KIND_LIST.flatMap((definition) => definition.functions.map((fn) => ({ ...fn, kind: definition.kind }))),
   ...ARCHIVE_JOBS.functions,
+  ...DRILL_FUNCTIONS,
 ];
 
 export const LIFECYCLES: readonly LifecycleSpec[] = KIND_LIST.flatMap((definition) => definition.lifecycles.map((lifecycle) => ({ ...lifecycle, kind: definition.kind })));

@@ -32,7 +32,12 @@ export interface LifecycleOutcome {
 }
 
 export interface RunLifecycleOptions {
-  readonly lifecycle: LifecycleSpec;
+  readonly lifecycle: Pick<LifecycleSpec, 'definitionFile'>;
+  /**
+   * `${<Placeholder>}` → the lifecycle a `states:startExecution.sync` Task starts (the
+   * drill's child restore). Run in-process here: aws-local-stepfunctions has no such integration.
+   */
+  readonly childLifecycles?: Readonly<Record<string, LifecycleSpec>>;
   readonly input: JsonValue;
   readonly executionName?: string;
   /** Milliseconds per Wait state name; tests shorten the poll waits, the CLI waits for real. */
@@ -49,13 +54,16 @@ export interface RunLifecycleOptions {
 const loadModule = createRequire(__filename);
 
 const LOCAL_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:offsite-local-';
+const LOCAL_STATE_MACHINE_PREFIX = 'arn:aws:states:us-east-1:000000000000:stateMachine:offsite-local-';
+const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 
 /** The same ASL the stack deploys, with each `${<Id>FunctionArn}` filled by a local name. */
-export function loadLocalDefinition(lifecycle: LifecycleSpec): StateMachineDefinition {
+export function loadLocalDefinition(lifecycle: Pick<LifecycleSpec, 'definitionFile'>, childLifecycles: Readonly<Record<string, LifecycleSpec>> = {}): StateMachineDefinition {
   let text = readFileSync(join(REPO_ROOT, lifecycle.definitionFile), 'utf8');
   for (const fn of FUNCTIONS) {
     text = text.split(`\${${functionArnPlaceholder(fn.id)}}`).join(`${LOCAL_ARN_PREFIX}${fn.id}`);
   }
+  for (const [placeholder, child] of Object.entries(childLifecycles)) text = text.split(`\${${placeholder}}`).join(`${LOCAL_STATE_MACHINE_PREFIX}${child.id}`);
   const unresolved = /\$\{[A-Za-z0-9]+\}/.exec(text);
   if (unresolved) throw new Error(`${lifecycle.definitionFile}: no function in the catalog for ${unresolved[0]}`);
   return JSON.parse(text) as StateMachineDefinition;
@@ -92,12 +100,40 @@ export function allStates(states: StateList): Array<[string, StateList[string]]>
   ]);
 }
 
-function localTaskHandlers(definition: StateMachineDefinition, executionName: string): Record<string, (input: JsonValue) => Promise<JsonValue>> {
+/** What a failed child execution fails its `startExecution.sync` Task with, as Step Functions does: States.TaskFailed, the child's description as Cause. */
+class ChildExecutionFailed extends Error {
+  override readonly name = 'States.TaskFailed';
+}
+
+/**
+ * The local stand-in for `states:startExecution.sync:2`: the child lifecycle runs in this
+ * process with the same overrides, and answers as the integration does — `Output` (JSON),
+ * `Status`, `ExecutionArn` — or fails the Task with the child's Error and Cause.
+ */
+function childExecutionHandler(children: Readonly<Record<string, LifecycleSpec>>, parent: RunLifecycleOptions, executionName: string): (input: JsonValue) => Promise<JsonValue> {
+  return async (input) => {
+    const { StateMachineArn: arn, Input: childInput } = (input ?? {}) as { StateMachineArn?: string; Input?: JsonValue };
+    const child = Object.values(children).find((candidate) => arn === `${LOCAL_STATE_MACHINE_PREFIX}${candidate.id}`);
+    if (!child) throw new Error(`startExecution names ${String(arn)}, which is not a lifecycle this run knows`);
+    const name = `${executionName}-${child.purpose}`.slice(0, 80);
+    const executionArn = `arn:aws:states:us-east-1:000000000000:execution:offsite-local-${child.id}:${name}`;
+    const { lifecycle: _lifecycle, childLifecycles: _children, input: _input, executionName: _name, ...inherited } = parent;
+    const outcome = await runLifecycle({ ...inherited, lifecycle: child, input: childInput ?? {}, executionName: name });
+    if (!outcome.succeeded) throw new ChildExecutionFailed(JSON.stringify({ ExecutionArn: executionArn, Status: 'FAILED', Error: outcome.error ?? null, Cause: outcome.cause ?? null }));
+    return { ExecutionArn: executionArn, Status: 'SUCCEEDED', Output: (outcome.output ?? null) as JsonValue };
+  };
+}
+
+function localTaskHandlers(definition: StateMachineDefinition, executionName: string, options?: RunLifecycleOptions): Record<string, (input: JsonValue) => Promise<JsonValue>> {
   const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
   for (const [stateName, state] of allStates(definition.States as unknown as StateList)) {
     if (state.Type !== 'Task') continue;
     if (handlers[stateName]) throw new Error(`Task state name ${stateName} is used twice; the local runner keys handlers by name`);
     const resource = state.Resource ?? '';
+    if (resource === START_EXECUTION_SYNC && options?.childLifecycles) {
+      handlers[stateName] = childExecutionHandler(options.childLifecycles, options, executionName);
+      continue;
+    }
     const fn = FUNCTIONS.find((candidate) => resource === `${LOCAL_ARN_PREFIX}${candidate.id}`);
     if (!fn) throw new Error(`Task state ${stateName} calls ${resource}, which is not in the function catalog`);
     const module = loadModule(join(REPO_ROOT, fn.entry)) as { handler: LambdaHandler };
@@ -112,12 +148,12 @@ function localTaskHandlers(definition: StateMachineDefinition, executionName: st
 
 /** Runs one lifecycle ASL file in-process, with the real handlers as Task overrides. */
 export async function runLifecycle(options: RunLifecycleOptions): Promise<LifecycleOutcome> {
-  const definition = loadLocalDefinition(options.lifecycle);
+  const definition = loadLocalDefinition(options.lifecycle, options.childLifecycles);
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run(options.input, {
     overrides: {
-      taskResourceLocalHandlers: localTaskHandlers(definition, executionName),
+      taskResourceLocalHandlers: localTaskHandlers(definition, executionName, options),
       waitTimeOverrides: { ...options.waitOverridesMs },
       retryIntervalOverrides: { ...options.retryOverridesMs },
     },

@@ -35,9 +35,10 @@ async function listAllKeys(s3: S3Client, bucket: string, prefix: string): Promis
 /** Every archived copy of one target, read through the manifests next to the objects. */
 export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: string, target: string): Promise<ArchiveListing> {
   const sizes = await listAllKeys(s3, bucket, `${prefix}${target}/`);
-  // Audit reports (netbox-proxbox) live in <prefix><target>/audit/: documents, not backups.
-  const auditFolder = `${prefix}${target}/audit/`;
-  for (const key of [...sizes.keys()]) if (key.startsWith(auditFolder)) sizes.delete(key);
+  // Audit reports (netbox-proxbox) live in <prefix><target>/audit/ and drill reports in
+  // <prefix><target>/drills/: documents, not backups.
+  const reportFolders = [`${prefix}${target}/audit/`, `${prefix}${target}/drills/`];
+  for (const key of [...sizes.keys()]) if (reportFolders.some((folder) => key.startsWith(folder))) sizes.delete(key);
   const copies: ArchivedCopy[] = [];
   const providerRecords: { manifestKey: string; record: ProviderRecord }[] = [];
   const unreadableManifests: string[] = [];

@@ -7,6 +7,7 @@
 // handlers/, which the definition names by file.
 import type { z } from 'zod';
 import type { CredentialsRef } from '../config/common';
+import type { KindDrillRules } from '../drill/rules';
 
 /** What a function may do in the archive bucket. */
 export type ArchiveAccess = 'none' | 'read' | 'write' | 'read-write';
@@ -147,6 +148,8 @@ export interface KindDefinition<Target extends { readonly name: string; readonly
   readonly restore?: KindRestoreRules<Target>;
   /** How `offsite backup` reports a run; absent: the archived copy (`state.archive`). */
   readonly backup?: KindBackupRules<Target>;
+  /** Restore drills (`drill` on a target, `offsite drill`); absent: the kind has none. */
+  readonly drill?: KindDrillRules<Target>;
 }
 
 /**

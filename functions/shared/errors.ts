@@ -155,3 +155,13 @@ export class ProviderBackupFailed extends Error {
 export class BackupNotRestorable extends Error {
   override readonly name = 'BackupNotRestorable';
 }
+
+/** A restore drill's destination is the production target itself (or no usable destination): nothing was called. */
+export class DrillRefused extends Error {
+  override readonly name = 'DrillRefused';
+}
+
+/** A target has no copy a restore drill could use (no verified archived copy, no catalogue record). */
+export class NoCopyToDrill extends Error {
+  override readonly name = 'NoCopyToDrill';
+}

@@ -12,7 +12,7 @@
 // The simulator is split into state.ts (what it holds and how that reads at a given
 // time), auth.ts, routes.ts (the API), downloads.ts (the presigned S3 side) and this
 // file (its public face); the HTTP plumbing is the shared ../kit.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { requestTarget, sendJson, simulatorErrorText } from '../kit/http';
 import { listenOn } from '../kit/listen';
 import { handleDownload } from './downloads';
@@ -165,15 +165,54 @@ export interface NetboxCloudSimulator {
    */
   presignedUrlOrigin(origin: string | undefined): void;
   expireRetrievals(): void;
+  /** The NetBox REST API each instance answers (restore drills check it): `<url>/instances/<id>`, `/api/` added. */
+  restApiUrl(instanceId: string): string;
+  /** The read-only NetBox token the instances' REST APIs accept (`Authorization: Token …`). */
+  readonly restToken: string;
+  /** What an instance's /api/status/ reports as netbox-version (default: its version). */
+  setReportedVersion(instanceId: string, version: string): void;
+  /** The `count` an instance answers for a list path such as dcim/devices. */
+  setObjectCount(instanceId: string, path: string, count: number): void;
 }
+
+/** Object counts every simulated instance starts with (a restore keeps them equal). */
+const DEFAULT_OBJECT_COUNTS: Readonly<Record<string, number>> = { 'dcim/devices': 42, 'dcim/sites': 3, 'ipam/prefixes': 17 };
 
 export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOptions = {}): Promise<NetboxCloudSimulator> {
   const state = new NetboxCloudState(options);
   const handleApi = apiHandler(state);
 
+  // The instances' own NetBox REST APIs: just enough for a restore drill's checks.
+  const restToken = '0123456789abcdef0123456789abcdef01234567';
+  const reportedVersions = new Map<string, string>();
+  const objectCounts = new Map<string, Record<string, number>>();
+  const countsOf = (instanceId: string): Record<string, number> => {
+    let counts = objectCounts.get(instanceId);
+    if (!counts) objectCounts.set(instanceId, (counts = { ...DEFAULT_OBJECT_COUNTS }));
+    return counts;
+  };
+  const handleRest = (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
+    const match = /^\/instances\/([^/]+)\/api\/(.*)$/.exec(url.pathname);
+    const instance = match ? state.instances.get(match[1] ?? '') : undefined;
+    const headers = { 'X-Request-ID': `sim-${Math.random().toString(16).slice(2, 10)}` };
+    if (!match || !instance) sendJson(response, 404, { detail: 'Not found.' }, headers);
+    else if (request.headers.authorization !== `Token ${restToken}`) sendJson(response, 403, { detail: 'Invalid token' }, headers);
+    else if (match[2] === 'status/') sendJson(response, 200, { 'django-version': '5.1.8', 'netbox-version': reportedVersions.get(instance.id) ?? instance.version, plugins: {}, 'rq-workers-running': 1 }, headers);
+    else {
+      const count = countsOf(instance.id)[(match[2] ?? '').replace(/\/$/, '')];
+      if (count === undefined) sendJson(response, 404, { detail: 'Not found.' }, headers);
+      else sendJson(response, 200, { count, next: null, previous: null, results: [] }, headers);
+    }
+    return Promise.resolve();
+  };
+
   const server: Server = createServer((request, response) => {
     const { method, url } = requestTarget(request);
-    const handled = url.pathname.startsWith('/presigned/') ? handleDownload(state, request, response, method, url) : handleApi(request, response, method, url);
+    const handled = url.pathname.startsWith('/presigned/')
+      ? handleDownload(state, request, response, method, url)
+      : url.pathname.startsWith('/instances/')
+        ? handleRest(request, response, url)
+        : handleApi(request, response, method, url);
     handled.catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, errorBody(500, simulatorErrorText(error)));
       else response.destroy();
@@ -187,6 +226,10 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
     apiKey: state.apiKey,
     orgId: state.orgId,
     requests: state.requests,
+    restToken,
+    restApiUrl: (instanceId) => `${state.baseUrl}/instances/${instanceId}`,
+    setReportedVersion: (instanceId, version) => void reportedVersions.set(state.requireInstance(instanceId).id, version),
+    setObjectCount: (instanceId, path, count) => void (countsOf(state.requireInstance(instanceId).id)[path] = count),
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

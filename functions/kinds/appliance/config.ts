@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName, tlsSettings } from '../../config/common';
+import { applianceDrillSchema, ownDestinationRefusal } from '../../drill/config';
 
 const username = z.string().min(1, 'expected the appliance user name');
 
@@ -59,8 +60,11 @@ export const applianceTargetSchema = z
       .default({ rebootWindowMinutes: 30 }),
     // Kept well inside the 120 s of an API-call function, which may make a token request too.
     requestTimeoutSeconds: z.number().int().min(1).max(45).default(30),
+    /** The restore drill: another configured appliance target (a lab box) the newest archived copy is uploaded to and restored on. */
+    drill: applianceDrillSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((target) => target.drill?.to !== target.name, ownDestinationRefusal('appliance target'));
 
 
 export type ApplianceTarget = z.infer<typeof applianceTargetSchema>;

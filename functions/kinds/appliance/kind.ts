@@ -3,6 +3,7 @@ import { formatBytes } from '../../shared/format';
 import { API_CALL, COPY_NODE_OPTIONS, STREAMING, copyToArchiveFunction } from '../function-defaults';
 import type { CredentialReference, KindDefinition } from '../kind';
 import { applianceTargetSchema, type ApplianceTarget } from './config';
+import { applianceDrill } from './drill';
 import type { RestorePlan } from './restore-plan';
 
 const call = { ...API_CALL, network: 'private-network' } as const;
@@ -106,4 +107,5 @@ export const applianceKind = {
       ];
     },
   },
+  drill: applianceDrill,
 } as const satisfies KindDefinition<ApplianceTarget>;

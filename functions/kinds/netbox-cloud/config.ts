@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName } from '../../config/common';
+import { netboxCloudDrillSchema, ownDestinationRefusal } from '../../drill/config';
 
 export const netboxCloudTargetSchema = z
   .object({
@@ -20,8 +21,11 @@ export const netboxCloudTargetSchema = z
      * unique-local). Absent means false; link-local and metadata addresses stay refused.
      */
     allowPrivateDownloadHosts: z.boolean({ error: 'expected true or false' }).optional(),
+    /** The restore drill: another instance the newest copy is restored onto, checked through its REST API. */
+    drill: netboxCloudDrillSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((target) => target.drill?.to !== target.instanceId, ownDestinationRefusal('instance'));
 
 
 export type NetboxCloudTarget = z.infer<typeof netboxCloudTargetSchema>;

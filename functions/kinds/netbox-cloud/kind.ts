@@ -1,6 +1,7 @@
 import { API_CALL, copyToArchiveFunction } from '../function-defaults';
 import type { KindDefinition } from '../kind';
 import { netboxCloudTargetSchema, type NetboxCloudTarget } from './config';
+import { netboxCloudDrill } from './drill';
 
 const call = { ...API_CALL, network: 'internet' } as const;
 const handler = (name: string): string => `functions/kinds/netbox-cloud/handlers/${name}.ts`;
@@ -67,4 +68,5 @@ export const netboxCloudKind = {
       ];
     },
   },
+  drill: netboxCloudDrill,
 } as const satisfies KindDefinition<NetboxCloudTarget>;

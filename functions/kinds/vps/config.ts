@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName } from '../../config/common';
+import { ownDestinationRefusal, vpsDrillSchema } from '../../drill/config';
 
 export const vpsTargetSchema = z
   .object({
@@ -14,7 +15,10 @@ export const vpsTargetSchema = z
     retention: retentionPolicy.optional(),
     freshnessHours: freshnessHours.optional(),
     requestTimeoutSeconds: z.number().int().min(1).max(60).default(30),
+    /** The restore drill: another server of the account the newest backup is restored onto. */
+    drill: vpsDrillSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((target) => target.drill?.to !== target.serverId, ownDestinationRefusal('server'));
 
 export type VpsTarget = z.infer<typeof vpsTargetSchema>;

@@ -3,6 +3,7 @@ import { formatBytes } from '../../shared/format';
 import { API_CALL } from '../function-defaults';
 import type { KindDefinition } from '../kind';
 import { vpsTargetSchema, type VpsTarget } from './config';
+import { vpsDrill } from './drill';
 
 const call = { ...API_CALL, network: 'internet' } as const;
 const handler = (name: string): string => `functions/kinds/vps/handlers/${name}.ts`;
@@ -90,4 +91,5 @@ export const vpsKind = {
       };
     },
   },
+  drill: vpsDrill,
 } as const satisfies KindDefinition<VpsTarget>;

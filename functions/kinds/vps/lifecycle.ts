@@ -118,6 +118,21 @@ export async function checkBackup(client: Pick<VpsClient, 'listBackups'>, target
 /** The backup a restore will use, checked to be this server's and completed. */
 export interface RestoreBackup extends BackupFacts {
   readonly serverId: number;
+  /** The server the restore overwrites: the target's own, or (a drill) its configured drill.to. */
+  readonly restoreOnto?: number;
+}
+
+/**
+ * The server a restore overwrites. Another server than the target's own is accepted only
+ * as the target's configured drill destination: that is the one place the drill's
+ * implicit confirmation reaches.
+ */
+export function restoreServerOf(target: VpsTarget, requested: number | undefined): number {
+  if (requested === undefined || requested === target.serverId) return target.serverId;
+  if (requested !== target.drill?.to) {
+    throw new InvalidInput(`Nothing was restored: server ${requested} is not ${target.name}'s server ${target.serverId} nor its configured drill destination (drill.to).`);
+  }
+  return requested;
 }
 
 /**
@@ -126,12 +141,13 @@ export interface RestoreBackup extends BackupFacts {
  * restore call. The provider's server_id filter is not trusted alone: each backup's own
  * server is checked too.
  */
-export async function resolveRestoreBackup(client: Pick<VpsClient, 'listBackups'>, target: VpsTarget, backupId: string): Promise<RestoreBackup> {
+export async function resolveRestoreBackup(client: Pick<VpsClient, 'listBackups'>, target: VpsTarget, backupId: string, onto?: number): Promise<RestoreBackup> {
+  const restoreOnto = restoreServerOf(target, onto);
   const own = (await client.listBackups({ serverId: target.serverId })).filter((backup) => serverIdOf(backup) === target.serverId);
   if (backupId === 'latest') {
     const newest = own.filter((backup) => backup.status === BACKUP_COMPLETED).sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at))[0];
     if (!newest) throw new BackupNotFound(`The VPS provider holds no completed backup of server ${target.serverId}: there is nothing to restore.`);
-    return { ...factsOf(newest), serverId: target.serverId };
+    return { ...factsOf(newest), serverId: target.serverId, restoreOnto };
   }
   if (!/^\d{1,15}$/.test(backupId)) throw new InvalidInput(`Nothing was restored: "${backupId}" is not a VPS backup id (a number) or "latest".`);
   const id = Number(backupId);
@@ -149,11 +165,13 @@ export async function resolveRestoreBackup(client: Pick<VpsClient, 'listBackups'
   if (backup.status !== BACKUP_COMPLETED) {
     throw new BackupNotRestorable(`Nothing was restored: backup ${id} of server ${target.serverId} is "${backup.status}", not completed.`);
   }
-  return { ...factsOf(backup), serverId: target.serverId };
+  return { ...factsOf(backup), serverId: target.serverId, restoreOnto };
 }
 
 export interface RestoreState {
   readonly backupId: number;
+  /** The server being restored (absent in states written before drills: the target's own). */
+  readonly serverId?: number;
   readonly requestedAt: string;
   /** What came back instead of a clear answer (5xx, timeout): the restore may or may not have started. */
   readonly ambiguousAnswer: string | null;
@@ -169,9 +187,10 @@ export interface RestoreState {
 /** POST servers/{id}/restore/, once. A 409 fails as RestoreInProgress; an ambiguous answer is followed by the server's status. */
 export async function requestRestore(client: Pick<VpsClient, 'restore'>, target: VpsTarget, backup: RestoreBackup, clock: Clock): Promise<RestoreState> {
   const requestedAt = clock().toISOString();
-  const start = { backupId: backup.backupId, requestedAt, status: 'pending' as const, serverStatus: null, seenRestoring: false, checks: 0, note: null, poll: startPoll(target.poll) };
+  const serverId = backup.restoreOnto ?? target.serverId;
+  const start = { backupId: backup.backupId, serverId, requestedAt, status: 'pending' as const, serverStatus: null, seenRestoring: false, checks: 0, note: null, poll: startPoll(target.poll) };
   try {
-    await client.restore(target.serverId, backup.backupId);
+    await client.restore(serverId, backup.backupId);
     return { ...start, ambiguousAnswer: null };
   } catch (error) {
     if (error instanceof TransientApiError) return { ...start, ambiguousAnswer: error.message };
@@ -186,7 +205,8 @@ export async function requestRestore(client: Pick<VpsClient, 'restore'>, target:
  * broken before the restore may read `error` until the restore starts.
  */
 export async function checkRestore(client: Pick<VpsClient, 'getServer'>, target: VpsTarget, previous: RestoreState): Promise<RestoreState> {
-  const server = await client.getServer(target.serverId);
+  const serverId = previous.serverId ?? target.serverId;
+  const server = await client.getServer(serverId);
   const poll = advancePoll(previous.poll, target.poll);
   const phase = restorePhaseOf(server.status);
   const checks = previous.checks + 1;
@@ -195,7 +215,7 @@ export async function checkRestore(client: Pick<VpsClient, 'getServer'>, target:
   const graceOver = checks >= START_GRACE_CHECKS;
   if (phase === 'failed' && (seenRestoring || graceOver)) {
     throw new RestoreFailed(
-      `The VPS provider reports server ${target.serverId} as "${server.status}" after the restore from backup ${previous.backupId}${server.message ? `: ${server.message}` : ''}.`,
+      `The VPS provider reports server ${serverId} as "${server.status}" after the restore from backup ${previous.backupId}${server.message ? `: ${server.message}` : ''}.`,
     );
   }
   if (phase !== 'finished') return next;
@@ -203,7 +223,7 @@ export async function checkRestore(client: Pick<VpsClient, 'getServer'>, target:
   if (!graceOver) return next;
   if (previous.ambiguousAnswer !== null) {
     throw new RequestOutcomeUnknown(
-      `The restore request for server ${target.serverId} got no clear answer (${previous.ambiguousAnswer}), and in ${checks} checks the server never showed a restore running (it reads "${server.status}"): the restore may or may not have happened; check the server before starting another.`,
+      `The restore request for server ${serverId} got no clear answer (${previous.ambiguousAnswer}), and in ${checks} checks the server never showed a restore running (it reads "${server.status}"): the restore may or may not have happened; check the server before starting another.`,
     );
   }
   return { ...next, status: 'completed', note: `the server never showed "restoring" in ${checks} checks; the provider accepted the restore and the server reads "${server.status}"` };

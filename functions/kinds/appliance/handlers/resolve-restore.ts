@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { findTargetOfKind } from '../../../config/load';
+import { InvalidInput } from '../../../shared/errors';
 import { listArchivedCopies } from '../../../archive/catalog';
 import { resolveRestore, restoreSelection } from '../restore-plan';
 import { archiveClient } from '../../../runtime/archive-client';
@@ -16,12 +18,19 @@ export const handler = lambdaHandler(
       archiveKey: z.string().min(1).optional(),
       latest: z.boolean().optional(),
       allowVersionMismatch: z.boolean().default(false),
+      /** A drill: the appliance target whose archived copies are restored here (its drill.to must name this target). */
+      archiveTarget: z.string().min(1).optional(),
     }),
   }),
   async (event) => {
     const selection = restoreSelection(event.request);
     const { config, target, client } = await applianceTarget(event.target);
-    const archive = await listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, target.name);
+    const source = event.request.archiveTarget === undefined ? target : findTargetOfKind(config, event.request.archiveTarget, 'appliance');
+    // Another target's copies are restored only onto the drill destination it names itself.
+    if (source.name !== target.name && source.drill?.to !== target.name) {
+      throw new InvalidInput(`Nothing was restored: ${source.name}'s copies are restored onto ${target.name} only when ${source.name}'s drill.to names it.`);
+    }
+    const archive = await listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, source.name);
     const plan = await resolveRestore(client, target, archive, selection, event.request.allowVersionMismatch);
     if (plan.versionCheck !== 'match') logger.warn('software versions not confirmed equal', { target: target.name, ...plan });
     return plan;

@@ -37,10 +37,11 @@ export const backupState = z.object({
 
 export const completedBackup = backupState.extend({ status: z.literal('completed'), facts });
 
-export const restoreBackup = facts.extend({ serverId: z.number().int() });
+export const restoreBackup = facts.extend({ serverId: z.number().int(), restoreOnto: z.number().int().positive().optional() });
 
 export const restoreState = z.object({
   backupId: z.number().int(),
+  serverId: z.number().int().positive().optional(),
   requestedAt: z.string(),
   ambiguousAnswer: z.string().nullable(),
   status: z.enum(['pending', 'completed']),

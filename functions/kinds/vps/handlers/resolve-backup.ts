@@ -4,7 +4,11 @@ import { resolveRestoreBackup } from '../lifecycle';
 import { targetName, vpsTarget } from './events';
 
 /** ResolveBackup: backupId or "latest" (newest completed backup of the server, any type); another server's or an unfinished backup is refused. */
-export const handler = lambdaHandler(z.object({ target: targetName, backupId: z.string().min(1) }), async (event) => {
-  const { target, client } = await vpsTarget(event.target);
-  return resolveRestoreBackup(client, target, event.backupId);
-});
+export const handler = lambdaHandler(
+  // request: the execution input; targetServerId there is a drill's destination (only the configured drill.to is accepted).
+  z.object({ target: targetName, backupId: z.string().min(1), request: z.looseObject({ targetServerId: z.number().int().positive().optional() }).optional() }),
+  async (event) => {
+    const { target, client } = await vpsTarget(event.target);
+    return resolveRestoreBackup(client, target, event.backupId, event.request?.targetServerId);
+  },
+);

@@ -1,0 +1,90 @@
+// The `drill` block a target may carry (DESIGN.md): where its restore is rehearsed, when,
+// and what the restored system must show. One schema per kind that can restore, built
+// from these pieces; each kind refuses a destination equal to its own target.
+import { z } from 'zod';
+import { apiBaseUrl, credentialsRef, scheduleExpression, targetName } from '../config/common';
+
+/** `dcim/devices`, `ipam/prefixes`, `plugins/foo/bars`: a NetBox list path, no slashes at the ends. */
+const netboxListPath = z.string().regex(/^[a-z0-9_-]+(\/[a-z0-9_-]+)+$/, 'expected a NetBox list path such as dcim/devices');
+
+const objectCount = z
+  .object({
+    path: netboxListPath,
+    /** How far the restored count may be from the source's, in percent of the source's. */
+    tolerancePercent: z.number({ error: 'expected a percentage' }).min(0, 'expected 0 or more').max(100, 'expected at most 100').default(0),
+  })
+  .strict();
+
+/** A NetBox REST API: its base URL (`/api/` is added) and a read-only token. */
+const netboxRestApi = z.object({ baseUrl: apiBaseUrl, credentials: credentialsRef }).strict();
+
+export const netboxCloudDrillSchema = z
+  .object({
+    /** The NetBox Cloud instance the drill restores onto (never the target's own instanceId). */
+    to: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a NetBox Cloud instance id such as nb-b23ff000888'),
+    schedule: scheduleExpression.optional(),
+    checks: z
+      .object({
+        /** The restored instance's REST API (its /api/status/ must report the backup's NetBox version). */
+        restored: netboxRestApi,
+        /** The production instance's REST API, which the object counts are compared with. */
+        source: netboxRestApi.optional(),
+        objectCounts: z.array(objectCount).max(20, 'expected at most 20 object counts').default([]),
+      })
+      .strict()
+      .refine((checks) => checks.objectCounts.length === 0 || checks.source !== undefined, {
+        message: 'objectCounts are compared with the source instance: give checks.source (baseUrl and credentials)',
+        path: ['source'],
+      })
+      .optional(),
+  })
+  .strict();
+
+export const applianceDrillSchema = z
+  .object({
+    /** Another configured appliance target (typically a lab box) the drill restores onto. */
+    to: targetName,
+    schedule: scheduleExpression.optional(),
+    checks: z
+      .object({
+        /** The host name the restored appliance must report; absent: it must report one. */
+        hostname: z.string().min(1, 'expected a host name').optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Probe URLs may be plain http (a drill server is rarely behind TLS); nothing secret goes with them. */
+const probeUrl = z.url({ error: 'expected an absolute http(s) URL such as https://drill-web.example/health' }).refine((value) => /^https?:$/.test(new URL(value).protocol), {
+  message: 'expected an http:// or https:// URL',
+});
+
+export const vpsDrillSchema = z
+  .object({
+    /** Another server id of the same provider account (never the target's own serverId). */
+    to: z.number({ error: "expected the provider's numeric server id, such as 67890" }).int('expected a whole number').positive('expected a server id above 0'),
+    schedule: scheduleExpression.optional(),
+    checks: z
+      .object({
+        probe: z
+          .object({
+            url: probeUrl,
+            timeoutSeconds: z.number().int().min(1).max(60).default(10),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type NetboxCloudDrill = z.infer<typeof netboxCloudDrillSchema>;
+export type ApplianceDrill = z.infer<typeof applianceDrillSchema>;
+export type VpsDrill = z.infer<typeof vpsDrillSchema>;
+
+/** The refusal every kind's schema adds: a drill never restores onto the production target itself. */
+export function ownDestinationRefusal(what: string): { message: string; path: string[] } {
+  return { message: `a drill restores onto another ${what}, never the target's own: drill.to equals it`, path: ['drill', 'to'] };
+}
