@@ -3,6 +3,7 @@
 import { DateTime } from 'luxon';
 import { archiveStatus, isOverdue, type TargetStatus } from '../../functions/archive/status';
 import type { OffsiteConfig } from '../../functions/config/schema';
+import { drillStatuses, isDrillOverdue, type DrillStatus } from '../../functions/drill/freshness';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import type { CliIo, CommandResult } from './commands';
 import { formatAge, formatBytes } from './format';
@@ -24,12 +25,25 @@ function verificationText(status: TargetStatus, timezone: string): string {
 
 export async function statusCommand(config: OffsiteConfig, io: CliIo, options: { json?: boolean; now?: Date } = {}): Promise<CommandResult & { targets: readonly TargetStatus[] }> {
   const now = options.now ?? new Date();
-  const targets = await archiveStatus(config, archiveClient(config.archive), now);
+  const [targets, drills] = await Promise.all([archiveStatus(config, archiveClient(config.archive), now), drillStatuses(config, archiveClient(config.archive), now)]);
   const exitCode = targets.some(isOverdue) ? 1 : 0;
+  const drillOf = (name: string): DrillStatus | undefined => drills.find((drill) => drill.name === name && drill.state !== 'none');
   if (options.json) {
-    io.out(JSON.stringify({ generatedAt: now.toISOString(), timezone: config.timezone, targets }));
+    const rows = targets.map((status) => {
+      const drill = drillOf(status.name);
+      return drill ? { ...status, drill: { state: drill.state, lastPassedAt: drill.lastPassedAt, lastOutcome: drill.lastOutcome, schedule: drill.schedule } } : status;
+    });
+    io.out(JSON.stringify({ generatedAt: now.toISOString(), timezone: config.timezone, targets: rows }));
     return { exitCode, targets };
   }
+  // The column appears once any target has a drill.
+  const anyDrill = drills.some((drill) => drill.state !== 'none');
+  const drillText = (name: string): string => {
+    const drill = drillOf(name);
+    if (!drill) return '-';
+    if (!drill.lastPassedAt) return drill.state === 'never' ? 'NEVER' : 'none yet';
+    return `${formatAge(new Date(drill.lastPassedAt), now)} ago${drill.state === 'overdue' ? ' OVERDUE' : ''}`;
+  };
   const rows = targets.map((status) => [
     status.name,
     status.kind,
@@ -41,8 +55,9 @@ export async function statusCommand(config: OffsiteConfig, io: CliIo, options: {
     `${formatBytes(status.bytes)}${status.heldBy === 'provider' ? ' (at the provider)' : ''}`,
     nextRunText(status, config.timezone),
     verificationText(status, config.timezone),
+    ...(anyDrill ? [drillText(status.name)] : []),
   ]);
-  const header = ['TARGET', 'KIND', 'STATE', 'NEWEST COPY', 'AGE', 'SIZE', 'COPIES', 'BYTES', 'NEXT RUN', 'LAST VERIFIED'];
+  const header = ['TARGET', 'KIND', 'STATE', 'NEWEST COPY', 'AGE', 'SIZE', 'COPIES', 'BYTES', 'NEXT RUN', 'LAST VERIFIED', ...(anyDrill ? ['LAST DRILL PASSED'] : [])];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   for (const row of [header, ...rows]) io.out(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());
   io.out(`(times in ${config.timezone})`);
@@ -55,6 +70,9 @@ export async function statusCommand(config: OffsiteConfig, io: CliIo, options: {
         ? `${status.name} is scheduled but has no verified copy yet`
         : `${status.name} is stale: its newest verified copy (${status.lastCopyAt ?? '?'}) was due to be replaced by ${status.staleAt ?? '?'}`,
     );
+  }
+  for (const drill of drills.filter(isDrillOverdue)) {
+    io.err(drill.state === 'never' ? `${drill.name}'s drill is scheduled but none has passed yet` : `${drill.name}'s last passed drill (${drill.lastPassedAt ?? '?'}) is older than its drill schedule allows`);
   }
   return { exitCode, targets };
 }

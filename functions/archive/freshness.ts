@@ -4,6 +4,7 @@
 import { SetAlarmStateCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { OffsiteConfig } from '../config/schema';
+import { drillStatuses, isDrillOverdue, type DrillStatus } from '../drill/freshness';
 import { archiveStatus, isOverdue, type TargetStatus } from './status';
 
 export interface FreshnessReport {
@@ -11,14 +12,24 @@ export interface FreshnessReport {
   readonly checked: number;
   /** Stale or never backed up, in configuration order. */
   readonly overdue: readonly Pick<TargetStatus, 'name' | 'state' | 'lastCopyAt'>[];
+  /** Targets with a drill schedule whose last passed drill is older than it allows (or none passed). */
+  readonly overdueDrills?: readonly Pick<DrillStatus, 'name' | 'state' | 'lastPassedAt'>[];
 }
 
 export async function checkFreshness(config: OffsiteConfig, s3: S3Client, now: Date): Promise<FreshnessReport> {
-  const statuses = await archiveStatus(config, s3, now);
+  const [statuses, drills] = await Promise.all([archiveStatus(config, s3, now), drillStatuses(config, s3, now)]);
   return {
     checked: statuses.filter((status) => status.state !== 'unscheduled').length,
     overdue: statuses.filter(isOverdue).map(({ name, state, lastCopyAt }) => ({ name, state, lastCopyAt })),
+    overdueDrills: drills.filter(isDrillOverdue).map(({ name, state, lastPassedAt }) => ({ name, state, lastPassedAt })),
   };
+}
+
+/** "1 target has no recent passed drill: netbox-prod (last passed 2026-01-01T…)" — for the drill-overdue alarm. */
+export function overdueDrillReason(report: FreshnessReport): string {
+  const drills = report.overdueDrills ?? [];
+  const names = drills.map((target) => `${target.name} (${target.state === 'never' ? 'no drill passed yet' : `last passed ${target.lastPassedAt ?? '?'}`})`);
+  return fitList(`${drills.length} target(s) have no drill that passed within their drill schedule: `, names, '. `offsite status` shows each; the drill reports are under <prefix><target>/drills/.');
 }
 
 /** CloudWatch keeps at most 1023 characters of a state reason. */

@@ -10,6 +10,9 @@ import { KIND_LIST, type TargetKind } from '../kinds/registry';
 
 const handler = (name: string): string => `functions/drill/handlers/${name}.ts`;
 
+/** The CheckFreshness function's variable naming the drill-overdue alarm it fills with names. */
+export const DRILL_OVERDUE_ALARM_ENV = 'OFFSITE_DRILL_OVERDUE_ALARM';
+
 export const DRILL_DEFINITION_FILE = 'state-machines/drill.asl.json';
 /** The placeholder of the child restore state machine's ARN in the drill ASL. */
 export const RESTORE_STATE_MACHINE_PLACEHOLDER = 'RestoreStateMachineArn';

@@ -7,7 +7,8 @@ import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';
 import { MetricUnit, publishMetrics } from '../../runtime/metrics';
 import { systemClock } from '../../shared/clock';
-import { checkFreshness, overdueReason, raiseAlarm } from '../freshness';
+import { DRILL_OVERDUE_ALARM_ENV } from '../../drill/jobs';
+import { checkFreshness, overdueDrillReason, overdueReason, raiseAlarm } from '../freshness';
 
 
 /** CheckFreshness (hourly): how many scheduled targets have no fresh verified copy, one metric, names in the alarm. */
@@ -15,8 +16,14 @@ export const handler = lambdaHandler(z.looseObject({}), async () => {
   const config = await loadRuntimeConfig();
   const report = await checkFreshness(config, archiveClient(config.archive), systemClock());
   logger.info('freshness checked', { checked: report.checked, overdue: report.overdue.map((target) => target.name) });
-  publishMetrics({ Job: 'freshness' }, [{ name: 'StaleTargets', unit: MetricUnit.Count, value: report.overdue.length }]);
+  const overdueDrills = report.overdueDrills ?? [];
+  publishMetrics({ Job: 'freshness' }, [
+    { name: 'StaleTargets', unit: MetricUnit.Count, value: report.overdue.length },
+    { name: 'OverdueDrills', unit: MetricUnit.Count, value: overdueDrills.length },
+  ]);
   const alarmName = process.env[FRESHNESS_ALARM_ENV];
   if (report.overdue.length > 0 && alarmName) await raiseAlarm(new CloudWatchClient({}), alarmName, overdueReason(report));
+  const drillAlarmName = process.env[DRILL_OVERDUE_ALARM_ENV];
+  if (overdueDrills.length > 0 && drillAlarmName) await raiseAlarm(new CloudWatchClient({}), drillAlarmName, overdueDrillReason(report));
   return report;
 });
