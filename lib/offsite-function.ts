@@ -10,11 +10,11 @@ import type { FunctionSpec } from '../functions/catalog';
 import type { FunctionNetwork } from './appliance-network';
 
 /**
- * The environment variable the functions read the configuration parameter name from
- * (CONFIG_PARAMETER_ENV in functions/runtime/config-source.ts; the infrastructure test
- * checks they agree). Not imported, so synth does not load the runtime's AWS SDK.
+ * The environment variable the functions read the configuration object's location from,
+ * `s3://<bucket>/<key>` (CONFIG_OBJECT_ENV in functions/runtime/config-source.ts; the
+ * infrastructure test checks they agree). Not imported, so synth does not load the runtime's AWS SDK.
  */
-export const CONFIG_PARAMETER_ENV = 'OFFSITE_CONFIG_PARAMETER';
+export const CONFIG_OBJECT_ENV = 'OFFSITE_CONFIG_OBJECT';
 
 /** The repository root: catalog entries and ASL files are relative to it. */
 export const REPO_ROOT = resolve(__dirname, '..');
@@ -22,8 +22,8 @@ export const REPO_ROOT = resolve(__dirname, '..');
 export interface OffsiteFunctionProps {
   /** The catalog entry (id, handler entry, memory, timeout). */
   readonly spec: FunctionSpec;
-  /** Name of the SSM parameter holding the configuration JSON. */
-  readonly configParameterName: string;
+  /** Where the configuration JSON the stack deploys is (the functions read it once per cold start). */
+  readonly configObject: { readonly bucketName: string; readonly objectKey: string };
   /** @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** @default the repository this file lives in */
@@ -51,7 +51,7 @@ export const VPC_ACCESS_ACTIONS = [
 /**
  * One Lambda function of the catalog with the defaults every offsite function shares:
  * Node.js 22 on arm64, bundled locally by esbuild (never Docker), its own log group and
- * role, X-Ray tracing, and the configuration parameter in its environment; attached to
+ * role, X-Ray tracing, and the configuration object's location in its environment; attached to
  * the given subnets and security groups when `network` is set. Permissions beyond writing
  * its own logs and traces (and managing its network interfaces) are granted by the stack.
  */
@@ -116,7 +116,7 @@ export class OffsiteFunction extends Construct implements iam.IGrantable {
         POWERTOOLS_SERVICE_NAME: 'offsite',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: spec.nodeOptions,
-        [CONFIG_PARAMETER_ENV]: props.configParameterName,
+        [CONFIG_OBJECT_ENV]: `s3://${props.configObject.bucketName}/${props.configObject.objectKey}`,
       },
       bundling: {
         minify: true,

@@ -1,8 +1,11 @@
 import { Annotations, ArnFormat, CfnOutput, Stack, Token, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FUNCTIONS, LIFECYCLES, lifecycleFor, type TargetKind } from '../functions/catalog';
 import type { OffsiteConfig } from '../functions/config/schema';
 import { kindOf } from '../functions/kinds/registry';
@@ -10,6 +13,7 @@ import { LifecycleAlarms } from './alarms';
 import { ApplianceNetwork } from './appliance-network';
 import { ArchiveBucket } from './archive-bucket';
 import { ArchiveJobs } from './archive-jobs';
+import { Drills } from './drills';
 import { BackupSchedules } from './backup-schedules';
 import { OffsiteDashboard } from './dashboard';
 import { LifecycleStateMachine } from './lifecycle-state-machine';
@@ -20,9 +24,6 @@ export interface OffsiteStackProps extends StackProps {
   readonly config: OffsiteConfig;
 }
 
-/** SSM String parameters: 4 KB in the standard tier, 8 KB in the advanced tier. */
-const STANDARD_PARAMETER_BYTES = 4096;
-const ADVANCED_PARAMETER_BYTES = 8192;
 
 /**
  * The secrets the configuration's targets of one kind reference (credentials, CA
@@ -46,13 +47,14 @@ export function referencedSecretArns(scope: Construct, config: OffsiteConfig, ki
 }
 
 /**
- * offsite in one stack: the archive bucket, the configuration parameter, one function
+ * offsite in one stack: the archive bucket, the configuration object, one function
  * per catalog entry (each with only the permissions it needs), one state machine per
  * lifecycle, alarms, and the backup schedules.
  */
 export class OffsiteStack extends Stack {
   readonly archive: ArchiveBucket;
-  readonly configParameter: ssm.StringParameter;
+  /** The validated configuration as a JSON object (a CDK asset) the functions read. */
+  readonly configObject: Asset;
   readonly functions = new Map<string, OffsiteFunction>();
   readonly lifecycles = new Map<string, LifecycleStateMachine>();
   readonly alarms: LifecycleAlarms;
@@ -68,18 +70,17 @@ export class OffsiteStack extends Stack {
 
     this.archive = new ArchiveBucket(this, 'Archive', { bucketName: config.archive.bucket, ...(config.archive.objectLock ? { objectLock: config.archive.objectLock } : {}) });
 
-    // The functions read the validated configuration from here (no secrets in it:
-    // credentials are references to Secrets Manager).
-    const configJson = JSON.stringify(config);
-    const configBytes = Buffer.byteLength(configJson, 'utf8');
-    if (configBytes > ADVANCED_PARAMETER_BYTES) {
-      throw new Error(`The configuration is ${configBytes} bytes as JSON; an SSM parameter holds at most ${ADVANCED_PARAMETER_BYTES}. Shorten it (e.g. fewer targets per stack).`);
-    }
-    this.configParameter = new ssm.StringParameter(this, 'Config', {
-      parameterName: `/${this.stackName}/config`,
-      description: 'offsite configuration (validated JSON) read by the Lambda functions',
-      stringValue: configJson,
-      tier: configBytes > STANDARD_PARAMETER_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
+    // The functions read the validated configuration from this object (no secrets in it:
+    // credentials are references to Secrets Manager). An S3 object has no size cliff (an
+    // SSM parameter stopped at 8 KB, about two dozen targets) and adds no resource to the
+    // stack: the asset goes to the bootstrap bucket, keyed by its content hash.
+    const configDir = mkdtempSync(join(tmpdir(), 'offsite-config-'));
+    writeFileSync(join(configDir, 'offsite.config.json'), JSON.stringify(config));
+    this.configObject = new Asset(this, 'Config', { path: join(configDir, 'offsite.config.json') });
+    // One policy for every function: GetObject on that one object, nothing else in the bootstrap bucket.
+    const configRead = new iam.ManagedPolicy(this, 'ConfigRead', {
+      description: 'offsite: read the deployed configuration object (and nothing else in the CDK assets bucket)',
+      statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.configObject.bucket.arnForObjects(this.configObject.s3ObjectKey)] })],
     });
 
     // Functions that talk to appliances run in the configured VPC (see ApplianceNetwork for
@@ -95,10 +96,10 @@ export class OffsiteStack extends Stack {
     for (const spec of FUNCTIONS) {
       const fn = new OffsiteFunction(this, spec.id, {
         spec,
-        configParameterName: this.configParameter.parameterName,
+        configObject: { bucketName: this.configObject.s3BucketName, objectKey: this.configObject.s3ObjectKey },
         ...(spec.network === 'private-network' && this.applianceNetwork ? { network: this.applianceNetwork } : {}),
       });
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [this.configParameter.parameterArn] }));
+      configRead.attachToRole(fn.role);
       // Only the secrets of targets of the function's own kind; no grant when there are none.
       // The archive's own jobs (no kind) call no vendor and get no secret at all.
       const secretArns = spec.kind === undefined ? [] : secretArnsOf(spec.kind);
@@ -140,6 +141,14 @@ export class OffsiteStack extends Stack {
     });
 
     new ArchiveJobs(this, 'ArchiveJobs', { config, functions: this.functions, bucket: this.archive.bucket, topic: this.alarms.topic, namePrefix });
+    new Drills(this, 'Drills', {
+      config,
+      functions: this.functions,
+      restoreStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'restore').id).stateMachine,
+      bucket: this.archive.bucket,
+      topic: this.alarms.topic,
+      namePrefix,
+    });
     new OffsiteDashboard(this, 'Dashboard', {
       dashboardName: namePrefix,
       lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({ stateMachine: lifecycle.stateMachine, stateMachineName: lifecycle.stateMachineName })),

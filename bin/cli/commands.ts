@@ -6,7 +6,7 @@ import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema'
 import type { RestoreOption, RestoreOptions } from '../../functions/kinds/kind';
 import { kindOf } from '../../functions/kinds/registry';
 import { archiveClient } from '../../functions/runtime/archive-client';
-import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
+import { CONFIG_OBJECT_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
 import { InvalidInput } from '../../functions/shared/errors';
 import type { LifecycleOutcome as OutcomeName } from '../../functions/shared/outcomes';
@@ -30,7 +30,7 @@ export interface CommandResult {
 export function useConfig(path: string): OffsiteConfig {
   const config = loadConfigFile(path);
   process.env.OFFSITE_CONFIG = path;
-  delete process.env[CONFIG_PARAMETER_ENV];
+  delete process.env[CONFIG_OBJECT_ENV];
   forgetRuntimeConfig();
   return config;
 }

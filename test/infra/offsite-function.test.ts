@@ -1,7 +1,7 @@
 import { FUNCTIONS } from '../../functions/catalog';
-import { CONFIG_PARAMETER_ENV as RUNTIME_CONFIG_PARAMETER_ENV } from '../../functions/runtime/config-source';
-import { CONFIG_PARAMETER_ENV } from '../../lib/offsite-function';
-import { copierSpecs, flat, only, resourcesFor, synthesize, testConfig, type Resource, type SynthesizedStack } from '../support/infra';
+import { CONFIG_OBJECT_ENV as RUNTIME_CONFIG_OBJECT_ENV } from '../../functions/runtime/config-source';
+import { CONFIG_OBJECT_ENV } from '../../lib/offsite-function';
+import { copierSpecs, flat, resourcesFor, synthesize, testConfig, type Resource, type SynthesizedStack } from '../support/infra';
 
 // One synthesis for the whole file, without bundling (see synthesize in test/support/infra.ts).
 let synth: SynthesizedStack;
@@ -48,11 +48,11 @@ describe('functions', () => {
     }
   });
 
-  test('each function gets the Powertools settings and the config parameter name under the variable the runtime reads', () => {
+  test("each function gets the Powertools settings and the configuration object's s3:// location under the variable the runtime reads", () => {
     // Prepare
-    const [parameterId] = only(synth.resources('AWS::SSM::Parameter'), 'config parameter');
+    const location = `s3://cdk-hnb659fds-assets-123456789012-eu-west-1/${synth.stack.resolve(synth.stack.configObject.s3ObjectKey) as string}`;
     // Act / Assess
-    expect(CONFIG_PARAMETER_ENV).toBe(RUNTIME_CONFIG_PARAMETER_ENV);
+    expect(CONFIG_OBJECT_ENV).toBe(RUNTIME_CONFIG_OBJECT_ENV);
     for (const spec of FUNCTIONS) {
       const variables = (synth.functionOf(spec).properties.Environment as { Variables: Record<string, unknown> }).Variables;
       // A job that sets its own alarm's state (verify: the bad copies it names) is told the alarm's name; nothing else is added.
@@ -64,7 +64,7 @@ describe('functions', () => {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         // Source maps everywhere (the catalog value, see below for the copiers).
         NODE_OPTIONS: spec.nodeOptions,
-        [RUNTIME_CONFIG_PARAMETER_ENV]: { Ref: parameterId },
+        [RUNTIME_CONFIG_OBJECT_ENV]: location,
       });
     }
     // The copiers run with the small young generation their memory bound was measured with.

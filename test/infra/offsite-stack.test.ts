@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -49,23 +51,30 @@ test('the test catalog has functions of every archive access, network and kind t
 });
 
 describe('the config parameter and function permissions', () => {
-  test('the config parameter holds the validated configuration as JSON', () => {
+  test('the configuration is deployed as an S3 object holding the validated configuration as JSON; no SSM parameter', () => {
     // Act
-    const parameter = only(synth.resources('AWS::SSM::Parameter'), 'config parameter')[1];
+    const text = readFileSync(join(synth.app.outdir, synth.stack.configObject.assetPath), 'utf8');
     // Assess
-    expect(parameter.Properties).toMatchObject({ Type: 'String', Tier: 'Standard', Name: '/Offsite/config' });
-    expect(parseConfig(JSON.parse(parameter.Properties.Value as string), 'parameter')).toEqual(testConfig());
+    expect(parseConfig(JSON.parse(text), 'config object')).toEqual(testConfig());
+    expect(synth.resources('AWS::SSM::Parameter')).toEqual([]);
   });
 
-  test('each function may read the config parameter (ssm:GetParameter on it, nothing else in SSM)', () => {
+  test('each function may read that one configuration object (s3:GetObject on its key, through one shared policy), and no SSM parameter', () => {
     // Prepare
-    const [parameterId] = only(synth.resources('AWS::SSM::Parameter'), 'config parameter');
+    const [policyId, policy] = only(synth.resources('AWS::IAM::ManagedPolicy'), 'configuration read policy');
+    const key = synth.stack.resolve(synth.stack.configObject.s3ObjectKey) as string;
+    // Act
+    const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+    const attached = asArray(policy.Properties.Roles as unknown[]).map(flat).sort();
+    // Assess
+    expect(statements.map((statement) => ({ ...statement, Resource: flat(statement.Resource) }))).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::cdk-hnb659fds-assets-${ACCOUNT}-${REGION}/${key}` },
+    ]);
+    expect(key).toMatch(/^[0-9a-f]{64}\.json$/);
+    expect(attached).toEqual(FUNCTIONS.map((spec) => `<${synth.functionOf(spec).roleLogicalId}>`).sort());
+    expect(policyId).toMatch(/^ConfigRead/);
     for (const spec of FUNCTIONS) {
-      // Act
-      const statements = synth.statementsOfRole(synth.functionOf(spec).roleLogicalId);
-      // Assess
-      expect(allowedActions(statements).filter((action) => action.startsWith('ssm:'))).toEqual(['ssm:GetParameter']);
-      expect(resourcesFor(statements, 'ssm:GetParameter')).toEqual([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter<${parameterId}>`]);
+      expect(allowedActions(synth.statementsOfRole(synth.functionOf(spec).roleLogicalId)).filter((action) => action.startsWith('ssm:'))).toEqual([]);
     }
   });
 

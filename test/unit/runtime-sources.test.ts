@@ -1,14 +1,17 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CONFIG_PARAMETER_ENV, forgetRuntimeConfig, loadRuntimeConfig } from '../../functions/runtime/config-source';
+import { CONFIG_OBJECT_ENV, forgetRuntimeConfig, loadRuntimeConfig } from '../../functions/runtime/config-source';
 import { parseConfig } from '../../functions/config/load';
 import type { CredentialsRef } from '../../functions/config/schema';
 import { resolveTargetCredential } from '../../functions/runtime/credentials';
 import { CredentialsUnavailable } from '../../functions/shared/errors';
 
 const secrets = mockClient(SecretsManagerClient);
-const ssm = mockClient(SSMClient);
+const s3 = mockClient(S3Client);
+
+/** A GetObject answer whose Body streams the given text, as the SDK's does. */
+const objectBody = (text: string) => ({ Body: { transformToString: () => Promise.resolve(text) } as unknown as GetObjectCommandOutput['Body'] });
 
 /** A NetBox Cloud target whose API key is at `credentials`: the secret holds the key or `{ "apiKey": ... }`. */
 function netboxTarget(credentials: CredentialsRef) {
@@ -87,26 +90,54 @@ describe('runtime configuration', () => {
   };
 
   beforeEach(() => {
-    ssm.reset();
+    s3.reset();
     forgetRuntimeConfig();
   });
 
-  test('in AWS it is read from the SSM parameter the stack names', async () => {
+  test('in AWS it is read from the S3 object the stack deploys and names', async () => {
     // Prepare
-    ssm.on(GetParameterCommand, { Name: '/offsite/config' }).resolves({ Parameter: { Value: JSON.stringify(stored) } });
+    s3.on(GetObjectCommand, { Bucket: 'cdk-assets', Key: 'abc123.json' }).resolves(objectBody(JSON.stringify(stored)));
 
     // Act
-    const config = await loadRuntimeConfig({ [CONFIG_PARAMETER_ENV]: '/offsite/config' });
+    const config = await loadRuntimeConfig({ [CONFIG_OBJECT_ENV]: 's3://cdk-assets/abc123.json', AWS_REGION: 'eu-west-1' });
 
     // Assess
     expect(config.targets[0]?.name).toBe('netbox-prod');
   });
 
-  test('a parameter that fails validation names the parameter and the field', async () => {
+  test('the object is read once per cold start, then served from memory', async () => {
     // Prepare
-    ssm.on(GetParameterCommand, { Name: '/offsite/bad' }).resolves({ Parameter: { Value: JSON.stringify({ ...stored, timezone: 'Nowhere/Land' }) } });
+    s3.on(GetObjectCommand).callsFake(() => objectBody(JSON.stringify(stored)));
+    const env = { [CONFIG_OBJECT_ENV]: 's3://cdk-assets/abc123.json', AWS_REGION: 'eu-west-1' };
+
+    // Act
+    await loadRuntimeConfig(env);
+    await Promise.all([loadRuntimeConfig(env), loadRuntimeConfig(env)]);
+
+    // Assess
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  test('a failed read is not cached: the next invocation reads again', async () => {
+    // Prepare
+    s3.on(GetObjectCommand).rejectsOnce(Object.assign(new Error('slow down'), { name: 'SlowDown' })).callsFake(() => objectBody(JSON.stringify(stored)));
+    const env = { [CONFIG_OBJECT_ENV]: 's3://cdk-assets/abc123.json', AWS_REGION: 'eu-west-1' };
+
+    // Act
+    await expect(loadRuntimeConfig(env)).rejects.toThrow(/s3:\/\/cdk-assets\/abc123.json.*SlowDown/);
+    const config = await loadRuntimeConfig(env);
+
+    // Assess
+    expect(config.targets[0]?.name).toBe('netbox-prod');
+  });
+
+  test('an object that fails validation names the object and the field', async () => {
+    // Prepare
+    s3.on(GetObjectCommand).resolves(objectBody(JSON.stringify({ ...stored, timezone: 'Nowhere/Land' })));
 
     // Act / Assess
-    await expect(loadRuntimeConfig({ [CONFIG_PARAMETER_ENV]: '/offsite/bad' })).rejects.toThrow(/SSM parameter \/offsite\/bad:\n {2}timezone: expected an IANA time zone/);
+    await expect(loadRuntimeConfig({ [CONFIG_OBJECT_ENV]: 's3://cdk-assets/bad.json', AWS_REGION: 'eu-west-1' })).rejects.toThrow(
+      /configuration object s3:\/\/cdk-assets\/bad.json:\n {2}timezone: expected an IANA time zone/,
+    );
   });
 });
