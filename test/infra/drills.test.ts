@@ -1,0 +1,81 @@
+import { flat, only, synthesize, testConfig, type SynthesizedStack } from '../support/infra';
+
+// A drill per kind: NetBox Cloud onto the lab instance (checks with their own token), an appliance onto a lab box, a VPS onto another server.
+let synth: SynthesizedStack;
+
+beforeAll(() => {
+  synth = synthesize(
+    testConfig({
+      targets: [
+        {
+          name: 'netbox-prod',
+          kind: 'netbox-cloud',
+          baseUrl: 'https://api.netboxlabs.com',
+          orgId: 'org-123',
+          instanceId: 'nb-a12ff000777',
+          credentials: { secret: 'offsite/netbox-prod' },
+          schedule: 'cron(0 2 * * ? *)',
+          drill: { to: 'nb-b34ee000888', schedule: 'cron(0 4 ? * SUN *)', checks: { restored: { baseUrl: 'https://nb-lab.cloud.example', credentials: { secret: 'offsite/drill-token' } } } },
+        },
+        { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)', drill: { to: 67890, schedule: 'rate(7 days)' } },
+        {
+          name: 'appliance-ar11',
+          kind: 'appliance',
+          baseUrl: 'https://ar11.example.net',
+          auth: { method: 'basic', username: 'offsite-backup', password: { secret: 'offsite/appliance-ar11' } },
+          schedule: 'cron(30 2 * * ? *)',
+          drill: { to: 'appliance-lab', schedule: 'cron(0 5 1 * ? *)' },
+        },
+        { name: 'appliance-lab', kind: 'appliance', baseUrl: 'https://lab.example.net', auth: { method: 'basic', username: 'offsite-drill', password: { secret: 'offsite/appliance-lab' } } },
+      ],
+    }),
+    { bundle: false },
+  );
+});
+
+const machineNamed = (name: string) => only(synth.resources('AWS::StepFunctions::StateMachine').filter(([, machine]) => machine.Properties.StateMachineName === name), name);
+const policyTextOf = (roleFragment: string): string =>
+  synth
+    .resources('AWS::IAM::Policy')
+    .filter(([, policy]) => JSON.stringify(policy.Properties.Roles).includes(roleFragment))
+    .map(([, policy]) => JSON.stringify(policy.Properties.PolicyDocument))
+    .join('\n');
+
+test('one drill state machine per kind with drilled targets, starting only that kind\'s restore machine', () => {
+  for (const kind of ['netbox-cloud', 'appliance', 'vps']) {
+    const [id, machine] = machineNamed(`offsite-${kind}-drill`);
+    const definition = flat(machine.Properties.DefinitionString);
+    expect(definition).toContain('states:startExecution.sync:2');
+    const policies = policyTextOf(id.replace(/[A-F0-9]{8}$/, ''));
+    expect(policies).toContain('states:StartExecution');
+    expect(policies).not.toContain('"states:StartExecution","Resource":"*"');
+  }
+});
+
+test('a schedule per drill starts the drill machine with the target name', () => {
+  const schedules = synth.resources('AWS::Scheduler::Schedule').filter(([, schedule]) => String(schedule.Properties.Name).includes('-drill-'));
+  expect(schedules.map(([, schedule]) => [schedule.Properties.Name, schedule.Properties.ScheduleExpression, JSON.parse(String(schedule.Properties.Target.Input)) as unknown]).sort()).toEqual(
+    [
+      ['offsite-drill-appliance-ar11', 'cron(0 5 1 * ? *)', { target: 'appliance-ar11' }],
+      ['offsite-drill-netbox-prod', 'cron(0 4 ? * SUN *)', { target: 'netbox-prod' }],
+      ['offsite-drill-web-01', 'rate(7 days)', { target: 'web-01' }],
+    ].sort(),
+  );
+});
+
+test('alarms: one per drill machine when a drill fails, one when drills are overdue', () => {
+  const names = synth.resources('AWS::CloudWatch::Alarm').map(([, alarm]) => String(alarm.Properties.AlarmName));
+  expect(names.filter((name) => name.includes('drill')).sort()).toEqual(['offsite-appliance-drill-failed', 'offsite-drills-overdue', 'offsite-netbox-cloud-drill-failed', 'offsite-vps-drill-failed']);
+});
+
+test('the drill checks read only the drill destinations\' secrets; the report writer writes only under drills/', () => {
+  const checks = policyTextOf('DrillChecks');
+  expect(checks).toContain('offsite/drill-token');
+  expect(checks).toContain('offsite/appliance-lab');
+  expect(checks).toContain('offsite/vps-web-01');
+  expect(checks).not.toContain('offsite/netbox-prod');
+  expect(checks).not.toContain('offsite/appliance-ar11-');
+  const report = policyTextOf('DrillReport');
+  expect(report).toContain('/drills/*');
+  expect(report).not.toContain('s3:DeleteObject');
+});
