@@ -54,7 +54,7 @@ test('one drill state machine per kind with drilled targets, starting only that 
 
 test('a schedule per drill starts the drill machine with the target name', () => {
   const schedules = synth.resources('AWS::Scheduler::Schedule').filter(([, schedule]) => String(schedule.Properties.Name).includes('-drill-'));
-  expect(schedules.map(([, schedule]) => [schedule.Properties.Name, schedule.Properties.ScheduleExpression, JSON.parse(String(schedule.Properties.Target.Input)) as unknown]).sort()).toEqual(
+  expect(schedules.map(([, schedule]) => [schedule.Properties.Name, schedule.Properties.ScheduleExpression, JSON.parse(String((schedule.Properties.Target as { Input?: unknown }).Input)) as unknown]).sort()).toEqual(
     [
       ['offsite-drill-appliance-ar11', 'cron(0 5 1 * ? *)', { target: 'appliance-ar11' }],
       ['offsite-drill-netbox-prod', 'cron(0 4 ? * SUN *)', { target: 'netbox-prod' }],

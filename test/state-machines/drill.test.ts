@@ -85,3 +85,31 @@ describe('restore drill (state-machines/drill.asl.json) — NetBox Cloud', () =>
     expect(drillReportOf(outcome)).toMatchObject({ outcome: 'restore-failed', restore: { succeeded: false, error: 'RestoreJobFailed' }, checks: [] });
   });
 });
+
+describe('restore drill — VPS onto the spare server', () => {
+  let harness: Harness;
+
+  beforeEach(async () => {
+    harness = await startHarness();
+  });
+
+  afterEach(async () => {
+    await harness.stop();
+  });
+
+  test('restores the newest catalogued backup onto the drill server (not the target\'s own) and checks its status', async () => {
+    // Prepare
+    const io = { out: () => undefined, err: () => undefined, errStream: process.stderr };
+    const { backupCommand } = await import('../../bin/cli/commands');
+    expect((await backupCommand(harness.config, 'vps-sandbox', io)).exitCode).toBe(0);
+
+    // Act
+    const outcome = await runDrillLifecycle(harness.config, 'vps-sandbox', fast);
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: true });
+    const restores = harness.sandbox.vps.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/restore/'));
+    expect(restores.map((request) => request.path)).toEqual(['/api/v1/servers/67890/restore/']);
+    expect(drillReportOf(outcome)?.checks).toEqual([expect.objectContaining({ name: 'server status', passed: true, observed: 'running' })]);
+  });
+});

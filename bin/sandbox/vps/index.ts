@@ -36,6 +36,12 @@ export interface VpsSimulatorOptions {
   pageSize?: number;
   /** Automatic backups per server at start (default 2); each server also has one manual backup someone else made. */
   seedAutomaticBackups?: number;
+  /**
+   * Lets a server be restored from another server's backup of the same account (a restore
+   * drill onto a spare server). The document is silent; comparable providers restore
+   * images onto any server of the project. Default false: the backup must be the server's.
+   */
+  restoreOntoOtherServers?: boolean;
 }
 
 export interface SimulatedBackup {
@@ -257,7 +263,7 @@ export async function startVpsSimulator(options: VpsSimulatorOptions = {}): Prom
           if (typeof backupId !== 'number') refuse(400, { backup_id: ['This field is required.'] });
           const backup = backups.find((item) => item.id === backupId);
           if (!backup) refuse(400, { backup_id: [`Backup ${String(backupId)} does not exist.`] });
-          if ((backup as SimulatedBackup).serverId !== server.id) refuse(400, { backup_id: ['The backup does not belong to this server.'] });
+          if ((backup as SimulatedBackup).serverId !== server.id && !options.restoreOntoOtherServers) refuse(400, { backup_id: ['The backup does not belong to this server.'] });
           if (statusOf(backup as SimulatedBackup, Date.now()) !== 'completed') refuse(400, { backup_id: ['The backup is not completed.'] });
           if (serverStatus(server) === 'restoring') refuse(409, { detail: 'Server is already restoring.' });
           server.restore = { backupId: backupId as number, endsAtMs: Date.now() + restoreDurationMs, outcome: server.nextRestoreOutcome };

@@ -1,14 +1,16 @@
 import { backupCommand, listCommand, restoreCommand } from '../../cli/commands';
+import { drillCommand } from '../../cli/drill';
 import type { SandboxKind } from '../kinds';
 import { startVpsSimulator, type VpsSimulator, type VpsSimulatorOptions } from '.';
 
 export const SANDBOX_VPS_TARGET = 'vps-sandbox';
 export const SANDBOX_VPS_SERVER = 12345;
+export const SANDBOX_VPS_DRILL_SERVER = 67890;
 const VPS_TOKEN_ENV = 'OFFSITE_SANDBOX_VPS_TOKEN';
 
 /** The VPS provider in the sandbox: make a manual backup (catalogued, held by the provider), list, restore the newest completed backup. */
 export const vpsSandbox: SandboxKind<VpsSimulator, VpsSimulatorOptions> = {
-  start: (options) => startVpsSimulator({ backupDurationMs: 1500, restoreDurationMs: 1500, ...options }),
+  start: (options) => startVpsSimulator({ backupDurationMs: 1500, restoreDurationMs: 1500, restoreOntoOtherServers: true, ...options }),
   targets: (simulator, poll, overrides) => ({
     targets: [
       {
@@ -20,6 +22,8 @@ export const vpsSandbox: SandboxKind<VpsSimulator, VpsSimulatorOptions> = {
         schedule: 'cron(0 3 * * ? *)',
         poll,
         retention: { keepLast: 2 },
+        // The drill restores the newest backup onto the spare server.
+        drill: { to: SANDBOX_VPS_DRILL_SERVER, schedule: 'cron(0 5 ? * SUN *)' },
         ...overrides,
       },
     ],
@@ -40,6 +44,12 @@ export const vpsSandbox: SandboxKind<VpsSimulator, VpsSimulatorOptions> = {
     io.out('');
     const restore = await restoreCommand(config, SANDBOX_VPS_TARGET, io, { backup: 'latest', confirm: SANDBOX_VPS_TARGET });
     step(restore.exitCode === 0 && simulator.serverStatus(SANDBOX_VPS_SERVER) === 'running', `vps restore of the latest backup onto server ${SANDBOX_VPS_SERVER} finished (the server reports running)`);
+    io.out('');
+    const drill = await drillCommand(config, SANDBOX_VPS_TARGET, io);
+    step(
+      drill.exitCode === 0,
+      `vps drill onto server ${SANDBOX_VPS_DRILL_SERVER} passed (${drill.report?.checks.map((check) => check.name).join(', ') ?? 'no report'}; restore ${((drill.report?.phases.restore.durationMs ?? 0) / 1000).toFixed(1)} s)`,
+    );
   },
   tryCommands: [
     `npm run offsite -- backup ${SANDBOX_VPS_TARGET}`,
