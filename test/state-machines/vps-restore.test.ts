@@ -108,4 +108,18 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreTimedOut' });
   });
+
+  test('a server that reads "running" without ever showing a restore running ends in RequestOutcomeUnknown, never in success', async () => {
+    // Prepare: the provider accepts the restore but the server never reads "restoring" (queued, or done unseen).
+    await harness.stop();
+    harness = await startHarness({ vps: { restoreDurationMs: 0, restoreVisibleReads: 0 }, poll: { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 1 } });
+
+    // Act
+    const outcome = await runRestore(restoreInput());
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'RequestOutcomeUnknown' });
+    expect(outcome.cause).toMatch(/never showed a restore running/);
+    expect(restorePosts()).toHaveLength(1);
+  });
 });

@@ -37,7 +37,9 @@ export async function startHarness(options: SandboxOptions = {}): Promise<Harnes
     netboxCloud: { backupRequestDurationMs: 150, retrievalDurationMs: 100, restoreDurationMs: 150, redeployDelayMs: 50, ...options.netboxCloud },
     appliance: { backupDurationMs: 150, rebootWindowMs: 300, backupSizeBytes: 64 * 1024, ...options.appliance },
     ...(options.applianceTarget ? { applianceTarget: options.applianceTarget } : {}),
-    vps: { backupDurationMs: 150, restoreDurationMs: 150, ...options.vps },
+    // A restore must stay visible ("restoring") well past the first check, however busy the machine: offsite counts a
+    // restore done only after it has seen one running.
+    vps: { backupDurationMs: 150, restoreDurationMs: 150, restoreVisibleReads: 1, ...options.vps },
     ...(options.vpsTarget ? { vpsTarget: options.vpsTarget } : {}),
     poll: options.poll ?? { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 2 },
   });

@@ -33,6 +33,11 @@ export interface VpsSimulatorOptions {
   backupDurationMs?: number;
   /** Time from a restore request until the server reads `running` (or `error`) again (default 1500). */
   restoreDurationMs?: number;
+  /**
+   * A restore also reads `restoring` until the server has been read this many times since
+   * it started (default 0): lets tests see a restore running however slow the machine is.
+   */
+  restoreVisibleReads?: number;
   pageSize?: number;
   /** Automatic backups per server at start (default 2); each server also has one manual backup someone else made. */
   seedAutomaticBackups?: number;
@@ -82,7 +87,7 @@ interface Fault {
 }
 
 interface ServerState extends SimulatedServer {
-  restore: { backupId: number; endsAtMs: number; outcome: 'completed' | 'failed' } | undefined;
+  restore: { backupId: number; endsAtMs: number; outcome: 'completed' | 'failed'; readsLeft: number } | undefined;
   nextRestoreOutcome: 'completed' | 'failed';
 }
 
@@ -166,7 +171,7 @@ export async function startVpsSimulator(options: VpsSimulatorOptions = {}): Prom
 
   function serverStatus(server: ServerState, at = Date.now()): string {
     if (!server.restore) return 'running';
-    if (at < server.restore.endsAtMs) return 'restoring';
+    if (at < server.restore.endsAtMs || server.restore.readsLeft > 0) return 'restoring';
     return server.restore.outcome === 'completed' ? 'running' : 'error';
   }
 
@@ -249,7 +254,9 @@ export async function startVpsSimulator(options: VpsSimulatorOptions = {}): Prom
         GET: ({ params }) => {
           const server = servers.get(Number(params[0]));
           if (!server) return refuse(404, { detail: 'Not found.' });
-          return { status: 200, body: { id: server.id, name: server.name, status: serverStatus(server) } };
+          const status = serverStatus(server);
+          if (server.restore && server.restore.readsLeft > 0) server.restore.readsLeft -= 1;
+          return { status: 200, body: { id: server.id, name: server.name, status } };
         },
       },
     },
@@ -266,7 +273,7 @@ export async function startVpsSimulator(options: VpsSimulatorOptions = {}): Prom
           if ((backup as SimulatedBackup).serverId !== server.id && !options.restoreOntoOtherServers) refuse(400, { backup_id: ['The backup does not belong to this server.'] });
           if (statusOf(backup as SimulatedBackup, Date.now()) !== 'completed') refuse(400, { backup_id: ['The backup is not completed.'] });
           if (serverStatus(server) === 'restoring') refuse(409, { detail: 'Server is already restoring.' });
-          server.restore = { backupId: backupId as number, endsAtMs: Date.now() + restoreDurationMs, outcome: server.nextRestoreOutcome };
+          server.restore = { backupId: backupId as number, endsAtMs: Date.now() + restoreDurationMs, outcome: server.nextRestoreOutcome, readsLeft: options.restoreVisibleReads ?? 0 };
           server.nextRestoreOutcome = 'completed';
           return { status: 202, body: { message: 'Restore started.', server: { id: server.id, status: 'restoring' } } };
         },

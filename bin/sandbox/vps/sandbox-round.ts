@@ -10,7 +10,7 @@ const VPS_TOKEN_ENV = 'OFFSITE_SANDBOX_VPS_TOKEN';
 
 /** The VPS provider in the sandbox: make a manual backup (catalogued, held by the provider), list, restore the newest completed backup. */
 export const vpsSandbox: SandboxKind<VpsSimulator, VpsSimulatorOptions> = {
-  start: (options) => startVpsSimulator({ backupDurationMs: 1500, restoreDurationMs: 1500, restoreOntoOtherServers: true, ...options }),
+  start: (options) => startVpsSimulator({ backupDurationMs: 1500, restoreDurationMs: 1500, restoreVisibleReads: 1, restoreOntoOtherServers: true, ...options }),
   targets: (simulator, poll, overrides) => ({
     targets: [
       {

@@ -199,8 +199,8 @@ export async function requestRestore(client: Pick<VpsClient, 'restore'>, target:
 }
 
 /**
- * Reads the server's status (words in server-status.ts). Finished or failed counts only
- * once the server has shown `restoring`, or after START_GRACE_CHECKS checks without it:
+ * Reads the server's status (words in server-status.ts). Finished counts only once the
+ * server has shown `restoring`; failed once it has, or after START_GRACE_CHECKS checks:
  * the status may not have changed yet when the first check comes, and a server that was
  * broken before the restore may read `error` until the restore starts.
  */
@@ -226,5 +226,13 @@ export async function checkRestore(client: Pick<VpsClient, 'getServer'>, target:
       `The restore request for server ${serverId} got no clear answer (${previous.ambiguousAnswer}), and in ${checks} checks the server never showed a restore running (it reads "${server.status}"): the restore may or may not have happened; check the server before starting another.`,
     );
   }
-  return { ...next, status: 'completed', note: `the server never showed "restoring" in ${checks} checks; the provider accepted the restore and the server reads "${server.status}"` };
+  // Reading "finished" without ever having seen "restoring" does not prove the restore
+  // ran (a provider may queue it, or start it only once the server stops): keep looking
+  // until the poll budget is spent, and then say the outcome is unknown rather than
+  // report a restore that may not have happened as done.
+  if (!poll.exhausted) return next;
+  throw new RequestOutcomeUnknown(
+    `The VPS provider accepted the restore of server ${serverId} from backup ${previous.backupId}, but in ${checks} checks over poll.timeoutMinutes the server never showed a restore running (it reads "${server.status}"): the restore may or may not have happened; check the server's data before starting another.`,
+  );
 }
+

@@ -25,10 +25,11 @@ export function restorePhaseOf(status: string): RestorePhase {
 }
 
 /**
- * Checks a server may read "finished" before it ever read "restoring" and still count as
- * not started: the document does not say how soon a requested restore shows in the
- * server's status. After that many, a server that never showed `restoring` is taken to
- * have restored faster than we looked (the output says so).
+ * Checks during which a server reading "failed" (`error`) before it ever read "restoring"
+ * is taken as its state from before the restore: the document does not say how soon a
+ * requested restore shows in the server's status. "Finished" never counts without a
+ * `restoring` seen first: a server that never shows one ends, once poll.timeoutMinutes is
+ * spent, in RequestOutcomeUnknown (the restore may not have happened).
  */
 export const START_GRACE_CHECKS = 3;
 
