@@ -24,9 +24,11 @@ export async function verifyCommand(config: OffsiteConfig, targetName: string, i
   const report = await verifyTarget(archive, target.name, options.clock ?? systemClock, options.json ? undefined : (check) => io.out(describe(check)));
   for (const key of report.unreadableManifests) io.err(`warning: manifest ${key} cannot be read; its copy was not verified`);
   const bad = report.copies.filter((check) => check.result !== 'ok');
-  if (options.json) io.out(JSON.stringify({ target: report.target, copies: report.copies }));
+  if (options.json) io.out(JSON.stringify({ target: report.target, copies: report.copies, unreadableManifests: report.unreadableManifests }));
   else if (report.copies.length === 0) io.out(`No archived copies of ${target.name} to verify (backups the provider holds cannot be read back).`);
   else io.out(`${report.copies.length - bad.length} of ${report.copies.length} copies match their manifests.`);
   for (const check of bad) io.err(`verify failed: ${check.objectKey} ${check.result === 'missing' ? 'is missing' : 'differs from its manifest'}`);
-  return { exitCode: bad.length > 0 ? 1 : 0 };
+  // A manifest that cannot be read hides a copy nobody checked: that is not "all match".
+  for (const key of report.unreadableManifests) io.err(`verify failed: manifest ${key} cannot be read (or names another object), so its copy is unverified`);
+  return { exitCode: bad.length > 0 || report.unreadableManifests.length > 0 ? 1 : 0 };
 }

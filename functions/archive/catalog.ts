@@ -54,7 +54,10 @@ export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: s
         continue;
       }
       const parsed = manifestSchema.safeParse(document);
-      if (!parsed.success) {
+      // A manifest describes the object beside it and nothing else: one naming a key
+      // elsewhere (a folder copied under another target's name) must never lead a prune
+      // to delete, or a verify to read, that other object.
+      if (!parsed.success || parsed.data.objectKey !== key.slice(0, -MANIFEST_SUFFIX.length)) {
         unreadableManifests.push(key);
         continue;
       }

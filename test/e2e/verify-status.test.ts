@@ -159,6 +159,22 @@ describe('offsite verify and offsite status against planted archives', () => {
     expect(text.stderr).not.toContain(good);
   });
 
+  test('a manifest that cannot be read makes verify exit 1 naming it, though every readable copy matches', async () => {
+    // Prepare
+    await useTargets([netboxTarget('garbled')]);
+    await plant(s3, 'garbled', new Date('2026-01-01T02:00:00Z'), randomBytes(1000));
+    const hidden = await plant(s3, 'garbled', new Date('2026-01-02T02:00:00Z'), randomBytes(1000));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKeyFor(hidden), Body: '{ truncated' }));
+
+    // Act
+    const result = await offsite(['verify', 'garbled', '--json'], env);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect((JSON.parse(result.stdout) as { unreadableManifests: string[] }).unreadableManifests).toEqual([manifestKeyFor(hidden)]);
+    expect(result.stderr).toContain(`verify failed: manifest ${manifestKeyFor(hidden)} cannot be read`);
+  });
+
   test('status names every state and exits 1 while a scheduled target has no fresh copy', async () => {
     // Prepare: a daily schedule allows 24 h + the 3 h poll budget + 1 h.
     const now = Date.now();

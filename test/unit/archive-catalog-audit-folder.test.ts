@@ -38,3 +38,21 @@ test("audit reports under <prefix><target>/audit/ are neither copies nor 'object
   expect(listing.copies).toEqual([]);
   expect(listing.unreadableManifests).toEqual([]);
 });
+
+test('a manifest naming an object other than the one beside it is unreadable, not a copy of that other object', async () => {
+  // Prepare: backups/old/ copied to backups/new/ — the manifests in new/ still name old/'s objects.
+  const manifest = {
+    formatVersion: 1, target: 'old', kind: 'netbox-cloud', sourceBackupId: 'b-1', objectKey: 'backups/old/2026-04-02T02-00-00Z_b-1.backup',
+    sizeBytes: 1, sha256: '0'.repeat(64), sourceChecksum: null, sourceChecksumAlgorithm: null, sourceChecksumVerified: false,
+    sourceSizeBytes: null, createdAt: '2026-04-02T02:00:00Z', copiedAt: '2026-04-02T02:01:00Z', contentType: 'application/octet-stream', source: {},
+  };
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/new/2026-04-02T02-00-00Z_b-1.backup', Body: 'x' }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/new/2026-04-02T02-00-00Z_b-1.backup.manifest.json', Body: JSON.stringify(manifest) }));
+
+  // Act
+  const listing = await listArchivedCopies(s3, BUCKET, 'backups/', 'new');
+
+  // Assess
+  expect(listing.copies).toEqual([]);
+  expect(listing.unreadableManifests).toEqual(['backups/new/2026-04-02T02-00-00Z_b-1.backup.manifest.json']);
+});
