@@ -4,7 +4,9 @@ import { drillStatus } from '../../functions/drill/freshness';
 import { DRILL_CHECKS } from '../../functions/drill/checks';
 import { DRILL_LIFECYCLES } from '../../functions/drill/jobs';
 import { planDrill } from '../../functions/drill/plan';
+import { earlierDrillUploads } from '../../functions/kinds/appliance/drill';
 import { KIND_LIST } from '../../functions/kinds/registry';
+import { archiveOf, archivedCopy, backup } from '../support/appliance';
 
 const archive = { bucket: 'acme-offsite', prefix: 'backups/', region: 'eu-west-1' };
 const netbox = { name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-1', instanceId: 'nb-a12ff000777', credentials: { env: 'KEY' } };
@@ -84,4 +86,22 @@ test('every kind with drill rules has a drill lifecycle and checks', () => {
   const drilling = KIND_LIST.filter((definition) => 'drill' in definition).map((definition) => definition.kind);
   expect(DRILL_LIFECYCLES.map((lifecycle) => lifecycle.kind)).toEqual(drilling);
   expect(drilling.filter((kind) => DRILL_CHECKS[kind] === undefined)).toEqual([]);
+});
+
+test('an appliance drill frees only the lab box\'s uploads of the drilled target\'s archived copies, never the one it restores or the box\'s own backups', () => {
+  // Prepare
+  const uploadOf = (id: string, backupTime: number) => {
+    const copy = archivedCopy(id, { createdAt: new Date(backupTime * 1000).toISOString() });
+    const source = { ...copy.manifest.source, backup_time: new Date(backupTime * 1000).toISOString(), serial: 'VE1', hostname: 'ar11-prod' };
+    return { copy: { ...copy, manifest: { ...copy.manifest, source } }, held: backup(`lab-${id}`, backupTime, { description: 'uploaded', serial: 'VE1', hostname: 'ar11-prod' }) };
+  };
+  const older = uploadOf('a', 1_770_000_000);
+  const current = uploadOf('b', 1_770_086_400);
+  const labsOwn = backup('lab-own', 1_770_090_000, { description: 'nightly (appliance scheduler)', serial: 'VE9', hostname: 'ar11-lab' });
+
+  // Act
+  const freed = earlierDrillUploads([older.held, current.held, labsOwn], archiveOf(current.copy, older.copy), current.held.id);
+
+  // Assess
+  expect(freed.map((held) => held.id)).toEqual(['lab-a']);
 });

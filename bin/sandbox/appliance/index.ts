@@ -161,6 +161,8 @@ export interface ApplianceSimulator {
   setStorageLimit(limit: number): void;
   /** The appliance's current software (info + new backups). */
   setSwVersion(version: string): void;
+  /** After the next restore the appliance reports this host name and/or software (info and new backups). */
+  comeBackAs(info: Partial<Pick<ApplianceInfo, 'hostname' | 'sw_version'>>): void;
   /** Outcome of the next restore(s): default 'completed'. */
   setRestoreOutcome(status: 'completed' | 'completed_with_errors' | 'failed', statusMessage?: string): void;
   /** After the reboot, restore_status keeps reporting the previous restore for this many reads before the new one shows (default 0). */
@@ -273,6 +275,9 @@ export async function startApplianceSimulator(options: ApplianceSimulatorOptions
     },
     setSwVersion(version) {
       state.info.sw_version = version;
+    },
+    comeBackAs(info) {
+      state.nextRestoreInfo = { ...info };
     },
     setRestoreOutcome(status, statusMessage) {
       state.restoreOutcome = { status, message: statusMessage ?? DEFAULT_MESSAGES[status] };

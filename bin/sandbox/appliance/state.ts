@@ -60,6 +60,8 @@ export class ApplianceState {
   restoreOutcome: { status: RestoreOutcome; message: string } = { status: 'completed', message: '' };
   staleReadsSetting = 0;
   pinnedRestoreTime: number | undefined;
+  /** What the appliance reports after the next restore (a restore that brought other software or another host name). */
+  nextRestoreInfo: Partial<Pick<ApplianceInfo, 'hostname' | 'sw_version'>> | undefined;
 
   private settledRestoreStatus: RestoreStatus;
   /** The latest restore's outcome, until restore_status has shown it. */
@@ -189,6 +191,9 @@ export class ApplianceState {
   beginRestore(record: BackupRecord, sha256: string): number {
     const startedAt = this.pinnedRestoreTime ?? nowSeconds();
     this.restores.push({ backupId: record.id, sha256, startedAt });
+    // The API is down for the reboot, so the new identity is only ever seen after it.
+    Object.assign(this.info, this.nextRestoreInfo);
+    this.nextRestoreInfo = undefined;
     this.settlePendingRestore();
     this.pendingRestoreStatus = {
       status: { last_restore_time: startedAt, status: this.restoreOutcome.status, status_message: this.restoreOutcome.message },

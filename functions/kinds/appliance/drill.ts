@@ -1,5 +1,8 @@
+import type { ArchiveListing } from '../../archive/catalog';
 import type { KindDrillRules } from '../../drill/rules';
+import type { ApplianceBackup } from './client';
 import type { ApplianceTarget } from './config';
+import { isUploadOf } from './provenance';
 
 /** The host an appliance answers on: two target names for one box are the same box. */
 function hostOf(baseUrl: string | undefined): string | undefined {
@@ -28,3 +31,15 @@ export const applianceDrill: KindDrillRules<ApplianceTarget> = {
   },
   restoreInput: (target, copy) => ({ target: target.drill?.to ?? '', archiveKey: copy.objectKey ?? '', archiveTarget: target.name, confirm: target.drill?.to ?? '' }),
 };
+
+/**
+ * The drill destination's backups that earlier drills uploaded from the drilled target's
+ * archived copies, except the one this drill restores. Each is still in the archive, and
+ * each holds one of the lab box's few slots, which nothing else frees (a drill destination
+ * is not backed up or pruned for the drilled target): left there, every drill of a newer
+ * copy uploads one more, until the box refuses the upload and every drill after fails.
+ */
+export function earlierDrillUploads(held: readonly ApplianceBackup[], sourceArchive: ArchiveListing, restoringId: string): ApplianceBackup[] {
+  const copies = sourceArchive.copies.filter((copy) => copy.objectMatchesManifest);
+  return held.filter((backup) => backup.id !== restoringId && copies.some((copy) => isUploadOf(backup, copy)));
+}

@@ -42,7 +42,7 @@ export const applianceKind = {
     copyToArchiveFunction('ApplianceCopyToArchive', handler('copy-to-archive'), 'Streams an appliance backup file into the archive bucket and writes its manifest', 'private-network'),
     { id: 'AppliancePlanPrune', entry: handler('plan-prune'), description: 'Appliance: choose offsite-made backups to delete (only with a verified archive copy)', ...call, archive: 'read', creates: false },
     { id: 'ApplianceDeleteBackup', entry: handler('delete-backup'), description: 'Appliance: DELETE one backup', ...call, creates: false },
-    { id: 'ApplianceResolveRestore', entry: handler('resolve-restore'), description: 'Appliance: choose the backup to restore, in place or from the archive', ...call, archive: 'read', creates: false },
+    { id: 'ApplianceResolveRestore', entry: handler('resolve-restore'), description: 'Appliance: choose the backup to restore, in place or from the archive (a drill first deletes its earlier uploads from the lab box)', ...call, archive: 'read', creates: false },
     {
       id: 'ApplianceUploadBackup',
       entry: handler('upload-backup'),

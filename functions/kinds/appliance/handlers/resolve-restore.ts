@@ -6,6 +6,7 @@ import { resolveRestore, restoreSelection } from '../restore-plan';
 import { archiveClient } from '../../../runtime/archive-client';
 import { logger } from '../../../runtime/logger';
 import { lambdaHandler } from '../../../handlers/middleware';
+import { earlierDrillUploads } from '../drill';
 import { applianceTarget, targetName } from './events';
 
 /** ResolveBackup: what to restore, in place or by upload from the archive; refuses a software mismatch unless allowed. */
@@ -33,6 +34,13 @@ export const handler = lambdaHandler(
     const archive = await listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, source.name);
     const plan = await resolveRestore(client, target, archive, selection, event.request.allowVersionMismatch);
     if (plan.versionCheck !== 'match') logger.warn('software versions not confirmed equal', { target: target.name, ...plan });
+    if (source.name !== target.name) {
+      // A drill, past every refusal: free the slots the earlier drills' uploads hold on the lab box.
+      for (const leftover of earlierDrillUploads(await client.listBackups(), archive, plan.backup.backupId)) {
+        await client.deleteBackup(leftover.id);
+        logger.info('deleted an earlier drill upload from the drill destination', { target: target.name, drilled: source.name, backupId: leftover.id });
+      }
+    }
     return plan;
   },
 );
