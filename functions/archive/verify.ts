@@ -93,6 +93,8 @@ export interface VerifyRunSummary {
   readonly bad: readonly { readonly target: string; readonly objectKey: string; readonly result: 'differs' | 'missing' }[];
   /** Copies left for later runs (over the byte budget or out of time). */
   readonly remaining: number;
+  /** Copies a read error (throttling, a dropped connection) kept from being checked: not a verdict on them, tried again next run. */
+  readonly unread: readonly { readonly target: string; readonly objectKey: string; readonly error: string }[];
 }
 
 export interface VerifyRunOptions {
@@ -121,12 +123,21 @@ export async function verifyOldestFirst(archive: ArchiveLocation, targets: reado
 
   const results = new Map<string, Map<string, Verification>>();
   const bad: { target: string; objectKey: string; result: 'differs' | 'missing' }[] = [];
+  const unread: { target: string; objectKey: string; error: string }[] = [];
   let bytes = 0;
   let checked = 0;
   let ok = 0;
   for (const { target, copy } of queue) {
     if (checked > 0 && (bytes + copy.manifest.sizeBytes > options.budgetBytes || (options.deadline && clock() >= options.deadline))) break;
-    const check = await checkCopy(archive.s3, archive.bucket, copy);
+    let check: CopyCheck;
+    try {
+      check = await checkCopy(archive.s3, archive.bucket, copy);
+    } catch (error) {
+      // One copy that could not be read must not keep the bad ones found so far (or still
+      // to come) from being recorded and alarmed on.
+      unread.push({ target, objectKey: copy.manifest.objectKey, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      continue;
+    }
     checked += 1;
     bytes += check.actual.sizeBytes ?? 0;
     if (check.result === 'ok') ok += 1;
@@ -138,7 +149,7 @@ export async function verifyOldestFirst(archive: ArchiveLocation, targets: reado
   for (const [target, forTarget] of results) {
     await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, forTarget, present.get(target) ?? new Set());
   }
-  return { checked, bytes, ok, bad, remaining: queue.length - checked };
+  return { checked, bytes, ok, bad, remaining: queue.length - checked - unread.length, unread };
 }
 
 export { DEFAULT_VERIFY, verifySettings } from './freshness-names';

@@ -37,5 +37,10 @@ export const handler = lambdaHandler(z.looseObject({}), async () => {
     const items = summary.bad.map((copy) => `${copy.objectKey} (${copy.result})`);
     await raiseAlarm(new CloudWatchClient({}), alarmName, fitList(`${summary.bad.length} archived copies failed verification: `, items, '. Run `offsite verify <target>`.'));
   }
+  // Reads that failed are no verdict: the run fails (visible in its metrics and logs) after
+  // what it did find was recorded, published and alarmed on.
+  if (summary.unread.length > 0) {
+    throw new Error(`${summary.unread.length} archived copies could not be read and were not verified (tried again next run): ${summary.unread.slice(0, 5).map((copy) => `${copy.objectKey} (${copy.error})`).join('; ')}`);
+  }
   return summary;
 });
