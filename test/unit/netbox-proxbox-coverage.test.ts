@@ -90,6 +90,32 @@ describe('selection', () => {
     expect(report.uncovered[0]?.reasons).toEqual(['no backup routine selects VMID 102']);
   });
 
+  test('with routines on two Proxmox clusters, a VM whose cluster NetBox does not record is not covered by either cluster\'s routine, and says why', () => {
+    // Prepare: cluster 1 backs up everything; cluster 2 has nothing. vm-2 is linked only by the custom field (no endpoint known).
+    const vms = [vm(1), vm(2, { link: 'proxmox_vm_id' })];
+    const clusterOne = routineRecord(backupRoutine({ id: 1, jobId: 'c1-all', rawConfig: { all: 1 } }));
+    const clusterTwo = routineRecord({ ...backupRoutine({ id: 2, jobId: 'c2-one', selection: [999] }), endpoint: { id: 2, name: 'lab-proxmox' } });
+
+    // Act
+    const report = computeCoverage({
+      target: 'dc1',
+      generatedAt: NOW,
+      policy: POLICY,
+      vms: vms.map((spec) => vmRecord(virtualMachine(spec))),
+      links: vms.map((spec, index) => syncStateRow(spec, index + 1)).flatMap((row) => {
+        const link = row ? vmLinkRecord(row) : null;
+        return link ? [link] : ([] as VmLinkRecord[]);
+      }),
+      routines: [clusterOne, clusterTwo],
+      replications: [],
+      backups: { available: true, backups: [] },
+    });
+
+    // Assess
+    expect(uncoveredNames(report)).toEqual(['vm-2']);
+    expect(report.uncovered[0]?.reasons[0]).toContain('NetBox does not record which Proxmox cluster the VM is on');
+  });
+
   test('a node-limited routine covers only guests on its node, and says so for the others', () => {
     // Act
     const report = audit({ vms: [vm(1), vm(2, { node: 'pve-node-02' })], routines: [{ id: 1, jobId: 'node1', node: 'pve-node-01', selection: [101, 102] }] });

@@ -119,8 +119,12 @@ type Selection = { readonly selects: true } | { readonly selects: false; readonl
  * (VMIDs are unique per cluster, not across them). `near` says why a routine that names
  * the VM does not select it after all.
  */
-export function selects(routine: RoutineRecord, vm: ScopedVm): Selection {
+export function selects(routine: RoutineRecord, vm: ScopedVm, severalEndpoints = false): Selection {
   if (routine.endpointId !== null && vm.endpointId !== null && routine.endpointId !== vm.endpointId) return { selects: false };
+  // Routines on several Proxmox clusters, and a VM whose cluster NetBox does not record
+  // (linked only by a custom field): its VMID may belong to another cluster's guest, so a
+  // routine of one cluster is not taken as its cover.
+  const endpointUnknown = severalEndpoints && routine.endpointId !== null && vm.endpointId === null;
   let named: boolean;
   if (routine.pool !== null) {
     // Membership is known only where NetBox records a pool (see records.ts): otherwise not cover, and said apart.
@@ -129,6 +133,9 @@ export function selects(routine: RoutineRecord, vm: ScopedVm): Selection {
   } else if (routine.selection.length > 0) named = routine.selection.includes(vm.vmid);
   else named = routine.all && !routine.exclude.includes(vm.vmid);
   if (!named) return { selects: false };
+  if (endpointUnknown) {
+    return { selects: false, near: `${routine.jobId} would select VMID ${vm.vmid} on Proxmox endpoint ${routine.endpointId ?? '?'}, but NetBox does not record which Proxmox cluster the VM is on and VMIDs repeat across clusters` };
+  }
   if (routine.node !== null && vm.node !== routine.node) {
     return { selects: false, near: `${routine.jobId} would select it but runs only for guests on node ${routine.node}; the VM is on ${vm.node ?? 'a node NetBox does not record'}` };
   }
@@ -254,12 +261,13 @@ export function computeCoverage(input: CoverageInput): AuditReport {
 
   const uncovered: UncoveredVm[] = [];
   const rows: VmRow[] = [];
+  const severalEndpoints = new Set(routines.flatMap((routine) => (routine.endpointId !== null ? [routine.endpointId] : []))).size > 1;
   for (const vm of inScope) {
     const covering: string[] = [];
     const reasons: string[] = [];
     const unknownPools: string[] = [];
     for (const routine of routines) {
-      const selection = selects(routine, vm);
+      const selection = selects(routine, vm, severalEndpoints);
       if (!selection.selects) {
         if (selection.near) reasons.push(selection.near);
         if (selection.poolUnknown && !problems.get(routine)) unknownPools.push(`${routine.jobId} (pool ${routine.pool ?? '?'})`);
