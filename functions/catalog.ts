@@ -4,6 +4,7 @@
 // placeholder with a local name and runs the handler in-process.
 import { ARCHIVE_JOBS, type ArchiveObjectAction } from './archive/jobs';
 import { DRILL_FUNCTIONS } from './drill/jobs';
+import { FLEET_FUNCTIONS } from './fleet/jobs';
 import type { KindFunctionSpec, KindLifecycleSpec, LifecyclePurpose } from './kinds/kind';
 import { KIND_LIST, type TargetKind } from './kinds/registry';
 
@@ -26,6 +27,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   ...KIND_LIST.flatMap((definition) => definition.functions.map((fn) => ({ ...fn, kind: definition.kind }))),
   ...ARCHIVE_JOBS.functions,
   ...DRILL_FUNCTIONS,
+  ...FLEET_FUNCTIONS,
 ];
 
 export const LIFECYCLES: readonly LifecycleSpec[] = KIND_LIST.flatMap((definition) => definition.lifecycles.map((lifecycle) => ({ ...lifecycle, kind: definition.kind })));

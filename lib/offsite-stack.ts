@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FUNCTIONS, LIFECYCLES, lifecycleFor, type TargetKind } from '../functions/catalog';
 import type { OffsiteConfig } from '../functions/config/schema';
-import { kindOf } from '../functions/kinds/registry';
+import { scheduledPurpose } from '../functions/kinds/kind';
+import { KIND_LIST, kindOf } from '../functions/kinds/registry';
 import { LifecycleAlarms } from './alarms';
 import { ApplianceNetwork } from './appliance-network';
 import { ArchiveBucket } from './archive-bucket';
@@ -17,6 +18,7 @@ import { Drills } from './drills';
 import { BackupSchedules } from './backup-schedules';
 import { OffsiteDashboard } from './dashboard';
 import { LifecycleStateMachine } from './lifecycle-state-machine';
+import { FanOutStateMachine } from './fleet-fan-out';
 import { OffsiteFunction } from './offsite-function';
 
 export interface OffsiteStackProps extends StackProps {
@@ -57,6 +59,8 @@ export class OffsiteStack extends Stack {
   readonly configObject: Asset;
   readonly functions = new Map<string, OffsiteFunction>();
   readonly lifecycles = new Map<string, LifecycleStateMachine>();
+  /** By the id of the lifecycle each runs over a group of targets. */
+  readonly fanOuts = new Map<string, FanOutStateMachine>();
   readonly alarms: LifecycleAlarms;
   readonly schedules: BackupSchedules;
   /** The imported VPC placement of the appliance functions (`network` in the configuration). */
@@ -120,12 +124,24 @@ export class OffsiteStack extends Stack {
       this.lifecycles.set(spec.id, lifecycle);
     }
 
+    // One fan-out per kind's scheduled lifecycle (its backup, else its audit): it runs that
+    // lifecycle over a group of targets, so schedules need not grow with the targets.
+    for (const definition of KIND_LIST) {
+      const purpose = scheduledPurpose(definition);
+      if (purpose === undefined) continue;
+      const child = this.lifecycle(lifecycleFor(definition.kind, purpose).id);
+      this.fanOuts.set(child.spec.id, new FanOutStateMachine(this, `${child.spec.id}FanOut`, { lifecycle: child, functions: byId, namePrefix }));
+    }
+
     this.schedules = new BackupSchedules(this, 'Schedules', {
       targets: config.targets,
       timezone: config.timezone,
       namePrefix,
-      backupStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'backup').id).stateMachine,
-      auditStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'audit').id).stateMachine,
+      fanOutFor: (spec) => {
+        const fanOut = this.fanOuts.get(spec.id);
+        if (!fanOut) throw new Error(`No fan-out for lifecycle ${spec.id}`);
+        return fanOut.stateMachine;
+      },
     });
 
     this.alarms = new LifecycleAlarms(this, 'Alarms', {
@@ -158,6 +174,12 @@ export class OffsiteStack extends Stack {
 
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName, description: 'Bucket holding the verified off-site copies' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic every offsite alarm notifies' });
+    for (const [lifecycleId, fanOut] of this.fanOuts) {
+      new CfnOutput(this, `${lifecycleId}FanOutStateMachineArn`, {
+        value: fanOut.stateMachine.stateMachineArn,
+        description: `fan-out running ${lifecycleId} over a group of targets (${fanOut.stateMachineName}); input {"lifecycle": "${lifecycleId}", "schedule"?: "<expression>", "targets"?: ["<name>"]}`,
+      });
+    }
     for (const lifecycle of this.lifecycles.values()) {
       new CfnOutput(this, `${lifecycle.spec.id}StateMachineArn`, {
         value: lifecycle.stateMachine.stateMachineArn,

@@ -146,11 +146,25 @@ function localTaskHandlers(definition: StateMachineDefinition, executionName: st
   return handlers;
 }
 
+// Validating a definition costs about 0.75 s of CPU (the library compiles its schema each
+// time): once per definition text, not once per run, since a fan-out starts a child per target.
+const validatedMachines = new Map<string, StateMachine>();
+
+function validatedMachine(definition: StateMachineDefinition): StateMachine {
+  const key = JSON.stringify(definition);
+  let machine = validatedMachines.get(key);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    validatedMachines.set(key, machine);
+  }
+  return machine;
+}
+
 /** Runs one lifecycle ASL file in-process, with the real handlers as Task overrides. */
 export async function runLifecycle(options: RunLifecycleOptions): Promise<LifecycleOutcome> {
   const definition = loadLocalDefinition(options.lifecycle, options.childLifecycles);
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = validatedMachine(definition);
   const execution = machine.run(options.input, {
     overrides: {
       taskResourceLocalHandlers: localTaskHandlers(definition, executionName, options),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TARGET_KINDS, targetSchemas } from '../kinds/registry';
 import { scheduleExpression } from './common';
+import { fleetSettings } from './fleet';
 
 export { isLoopback, type CaBundleRef, type CredentialsRef, type PollPolicy } from './common';
 
@@ -78,6 +79,8 @@ export const configSchema = z
     timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin' }).default('UTC'),
     alarmEmail: z.email({ error: 'expected an e-mail address' }).optional(),
     network: networkPlacement.optional(),
+    /** How scheduled groups of targets run: targets at once per kind, start jitter (functions/config/fleet.ts). */
+    fleet: fleetSettings.optional(),
     targets: z.array(targetSchema).min(1, 'expected at least one target'),
   })
   .strict()

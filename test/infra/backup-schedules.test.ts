@@ -1,63 +1,93 @@
-import { allowedActions, backupSpecs, flat, lifecycle, only, resourcesFor, synthesize, testConfig, type SynthesizedStack } from '../support/infra';
+import { allowedActions, flat, lifecycle, only, resourcesFor, synthesize, testConfig, type SynthesizedStack } from '../support/infra';
 
 // One synthesis for the whole file, without bundling (see synthesize in test/support/infra.ts).
 let synth: SynthesizedStack;
 
+/** netbox-prod and netbox-lab share one expression, so they share one schedule. */
+const SHARED = 'cron(0 2 * * ? *)';
+
 beforeAll(() => {
-  synth = synthesize(testConfig(), { bundle: false });
+  const base = testConfig();
+  synth = synthesize(
+    testConfig({ targets: base.targets.map((target) => (target.name === 'netbox-lab' ? { ...target, schedule: SHARED } : target)) }),
+    { bundle: false },
+  );
 });
 
-test('the test catalog has the backup lifecycles the tests below check', () => {
-  // Assess (otherwise loops over an empty list would pass without checking anything)
-  for (const group of [backupSpecs]) {
-    expect(group.length).toBeGreaterThan(0);
-  }
-});
+// The archive's own jobs (verify, freshness) have schedules too, with {"job": …}; test/infra/archive-jobs.test.ts checks those.
+const groupSchedules = (): Record<string, unknown>[] =>
+  synth
+    .resources('AWS::Scheduler::Schedule')
+    .map(([, schedule]) => schedule.Properties)
+    .filter((properties) => 'lifecycle' in (JSON.parse((properties.Target as { Input: string }).Input) as object));
 
-describe('schedules', () => {
-  // The archive's own jobs (verify, freshness) have schedules too, with {"job": …}; test/infra/archive-jobs.test.ts checks those.
-  const schedules = (): Record<string, unknown>[] =>
-    synth
-      .resources('AWS::Scheduler::Schedule')
-      .map(([, schedule]) => schedule.Properties)
-      .filter((properties) => 'target' in (JSON.parse((properties.Target as { Input: string }).Input) as object));
+const fanOutOf = (kind: 'netbox-cloud' | 'appliance' | 'vps', purpose: 'backup'): string =>
+  only(
+    synth.resources('AWS::StepFunctions::StateMachine').filter(([, machine]) => machine.Properties.StateMachineName === `offsite-${kind}-${purpose}-fan-out`),
+    `fan-out of ${kind} ${purpose}`,
+  )[0];
 
-  test('one schedule per scheduled target, and none for unscheduled targets', () => {
+describe('schedules by group', () => {
+  test('one schedule per distinct (lifecycle, expression), none per target, and none for unscheduled targets', () => {
     // Act
-    const inputs = schedules().map((schedule) => (schedule.Target as { Input: string }).Input).sort();
+    const inputs = groupSchedules().map((schedule) => JSON.parse((schedule.Target as { Input: string }).Input) as unknown);
     // Assess
-    expect(inputs).toEqual([JSON.stringify({ target: 'appliance-ar11' }), JSON.stringify({ target: 'netbox-prod' }), JSON.stringify({ target: 'web-01' })]);
+    expect(inputs).toHaveLength(3);
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        { lifecycle: 'NetboxCloudBackup', schedule: SHARED },
+        { lifecycle: 'ApplianceBackup', schedule: 'cron(30 2 * * ? *)' },
+        { lifecycle: 'VpsBackup', schedule: 'cron(0 3 * * ? *)' },
+      ]),
+    );
+    expect(synth.resources('AWS::Scheduler::Schedule').filter(([, schedule]) => 'target' in (JSON.parse((schedule.Properties.Target as { Input: string }).Input) as object))).toEqual([]);
   });
 
   test.each([
-    ['netbox-cloud', 'netbox-prod', 'cron(0 2 * * ? *)'],
-    ['appliance', 'appliance-ar11', 'cron(30 2 * * ? *)'],
-  ] as const)('the %s schedule of %s starts that kind\'s backup machine with {"target": name}, in the configured time zone', (kind, targetName, expression) => {
-    // Prepare
-    const { logicalId: backupId } = synth.stateMachineOf(lifecycle(kind, 'backup'));
+    ['netbox-cloud', 'NetboxCloudBackup', SHARED],
+    ['appliance', 'ApplianceBackup', 'cron(30 2 * * ? *)'],
+  ] as const)("the %s group's schedule starts that lifecycle's fan-out with its lifecycle and expression, in the configured time zone, under a stable name", (kind, lifecycleId, expression) => {
     // Act
     const schedule = only(
-      schedules().filter((candidate) => (candidate.Target as { Input: string }).Input === JSON.stringify({ target: targetName })),
-      `schedule of ${targetName}`,
+      groupSchedules().filter((candidate) => (JSON.parse((candidate.Target as { Input: string }).Input) as { lifecycle: string }).lifecycle === lifecycleId),
+      `schedule of ${lifecycleId}`,
     );
     // Assess
     expect(schedule).toMatchObject({
       ScheduleExpression: expression,
       ScheduleExpressionTimezone: 'Europe/Berlin',
       State: 'ENABLED',
-      Target: { Arn: { Ref: backupId }, Input: JSON.stringify({ target: targetName }) },
+      Target: { Arn: { Ref: fanOutOf(kind, 'backup') } },
     });
+    expect(schedule.Name).toMatch(new RegExp(`^offsite-${kind}-backup-[0-9a-f]{8}$`));
   });
 
-  test('the scheduler role may only start the backup state machines', () => {
+  test('the scheduler role may only start the fan-out state machines', () => {
     // Prepare
-    const roleLogicalIds = new Set(schedules().map((schedule) => flat((schedule.Target as { RoleArn: unknown }).RoleArn).replace(/^<(.*)\.Arn>$/, '$1')));
-    const roleLogicalId = only([...roleLogicalIds], 'scheduler role');
-    const backupIds = backupSpecs.map((spec) => `<${synth.stateMachineOf(spec).logicalId}>`).sort();
+    const roleLogicalId = only([...new Set(groupSchedules().map((schedule) => flat((schedule.Target as { RoleArn: unknown }).RoleArn).replace(/^<(.*)\.Arn>$/, '$1')))], 'scheduler role');
     // Act
     const statements = synth.statementsOfRole(roleLogicalId);
     // Assess
     expect([...new Set(allowedActions(statements))]).toEqual(['states:StartExecution']);
-    expect(resourcesFor(statements, 'states:StartExecution').sort()).toEqual(backupIds);
+    expect(resourcesFor(statements, 'states:StartExecution').sort()).toEqual(
+      (['netbox-cloud', 'appliance', 'vps'] as const).map((kind) => `<${fanOutOf(kind, 'backup')}>`).sort(),
+    );
+  });
+
+  test("a fan-out may start, follow and stop executions of its own lifecycle's machine only, and invoke the Fleet functions only", () => {
+    // Prepare
+    const [, machine] = only(
+      synth.resources('AWS::StepFunctions::StateMachine').filter(([, candidate]) => candidate.Properties.StateMachineName === 'offsite-appliance-backup-fan-out'),
+      'appliance fan-out',
+    );
+    const roleId = flat(machine.Properties.RoleArn).replace(/^<(.*)\.Arn>$/, '$1');
+    const { logicalId: childId } = synth.stateMachineOf(lifecycle('appliance', 'backup'));
+    // Act
+    const statements = synth.statementsOfRole(roleId);
+    // Assess
+    expect(resourcesFor(statements, 'states:StartExecution')).toEqual([`<${childId}>`]);
+    expect(resourcesFor(statements, 'states:DescribeExecution')).toEqual(['arn:aws:states:eu-west-1:123456789012:execution:offsite-appliance-backup:*']);
+    expect(resourcesFor(statements, 'states:StopExecution')).toEqual(['arn:aws:states:eu-west-1:123456789012:execution:offsite-appliance-backup:*']);
+    expect(resourcesFor(statements, 'lambda:InvokeFunction').map(synth.catalogIdOfFunctionArn).sort()).toEqual(['FleetPlanRun', 'FleetRecordFailure', 'FleetSummarize']);
   });
 });

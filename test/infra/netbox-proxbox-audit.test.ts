@@ -19,18 +19,24 @@ beforeAll(() => {
   );
 });
 
-test('a netbox-proxbox target schedule starts the audit state machine with {"target": name}', () => {
+test('a netbox-proxbox target schedule starts the audit fan-out of its group with {"lifecycle", "schedule"}', () => {
   // Prepare
-  const { logicalId } = synth.stateMachineOf(lifecycle('netbox-proxbox', 'audit'));
+  const [logicalId] = only(
+    synth.resources('AWS::StepFunctions::StateMachine').filter(([, machine]) => machine.Properties.StateMachineName === 'offsite-netbox-proxbox-audit-fan-out'),
+    'audit fan-out',
+  );
 
   // Act
   const schedule = only(
-    synth.resources('AWS::Scheduler::Schedule').filter(([, candidate]) => (candidate.Properties.Target as { Input: string }).Input === JSON.stringify({ target: 'netbox-dc1' })),
-    'schedule of netbox-dc1',
+    synth
+      .resources('AWS::Scheduler::Schedule')
+      .filter(([, candidate]) => (candidate.Properties.Target as { Input: string }).Input === JSON.stringify({ lifecycle: 'NetboxProxboxAudit', schedule: 'cron(0 6 * * ? *)' })),
+    'schedule of the netbox-proxbox audit group',
   )[1].Properties;
 
   // Assess
-  expect(schedule).toMatchObject({ ScheduleExpression: 'cron(0 6 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin', Name: 'offsite-audit-netbox-dc1' });
+  expect(schedule).toMatchObject({ ScheduleExpression: 'cron(0 6 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+  expect(schedule.Name).toMatch(/^offsite-netbox-proxbox-audit-[0-9a-f]{8}$/);
   expect(flat((schedule.Target as { Arn: unknown }).Arn)).toBe(`<${logicalId}>`);
 });
 
@@ -96,5 +102,6 @@ test('no backup-missing alarm and no restore machine for a kind that only audits
   const machines = synth.resources('AWS::StepFunctions::StateMachine').map(([, machine]) => machine.Properties.StateMachineName);
 
   // Assess
-  expect(machines.filter((name) => String(name).includes('netbox-proxbox'))).toEqual(['offsite-netbox-proxbox-audit']);
+  // The audit and the fan-out its schedule starts (test/infra/backup-schedules.test.ts); no restore machine.
+  expect(machines.filter((name) => String(name).includes('netbox-proxbox')).sort()).toEqual(['offsite-netbox-proxbox-audit', 'offsite-netbox-proxbox-audit-fan-out']);
 });

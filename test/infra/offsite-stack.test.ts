@@ -220,11 +220,15 @@ describe('a configuration without network, appliance credentials from the enviro
 });
 
 describe('stack', () => {
-  test('outputs the bucket name, the alarm topic and every state machine ARN', () => {
+  test("outputs the bucket name, the alarm topic, every state machine ARN and each scheduled lifecycle's fan-out ARN", () => {
+    // Prepare: a kind's schedule runs its backup, or its audit when it only audits.
+    const scheduled = LIFECYCLES.filter((spec) => spec.purpose === 'backup' || (spec.purpose === 'audit' && !LIFECYCLES.some((other) => other.kind === spec.kind && other.purpose === 'backup')));
     // Act
     const outputs = Object.keys(synth.template.findOutputs('*'));
     // Assess
-    expect(outputs.sort()).toEqual(['AlarmTopicArn', 'ArchiveBucketName', ...LIFECYCLES.map((spec) => `${spec.id}StateMachineArn`)].sort());
+    expect(outputs.sort()).toEqual(
+      ['AlarmTopicArn', 'ArchiveBucketName', ...LIFECYCLES.map((spec) => `${spec.id}StateMachineArn`), ...scheduled.map((spec) => `${spec.id}FanOutStateMachineArn`)].sort(),
+    );
   });
 
   test('cdk-nag AwsSolutions reports no unacknowledged errors or warnings', () => {

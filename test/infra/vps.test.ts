@@ -1,6 +1,6 @@
 import { FUNCTIONS } from '../../functions/catalog';
 import { parseConfig } from '../../functions/config/load';
-import { ACCOUNT, REGION, flat, lifecycle, secretNamed, synthesize, type SynthesizedStack } from '../support/infra';
+import { ACCOUNT, REGION, flat, lifecycle, only, secretNamed, synthesize, type SynthesizedStack } from '../support/infra';
 
 // The vps kind in the stack: its functions and state machines through the registry, IAM
 // scoped to the vps secrets, its schedule and alarms.
@@ -56,10 +56,10 @@ describe('the vps kind in the stack', () => {
     }
   });
 
-  test("the target's schedule starts the vps backup state machine", () => {
-    const { logicalId } = synth.stateMachineOf(lifecycle('vps', 'backup'));
+  test("the target's schedule starts the vps backup fan-out for its group", () => {
+    const [logicalId] = only(synth.resources('AWS::StepFunctions::StateMachine').filter(([, machine]) => machine.Properties.StateMachineName === 'offsite-vps-backup-fan-out'), 'vps backup fan-out');
     const schedules = synth.resources('AWS::Scheduler::Schedule').map(([, schedule]) => schedule.Properties);
-    const ours = schedules.filter((schedule) => (schedule.Target as { Input: string }).Input === JSON.stringify({ target: 'web-01' }));
+    const ours = schedules.filter((schedule) => (schedule.Target as { Input: string }).Input === JSON.stringify({ lifecycle: 'VpsBackup', schedule: 'cron(0 3 * * ? *)' }));
     expect(ours).toHaveLength(1);
     expect(ours[0]).toMatchObject({ ScheduleExpression: 'cron(0 3 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin', Target: { Arn: { Ref: logicalId } } });
   });
