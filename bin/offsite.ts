@@ -13,6 +13,7 @@ import { verifyCommand } from './cli/verify';
 import { pruneCommand } from './cli/prune';
 import { protectCommand } from './cli/protect';
 import { executionsCommand } from './cli/executions';
+import { backupAllCommand } from './cli/backup-all';
 import { runnerFor, withRemoteOptions, withStackOptions } from './remote/cli-options';
 import type { RemoteOptions } from './remote/remote-runner';
 import { RemoteError } from './remote/sfn';
@@ -49,11 +50,19 @@ function program(): Command {
 
   withRemoteOptions(cli
     .command('backup')
-    .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive')
-    .argument('<target>', 'a configured target name')
-    .option('--json', 'print the result as JSON'))
-    .action(async (targetName: string, options: { json?: boolean } & RemoteOptions) => {
+    .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive (--all: every configured target through the fan-out)')
+    .argument('[target]', 'a configured target name')
+    .option('--json', 'print the result as JSON')
+    .option('--all', 'back up every configured target (in this process), at most fleet.maxConcurrency per kind at once; exit 0 only when all succeeded')
+    .option('--kind <kind>', 'with --all: only targets of this kind')
+    .option('--concurrency <n>', "with --all: at most n targets per kind at once instead of the configuration's"))
+    .action(async (targetName: string | undefined, options: { json?: boolean; all?: boolean; kind?: string; concurrency?: string } & RemoteOptions) => {
       const config = useConfig(configPath());
+      if (options.all || targetName === undefined) {
+        if (!options.all || targetName !== undefined) throw new InvalidInput('Give a target name, or --all (not both).');
+        process.exitCode = (await backupAllCommand(config, io, { kind: options.kind, ...(options.concurrency !== undefined ? { concurrency: Number(options.concurrency) } : {}) })).exitCode;
+        return;
+      }
       const result = await backupCommand(config, targetName, io, { json: options.json ?? false }, runnerFor(config, io, options));
       process.exitCode = result.exitCode;
     });

@@ -16,3 +16,41 @@ export async function listenOn(server: Server, port: number, host: string): Prom
   });
   return urlAuthority(server.address() as AddressInfo);
 }
+
+/** Concurrent requests a simulator has seen: how many are open now, and the most ever open at once. */
+export interface CallCounter {
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  readonly total: number;
+  /** Starts counting the maximum afresh (requests open now still count). */
+  resetMax(): void;
+}
+
+/** Counts the server's requests from arrival until their response is finished or abandoned. */
+export function countCalls(server: Server): CallCounter {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let total = 0;
+  server.on('request', (_request: unknown, response: { once(event: 'close', listener: () => void): void }) => {
+    inFlight += 1;
+    total += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    response.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    get total() {
+      return total;
+    },
+    resetMax: () => {
+      maxInFlight = inFlight;
+    },
+  };
+}

@@ -14,7 +14,7 @@
 // file (its public face); the HTTP plumbing is the shared ../kit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { requestTarget, sendJson, simulatorErrorText } from '../kit/http';
-import { listenOn } from '../kit/listen';
+import { countCalls, listenOn, type CallCounter } from '../kit/listen';
 import { handleDownload } from './downloads';
 import { errorBody } from './errors';
 import { apiHandler } from './routes';
@@ -138,6 +138,8 @@ export interface NetboxCloudSimulator {
   readonly url: string;
   readonly apiKey: string;
   readonly orgId: string;
+  /** Requests open at once (API and downloads): the fan-out's concurrency bound, as the vendor sees it. */
+  readonly calls: CallCounter;
   stop(): Promise<void>;
   /** Every API request received (not downloads). The Authorization header is never kept. */
   readonly requests: ReadonlyArray<RecordedRequest>;
@@ -219,12 +221,14 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
     });
   });
 
+  const calls = countCalls(server);
   state.baseUrl = `http://${await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1')}`;
 
   return {
     url: state.baseUrl,
     apiKey: state.apiKey,
     orgId: state.orgId,
+    calls,
     requests: state.requests,
     restToken,
     restApiUrl: (instanceId) => `${state.baseUrl}/instances/${instanceId}`,
