@@ -169,13 +169,14 @@ function program(): Command {
       ).exitCode;
     });
 
-  cli
+  withRemoteOptions(cli
     .command('drill')
     .description("restore the target's newest verified copy onto its configured drill destination and check it; exit 0 only when the restore completed and every check passed")
     .argument('<target>', 'a configured target name with a drill')
-    .option('--json', 'print the drill report as JSON')
-    .action(async (targetName: string, options: { json?: boolean }) => {
-      process.exitCode = (await drillCommand(useConfig(configPath()), targetName, io, { json: options.json ?? false })).exitCode;
+    .option('--json', 'print the drill report as JSON'))
+    .action(async (targetName: string, options: { json?: boolean } & RemoteOptions) => {
+      const config = useConfig(configPath());
+      process.exitCode = (await drillCommand(config, targetName, io, { json: options.json ?? false }, runnerFor(config, io, options))).exitCode;
     });
 
   cli

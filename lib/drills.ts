@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,8 +21,8 @@ import { REPO_ROOT } from './offsite-function';
 export interface DrillsProps {
   readonly config: OffsiteConfig;
   readonly functions: ReadonlyMap<string, OffsiteFunction>;
-  /** The kind's restore state machine, which its drill machine starts as a child execution. */
-  readonly restoreStateMachineFor: (kind: TargetConfig['kind']) => sfn.IStateMachine;
+  /** The kind's restore state machine and its name, which its drill machine starts as a child execution. */
+  readonly restoreStateMachineFor: (kind: TargetConfig['kind']) => { readonly stateMachine: sfn.IStateMachine; readonly stateMachineName: string };
   readonly bucket: s3.IBucket;
   readonly topic: sns.ITopic;
   readonly namePrefix: string;
@@ -89,7 +89,7 @@ export class Drills extends Construct {
     for (const spec of DRILL_LIFECYCLES) {
       const targets = drilled.filter((target) => target.kind === spec.kind);
       if (targets.length === 0) continue;
-      const restore = props.restoreStateMachineFor(spec.kind);
+      const { stateMachine: restore, stateMachineName: restoreName } = props.restoreStateMachineFor(spec.kind);
       const name = `${props.namePrefix}-${spec.kind}-drill`;
       const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, { logGroupName: `/aws/vendedlogs/states/${name}`, retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
       const definition = JSON.stringify({ ...(JSON.parse(text) as Record<string, unknown>), TimeoutSeconds: spec.timeoutHours * 3600 });
@@ -107,7 +107,7 @@ export class Drills extends Construct {
       machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: DRILL_FUNCTIONS.map((spec_) => fn(spec_.id).function.functionArn) }));
       // startExecution.sync:2 on this kind's restore machine only: start it, follow and stop its executions, and the managed rule that reports their end.
       machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [restore.stateMachineArn] }));
-      const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stack.splitArn(restore.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName ?? '*'}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${restoreName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
       machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
       machine.addToRolePolicy(
         new iam.PolicyStatement({
@@ -119,7 +119,16 @@ export class Drills extends Construct {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'Added by CDK for Step Functions logging and tracing (vended-log delivery and X-Ray actions have no resource-level permissions); the child executions are limited to this kind\'s restore machine.',
       });
+      Validations.of(machine.role).acknowledge({
+        // cdk-nag names the resource as the template has it: literal region and account when the stack's env gives them.
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region}:${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:execution:${restoreName}:*]`,
+        reason: `Following and stopping the child executions of the one restore machine this drill machine starts (${restoreName}, startExecution.sync): their names are only known once started.`,
+      });
       this.stateMachines.set(spec.kind, machine);
+      // Keyed as the lifecycles' outputs are (bin/remote/sfn.ts stateMachineOutputKey), so `offsite drill --remote` finds it.
+      new CfnOutput(this, `${spec.id}StateMachineArn`, { value: machine.stateMachineArn, description: `drill state machine for ${spec.kind} (${name}); input {"target": "<name>"}` }).overrideLogicalId(
+        `${spec.id}StateMachineArn`,
+      );
 
       const failed = new cloudwatch.Alarm(this, `${spec.id}Failed`, {
         alarmName: `${name}-failed`,

@@ -160,7 +160,7 @@ export class OffsiteStack extends Stack {
     new Drills(this, 'Drills', {
       config,
       functions: this.functions,
-      restoreStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'restore').id).stateMachine,
+      restoreStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'restore').id),
       bucket: this.archive.bucket,
       topic: this.alarms.topic,
       namePrefix,

@@ -1,5 +1,6 @@
 // offsite drill <target>: one restore drill run locally — the same drill ASL as in AWS,
-// with the kind's restore state machine run in-process as its child execution.
+// with the kind's restore state machine run in-process as its child execution — or, with
+// --remote, the deployed drill machine started and followed.
 import { lifecycleFor } from '../../functions/catalog';
 import { findTarget } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
@@ -10,6 +11,7 @@ import { DrillRefused, InvalidInput } from '../../functions/shared/errors';
 import { runLifecycle, type LifecycleOutcome } from '../local/local-runner';
 import type { CliIo, CommandResult } from './commands';
 import { plainCause } from './format';
+import { LOCAL_RUNNER, type LifecycleRunner } from './lifecycle-runner';
 import { stateReporter } from './progress';
 
 const EXIT_USAGE = 2;
@@ -46,7 +48,22 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-export async function drillCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: DrillCommandOptions = {}): Promise<CommandResult & { report?: DrillReport }> {
+/** The local runner runs the drill with its child restore in-process; a remote one starts the stack's drill machine, which starts the child itself. */
+function runDrill(config: OffsiteConfig, targetName: string, options: DrillCommandOptions, runner: LifecycleRunner, onEvent: NonNullable<Parameters<typeof runLifecycle>[0]['onEvent']>): Promise<LifecycleOutcome> {
+  if (runner.where === 'local') return runDrillLifecycle(config, targetName, { ...options, onEvent });
+  const target = findTarget(config, targetName);
+  const spec = drillLifecycleFor(target.kind);
+  if (!spec) throw new InvalidInput(`drill is not available for ${target.kind} targets (${target.name}).`);
+  return runner.run({ lifecycle: spec, input: { target: target.name }, targetName: target.name, onEvent });
+}
+
+export async function drillCommand(
+  config: OffsiteConfig,
+  targetName: string,
+  io: CliIo,
+  options: DrillCommandOptions = {},
+  runner: LifecycleRunner = LOCAL_RUNNER,
+): Promise<CommandResult & { report?: DrillReport }> {
   const target = findTarget(config, targetName);
   let destination: string;
   try {
@@ -60,7 +77,7 @@ export async function drillCommand(config: OffsiteConfig, targetName: string, io
     throw error;
   }
   io.err(`Drilling ${target.name}: restoring its newest verified copy onto ${destination} (never ${target.name} itself), then checking it`);
-  const outcome = await runDrillLifecycle(config, targetName, { ...options, onEvent: stateReporter(io.err) });
+  const outcome = await runDrill(config, targetName, options, runner, stateReporter(io.err));
   if (outcome.error === 'DrillRefused') {
     io.err(plainCause(((outcome.failedWith as { error?: { Cause?: string } } | undefined)?.error?.Cause) ?? outcome.cause));
     return { exitCode: EXIT_USAGE };

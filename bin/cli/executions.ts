@@ -2,6 +2,7 @@
 // executions of the target's lifecycles in the deployed stack, newest first; or follow one.
 import type { ExecutionListItem } from '@aws-sdk/client-sfn';
 import { LIFECYCLES } from '../../functions/catalog';
+import { drillLifecycleFor } from '../../functions/drill/jobs';
 import { findTarget } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { InvalidInput } from '../../functions/shared/errors';
@@ -70,7 +71,12 @@ export async function executionsCommand(config: OffsiteConfig, targetName: strin
   const now = options.now ?? new Date();
   try {
     const outputs = await stackOutputs(clients, where.stackName);
-    const lifecycles = LIFECYCLES.filter((lifecycle) => lifecycle.kind === target.kind).map((lifecycle) => ({ lifecycle, arn: stateMachineArnFrom(outputs, lifecycle.id, where.stackName) }));
+    // The drill machine only where the target has a drill: the stack deploys one only for drilled kinds.
+    const drill = (target as { drill?: unknown }).drill !== undefined ? drillLifecycleFor(target.kind) : undefined;
+    const lifecycles = [...LIFECYCLES.filter((lifecycle) => lifecycle.kind === target.kind), ...(drill ? [drill] : [])].map((lifecycle) => ({
+      lifecycle,
+      arn: stateMachineArnFrom(outputs, lifecycle.id, where.stackName),
+    }));
     if (options.follow !== undefined) return await follow(clients, io, lifecycles.map((entry) => entry.arn), options.follow, targetName, options);
 
     let inputsRead = 0;

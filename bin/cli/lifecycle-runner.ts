@@ -4,7 +4,8 @@ import type { LifecycleSpec } from '../../functions/catalog';
 import { runLifecycle, type JsonValue, type LifecycleEvent, type LifecycleOutcome } from '../local/local-runner';
 
 export interface LifecycleRunRequest {
-  readonly lifecycle: LifecycleSpec;
+  /** A kind's lifecycle, or another machine the stack outputs as `<id>StateMachineArn` (a drill). */
+  readonly lifecycle: Pick<LifecycleSpec, 'id' | 'definitionFile'> & { readonly purpose: string };
   readonly input: JsonValue;
   /** The target the run is for: remote executions carry it in their name. */
   readonly targetName: string;

@@ -4,13 +4,17 @@
 // for the stack's `<LifecycleId>StateMachineArn` outputs, on 127.0.0.1. Executions run the
 // real ASL with the real handlers through the local runner, in this process; their
 // history is built from the runner's events in the shapes Step Functions records for
-// Lambda Tasks. Not emulated: request signatures and IAM (any credentials are accepted),
+// Lambda Tasks. A drill machine's child restore (`states:startExecution.sync:2`) runs
+// in-process inside the drill's execution, as the local runner runs it: its history is
+// Task events on the drill's RunRestore state, and it is not listed as an execution of its
+// own (in AWS it is one, on the restore machine). Not emulated: request signatures and IAM (any credentials are accepted),
 // quotas and throttling, express workflows, redrive, history of Map/Parallel branches as
 // separate chains, and state output in StateExited (the next state's input stands in).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LIFECYCLES, type LifecycleSpec } from '../../functions/catalog';
+import { LIFECYCLES, lifecycleFor, type LifecycleSpec } from '../../functions/catalog';
+import { DRILL_LIFECYCLES, RESTORE_STATE_MACHINE_PLACEHOLDER, type DrillLifecycleSpec } from '../../functions/drill/jobs';
 import { DEFAULT_STACK_NAME } from '../../functions/config/schema';
 import { allStates, loadLocalDefinition, runLifecycle, type JsonValue, type LifecycleEvent, type LifecycleOutcome, type StateList } from '../local/local-runner';
 import { stateMachineOutputKey } from './sfn';
@@ -90,12 +94,28 @@ class HistoryWriter {
   private closeOpen(output: string): void {
     const open = this.open;
     if (!open) return;
-    if (open.type === 'Task' && !open.failed) this.add('LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output } });
+    if (open.type === 'Task' && !open.failed) {
+      const integration = this.integration(open.name);
+      if (integration) this.add('TaskSucceeded', { taskSucceededEventDetails: { ...integration, output } });
+      else this.add('LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output } });
+    }
     if (open.type !== 'Fail') this.add(`${open.type}StateExited`, { stateExitedEventDetails: { name: open.name, output } });
     this.open = undefined;
   }
 
+  /** A service integration (the drill's child execution) records Task events, a Lambda Task LambdaFunction events. */
+  private integration(name: string): { resourceType: string; resource: string } | undefined {
+    const match = /^arn:aws:states:::([a-z]+):(.+)$/.exec(this.resources.get(name) ?? '');
+    return match?.[1] && match[2] ? { resourceType: match[1], resource: match[2] } : undefined;
+  }
+
   private attempt(name: string, input: string): void {
+    const integration = this.integration(name);
+    if (integration) {
+      this.add('TaskScheduled', { taskScheduledEventDetails: { ...integration, region: 'local', parameters: input } });
+      this.add('TaskStarted', { taskStartedEventDetails: integration });
+      return;
+    }
     this.add('LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: this.resources.get(name) ?? name, input } });
     this.add('LambdaFunctionStarted');
   }
@@ -112,7 +132,9 @@ class HistoryWriter {
       }
       case 'state-failed':
         if (this.open?.type === 'Task') {
-          this.add('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error: event.error, cause: event.cause } });
+          const integration = this.integration(this.open.name);
+          if (integration) this.add('TaskFailed', { taskFailedEventDetails: { ...integration, error: event.error, cause: event.cause } });
+          else this.add('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error: event.error, cause: event.cause } });
           this.open.failed = true;
         }
         break;
@@ -176,9 +198,13 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
   const region = options.region ?? 'us-east-1';
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
   const namePrefix = stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-  const machines = new Map<string, LifecycleSpec>(
-    LIFECYCLES.map((lifecycle) => [`arn:aws:states:${region}:${ACCOUNT}:stateMachine:${namePrefix}-${lifecycle.kind}-${lifecycle.purpose}`, lifecycle]),
+  // Named as the stack names them (lib/offsite-stack.ts, lib/drills.ts): <prefix>-<kind>-<purpose>.
+  const machines = new Map<string, LifecycleSpec | DrillLifecycleSpec>(
+    [...LIFECYCLES, ...DRILL_LIFECYCLES].map((lifecycle) => [`arn:aws:states:${region}:${ACCOUNT}:stateMachine:${namePrefix}-${lifecycle.kind}-${lifecycle.purpose}`, lifecycle]),
   );
+  /** A drill machine's one child, the kind's restore machine, as the stack fills its ${RestoreStateMachineArn}. */
+  const childrenOf = (lifecycle: LifecycleSpec | DrillLifecycleSpec): Record<string, LifecycleSpec> =>
+    lifecycle.purpose === 'drill' ? { [RESTORE_STATE_MACHINE_PLACEHOLDER]: lifecycleFor(lifecycle.kind, 'restore') } : {};
   const arnOf = (lifecycleId: string): string => {
     const found = [...machines].find(([, lifecycle]) => lifecycle.id === lifecycleId);
     if (!found) throw new Error(`No lifecycle ${lifecycleId}`);
@@ -207,9 +233,8 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     } catch {
       throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
-    const resources = new Map(
-      allStates(loadLocalDefinition(lifecycle).States as unknown as StateList).flatMap(([stateName, state]) => (state.Resource ? [[stateName, state.Resource] as [string, string]] : [])),
-    );
+    const states = allStates(loadLocalDefinition(lifecycle, childrenOf(lifecycle)).States as unknown as StateList);
+    const resources = new Map(states.flatMap(([stateName, state]) => (state.Resource ? [[stateName, state.Resource] as [string, string]] : [])));
     const record: LocalExecution = {
       executionArn,
       stateMachineArn,
@@ -224,11 +249,20 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     const writer = new HistoryWriter(record.history, resources);
     writer.add('ExecutionStarted', { executionStartedEventDetails: { input: inputText, inputDetails: { truncated: false }, roleArn: `arn:aws:iam::${ACCOUNT}:role/${namePrefix}-local` } });
     executions.set(executionArn, record);
+    // The local runner tells the child's states to the same watcher; the drill's history holds its own states only.
+    const own = new Set(states.map(([stateName]) => stateName));
+    for (const child of Object.values(childrenOf(lifecycle))) {
+      const shared = allStates(loadLocalDefinition(child).States as unknown as StateList).find(([stateName]) => own.has(stateName));
+      if (shared) throw new ApiError('InternalFailure', `${lifecycle.definitionFile} and ${child.definitionFile} both have a state ${shared[0]}: the local endpoint tells their states apart by name`, 500);
+    }
     record.done = runLifecycle({
       lifecycle,
+      childLifecycles: childrenOf(lifecycle),
       input,
       executionName: name,
-      onEvent: (event) => writer.onEvent(event),
+      onEvent: (event) => {
+        if (own.has(event.state)) writer.onEvent(event);
+      },
       signal: record.stop.signal,
       ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
       ...(options.retryOverridesMs ? { retryOverridesMs: options.retryOverridesMs } : {}),

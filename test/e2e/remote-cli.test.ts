@@ -121,6 +121,28 @@ describe('offsite --remote through the local Step Functions endpoint', () => {
     expect(failureLines(remoteRun.stderr).join('\n')).toMatch(/failed: TargetVersionUnavailable\n {2}NetBox Cloud refused the restore \(HTTP 422\)/);
   });
 
+  test('drill --remote starts the drill machine, whose child restore runs onto the drill instance, and exits 0 with the passed report', async () => {
+    // Prepare
+    const restoresBefore = sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/')).length;
+
+    // Act
+    const result = await run(remote('drill', 'netbox-sandbox', '--json'));
+
+    // Assess
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { outcome: string; destination: string; failedChecks: string[]; checks: { name: string; passed: boolean }[] };
+    expect(report).toMatchObject({ outcome: 'passed', destination: `instance ${SANDBOX_RESTORE_INSTANCE}`, failedChecks: [] });
+    expect(report.checks.map((check) => check.name)).toContain('NetBox version');
+    expect(result.stderr).toMatch(/→ PlanDrill\n(.|\n)*→ RunRestore\n(.|\n)*→ RunChecks\n(.|\n)*→ WriteReport\n/);
+    const restores = sandbox.netboxCloud.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/backup-restore/')).slice(restoresBefore);
+    expect(restores.map((request) => (request.body as { target_nb_id?: string }).target_nb_id)).toEqual([SANDBOX_RESTORE_INSTANCE]);
+    const drill = endpoint.executions().find((execution) => execution.name.startsWith('netbox-sandbox_drill_'));
+    expect(drill).toMatchObject({ status: 'SUCCEEDED', stateMachineArn: expect.stringMatching(/:stateMachine:offsite-netbox-cloud-drill$/) });
+    // The child restore is a service integration Task on RunRestore, not states of the drill's own.
+    expect(drill?.history.filter((event) => event.type === 'TaskScheduled')).toEqual([expect.objectContaining({ taskScheduledEventDetails: expect.objectContaining({ resourceType: 'states', resource: 'startExecution.sync:2' }) })]);
+    expect(drill?.history.some((event) => event.type === 'TaskStateEntered' && (event.stateEnteredEventDetails as { name: string }).name === 'RequestRestore')).toBe(false);
+  });
+
   test('an unconfirmed restore --remote exits 2 as locally and starts no execution', async () => {
     // Prepare
     const before = endpoint.executions().length;
@@ -163,7 +185,7 @@ describe('offsite --remote through the local Step Functions endpoint', () => {
     const started = endpoint.executions().filter((execution) => execution.name.startsWith('netbox-sandbox_'));
     expect(listed.executions.map((execution) => execution.name).sort()).toEqual(started.map((execution) => execution.name).sort());
     expect(listed.executions.map((execution) => execution.startDate)).toEqual([...listed.executions.map((execution) => execution.startDate)].sort().reverse());
-    expect(listed.executions.map((execution) => `${execution.lifecycle} ${execution.status}`).sort()).toEqual(['backup FAILED', 'backup SUCCEEDED', 'restore FAILED', 'restore SUCCEEDED']);
+    expect(listed.executions.map((execution) => `${execution.lifecycle} ${execution.status}`).sort()).toEqual(['backup FAILED', 'backup SUCCEEDED', 'drill SUCCEEDED', 'restore FAILED', 'restore SUCCEEDED']);
     expect(listed.executions).toContainEqual(expect.objectContaining({ lifecycle: 'restore', status: 'FAILED', failedState: 'TargetVersionUnavailable', error: 'TargetVersionUnavailable' }));
     expect(listed.executions).toContainEqual(expect.objectContaining({ lifecycle: 'backup', status: 'FAILED', failedState: 'BackupRequestTimedOut' }));
     expect(table.code).toBe(0);

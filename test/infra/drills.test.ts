@@ -1,3 +1,6 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DRILL_LIFECYCLES } from '../../functions/drill/jobs';
 import { flat, only, synthesize, testConfig, type SynthesizedStack } from '../support/infra';
 
 // A drill per kind: NetBox Cloud onto the lab instance (checks with their own token), an appliance onto a lab box, a VPS onto another server.
@@ -49,6 +52,7 @@ test('one drill state machine per kind with drilled targets, starting only that 
     const policies = policyTextOf(id.replace(/[A-F0-9]{8}$/, ''));
     expect(policies).toContain('states:StartExecution');
     expect(policies).not.toContain('"states:StartExecution","Resource":"*"');
+    expect(policies).toContain(`:execution:offsite-${kind}-restore:*`);
   }
 });
 
@@ -78,4 +82,28 @@ test('the drill checks read only the drill destinations\' secrets; the report wr
   const report = policyTextOf('DrillReport');
   expect(report).toContain('/drills/*');
   expect(report).not.toContain('s3:DeleteObject');
+});
+
+test('each drill machine is a stack output keyed as the lifecycles are, which drill --remote starts', () => {
+  // Act
+  const outputs = synth.template.findOutputs('*');
+
+  // Assess
+  for (const spec of DRILL_LIFECYCLES) {
+    const [id] = machineNamed(`offsite-${spec.kind}-drill`);
+    expect(flat(outputs[`${spec.id}StateMachineArn`]?.Value)).toBe(`<${id}>`);
+  }
+});
+
+test('cdk-nag AwsSolutions reports nothing unacknowledged on a stack with a drill per kind', () => {
+  // Act
+  const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(synth.app);
+  const findings = report.violations.map(
+    (violation) => `${violation.severity} ${violation.ruleName} at ${violation.violatingResources.map((resource) => resource.constructPath).join(', ')}: ${violation.description}`,
+  );
+
+  // Assess
+  expect(findings).toEqual([]);
+  expect(Annotations.fromStack(synth.stack).findError('*', Match.anyValue())).toEqual([]);
+  expect(Annotations.fromStack(synth.stack).findWarning('*', Match.anyValue())).toEqual([]);
 });
