@@ -15,6 +15,8 @@ export interface OffsiteDashboardProps {
   readonly copyKinds: readonly string[];
   /** Targets audited for coverage (issue 10's AuditUncoveredVirtualMachines / AuditFindings, dimension Target). */
   readonly auditedTargets: readonly string[];
+  /** The restore drill machines (lib/drills.ts); none when no target has a drill. */
+  readonly drills?: readonly DashboardLifecycle[];
   readonly dashboardName: string;
 }
 
@@ -27,7 +29,8 @@ function offsiteMetric(metricName: string, dimensionsMap: Record<string, string>
 
 /**
  * One CloudWatch dashboard for the stack: executions and failures per lifecycle, what the
- * copies moved and how fast, stale targets, verify results and coverage gaps. A dashboard
+ * copies moved and how fast, stale targets, verify results, restore drills (failed and
+ * passed per drill machine, overdue drills) and coverage gaps. A dashboard
  * costs the same whatever it shows; the per-target audit widgets read metrics issue 10's
  * audit already publishes.
  */
@@ -78,6 +81,23 @@ export class OffsiteDashboard extends Construct {
         right: [jobMetric('verify', 'VerifiedBytes', 'Sum', DAY)],
         width: 12,
       }),
+    );
+    const drills = props.drills ?? [];
+    // OverdueDrills is the hourly freshness check's count: scheduled drills with no pass within their schedule (names in the alarm's reason).
+    const overdue = jobMetric('freshness', 'OverdueDrills', 'Maximum', HOUR);
+    this.dashboard.addWidgets(
+      ...(drills.length === 0
+        ? [new cloudwatch.TextWidget({ markdown: '## Restore drills\nNo target has a drill configured.', width: 24, height: 2 })]
+        : [
+            new cloudwatch.GraphWidget({
+              title: 'Restore drills: failed and passed per drill machine',
+              left: drills.map((drill) => drill.stateMachine.metricFailed({ period: DAY, statistic: 'Sum', label: `${drill.stateMachineName} failed` })),
+              right: drills.map((drill) => drill.stateMachine.metricSucceeded({ period: DAY, statistic: 'Sum', label: `${drill.stateMachineName} passed` })),
+              width: 12,
+            }),
+            new cloudwatch.SingleValueWidget({ title: 'Restore drills overdue (now)', metrics: [overdue], width: 6 }),
+            new cloudwatch.GraphWidget({ title: 'Restore drills overdue', left: [overdue], width: 6 }),
+          ]),
     );
     this.dashboard.addWidgets(
       props.auditedTargets.length === 0

@@ -55,6 +55,8 @@ export function drillSecretArns(stack: Stack, config: OffsiteConfig): string[] {
  */
 export class Drills extends Construct {
   readonly stateMachines = new Map<string, sfn.StateMachine>();
+  /** The drill machines with their names, in kind order (the dashboard graphs them). */
+  readonly machines: { readonly kind: string; readonly stateMachine: sfn.StateMachine; readonly stateMachineName: string }[] = [];
   readonly schedules: Schedule[] = [];
   readonly failedAlarms: cloudwatch.Alarm[] = [];
   readonly overdueAlarm?: cloudwatch.Alarm;
@@ -125,6 +127,7 @@ export class Drills extends Construct {
         reason: `Following and stopping the child executions of the one restore machine this drill machine starts (${restoreName}, startExecution.sync): their names are only known once started.`,
       });
       this.stateMachines.set(spec.kind, machine);
+      this.machines.push({ kind: spec.kind, stateMachine: machine, stateMachineName: name });
       // Keyed as the lifecycles' outputs are (bin/remote/sfn.ts stateMachineOutputKey), so `offsite drill --remote` finds it.
       new CfnOutput(this, `${spec.id}StateMachineArn`, { value: machine.stateMachineArn, description: `drill state machine for ${spec.kind} (${name}); input {"target": "<name>"}` }).overrideLogicalId(
         `${spec.id}StateMachineArn`,

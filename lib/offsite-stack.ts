@@ -157,7 +157,7 @@ export class OffsiteStack extends Stack {
     });
 
     new ArchiveJobs(this, 'ArchiveJobs', { config, functions: this.functions, bucket: this.archive.bucket, topic: this.alarms.topic, namePrefix });
-    new Drills(this, 'Drills', {
+    const drills = new Drills(this, 'Drills', {
       config,
       functions: this.functions,
       restoreStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'restore').id),
@@ -168,6 +168,7 @@ export class OffsiteStack extends Stack {
     new OffsiteDashboard(this, 'Dashboard', {
       dashboardName: namePrefix,
       lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({ stateMachine: lifecycle.stateMachine, stateMachineName: lifecycle.stateMachineName })),
+      drills: drills.machines,
       copyKinds: [...new Set(FUNCTIONS.filter((spec) => spec.archive === 'write').flatMap((spec) => (spec.kind === undefined ? [] : [spec.kind])))],
       auditedTargets: config.targets.filter((target) => kindOf(target).lifecycles.some((lifecycle) => (lifecycle.purpose as string) === 'audit')).map((target) => target.name),
     });

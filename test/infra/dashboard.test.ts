@@ -29,4 +29,10 @@ describe('dashboard', () => {
     for (const metric of ['CopyBytes', 'CopyThroughput', 'StaleTargets', 'VerifiedCopies', 'VerifyBadCopies', 'VerifiedBytes']) expect(body).toContain(metric);
     expect(body).toMatch(/Coverage gaps/);
   });
+
+  test('without a drill configured, the restore drills row says so instead of graphing', () => {
+    // Assess
+    expect(body).toContain('No target has a drill configured');
+    expect(body).not.toContain('OverdueDrills');
+  });
 });

@@ -107,3 +107,17 @@ test('cdk-nag AwsSolutions reports nothing unacknowledged on a stack with a dril
   expect(Annotations.fromStack(synth.stack).findError('*', Match.anyValue())).toEqual([]);
   expect(Annotations.fromStack(synth.stack).findWarning('*', Match.anyValue())).toEqual([]);
 });
+
+test('the dashboard graphs failed drills per drill machine and the overdue drills', () => {
+  // Prepare
+  const [, dashboard] = only(synth.resources('AWS::CloudWatch::Dashboard'), 'dashboard');
+  const body = flat(dashboard.Properties.DashboardBody);
+
+  // Assess
+  expect(body).toContain('Restore drills');
+  for (const kind of ['netbox-cloud', 'appliance', 'vps']) {
+    const [id] = machineNamed(`offsite-${kind}-drill`);
+    expect(body).toMatch(new RegExp(`"ExecutionsFailed","StateMachineArn","<${id}>"[^\\]]*"label":"offsite-${kind}-drill failed"`));
+  }
+  expect(body).toMatch(/"offsite","OverdueDrills","Job","freshness"/);
+});
