@@ -80,6 +80,7 @@ import {
 import { runUploadDirection, type UploadBundles } from './upload-direction';
 import { runAuditDirection } from './audit-direction';
 import { runPruneDirection } from './prune-direction';
+import { runFleetDirection } from './fleet-direction';
 
 const DEFAULT_SIZE_MIB = 1024;
 /** s3rver keeps every part until the upload completes, then writes the whole object: parts + object + slack. */
@@ -429,12 +430,14 @@ async function main(): Promise<number> {
   const audit = await runAuditDirection(context);
   console.log('');
   const prune = await runPruneDirection(context);
+  console.log('');
+  const fleet = await runFleetDirection(context);
   s3.destroy();
   console.log('');
 
   progress('stopping the source, the store and the sink, removing the temporary data');
   await cleanup();
-  const failures = [...download.failures, ...upload.failures, ...audit.failures, ...prune.failures];
+  const failures = [...download.failures, ...upload.failures, ...audit.failures, ...prune.failures, ...fleet.failures];
   const incomplete = download.incomplete || upload.incomplete;
   const checked = options.sizeMiB >= MEMORY_CHECK_MIN_MIB;
   const verdict = failures.length > 0 ? `FAIL (${failures.join(', ')})` : incomplete ? 'INCOMPLETE' : checked ? 'PASS' : 'PASS (memory bounds not checked below 1 GiB)';

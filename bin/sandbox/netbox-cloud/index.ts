@@ -43,6 +43,8 @@ export interface NetboxCloudSimulatorOptions {
   retrievalTtlMs?: number;
   backupSizeBytes?: number;
   seedBackupsPerInstance?: number;
+  /** Every request waits this long before it is handled, as a distant API does (default 0). */
+  responseLatencyMs?: number;
   defaultPageSize?: number;
   /** true: a backup produced by a request has trigger_id = request id; false: ''. */
   triggerIdForRequests?: boolean;
@@ -209,16 +211,21 @@ export async function startNetboxCloudSimulator(options: NetboxCloudSimulatorOpt
   };
 
   const server: Server = createServer((request, response) => {
-    const { method, url } = requestTarget(request);
-    const handled = url.pathname.startsWith('/presigned/')
-      ? handleDownload(state, request, response, method, url)
-      : url.pathname.startsWith('/instances/')
-        ? handleRest(request, response, url)
-        : handleApi(request, response, method, url);
-    handled.catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, errorBody(500, simulatorErrorText(error)));
-      else response.destroy();
-    });
+    const handle = (): void => {
+      const { method, url } = requestTarget(request);
+      const handled = url.pathname.startsWith('/presigned/')
+        ? handleDownload(state, request, response, method, url)
+        : url.pathname.startsWith('/instances/')
+          ? handleRest(request, response, url)
+          : handleApi(request, response, method, url);
+      handled.catch((error: unknown) => {
+        if (!response.headersSent) sendJson(response, 500, errorBody(500, simulatorErrorText(error)));
+        else response.destroy();
+      });
+    };
+    // Without a latency an in-process answer never overlaps another, and open calls cannot be counted meaningfully.
+    if (options.responseLatencyMs) setTimeout(handle, options.responseLatencyMs);
+    else handle();
   });
 
   const calls = countCalls(server);

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { bearerToken, sameSecret } from '../kit/auth';
 import { FaultQueue, type RequestMatch } from '../kit/faults';
 import { MALFORMED, Refusal, matchRoute, operationFor, parseJson, readBody, requestTarget, sendJson, simulatorErrorText, type Route } from '../kit/http';
-import { listenOn } from '../kit/listen';
+import { countCalls, listenOn, type CallCounter } from '../kit/listen';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
@@ -47,6 +47,8 @@ export interface VpsSimulatorOptions {
    * images onto any server of the project. Default false: the backup must be the server's.
    */
   restoreOntoOtherServers?: boolean;
+  /** Every request waits this long before it is handled, as a distant API does (default 0). */
+  responseLatencyMs?: number;
 }
 
 export interface SimulatedBackup {
@@ -95,6 +97,8 @@ export interface VpsSimulator {
   readonly url: string;
   readonly token: string;
   readonly servers: readonly SimulatedServer[];
+  /** Requests open at once: the fan-out's concurrency bound, as the provider sees it. */
+  readonly calls: CallCounter;
   stop(): Promise<void>;
   readonly requests: ReadonlyArray<RecordedRequest>;
   /** Every backup as the API shows it now. */
@@ -307,11 +311,17 @@ export async function startVpsSimulator(options: VpsSimulatorOptions = {}): Prom
   }
 
   const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { detail: simulatorErrorText(error) });
-      else response.destroy();
-    });
+    const run = (): void => {
+      handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent) sendJson(response, 500, { detail: simulatorErrorText(error) });
+        else response.destroy();
+      });
+    };
+    // Without a latency an in-process answer never overlaps another, and open calls cannot be counted meaningfully.
+    if (options.responseLatencyMs) setTimeout(run, options.responseLatencyMs);
+    else run();
   });
+  const calls = countCalls(server);
   baseUrl = `http://${await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1')}`;
 
   const requireServer = (serverId: number): ServerState => {
@@ -324,6 +334,7 @@ export async function startVpsSimulator(options: VpsSimulatorOptions = {}): Prom
     url: baseUrl,
     token,
     servers: [...servers.values()].map(({ id, name }) => ({ id, name })),
+    calls,
     requests,
     stop: () =>
       new Promise<void>((resolve, reject) => {
