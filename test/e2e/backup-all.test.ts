@@ -11,7 +11,7 @@ const INSTANCES = Array.from({ length: 6 }, (_, index) => `nb-fleet${index}`);
 let harness: Harness;
 
 beforeEach(async () => {
-  harness = await startHarness({ netboxCloud: { instances: INSTANCES.map((id) => ({ id, version: 'v4.2.1' })), seedBackupsPerInstance: 1 } });
+  harness = await startHarness({ netboxCloud: { instances: INSTANCES.map((id) => ({ id, version: 'v4.2.1' })), seedBackupsPerInstance: 1, responseLatencyMs: 10 } });
 });
 
 afterEach(async () => {
