@@ -180,7 +180,8 @@ describe('NetboxCloudClient', () => {
 
     // Assess
     await expect(failure).rejects.toBeInstanceOf(InconsistentPagination);
-    expect(simulator.requests.map((request) => request.query.page)).toEqual(['1', '2']);
+    // Read whole three times (a listing may shift while backups are made), then reported.
+    expect(simulator.requests.map((request) => request.query.page)).toEqual(['1', '2', '1', '2', '1', '2']);
   });
 
   test('a 5xx is TransientApiError', async () => {
@@ -287,7 +288,29 @@ describe('NetboxCloudClient against a server that misbehaves', () => {
       name: 'InconsistentPagination',
       message: expect.stringMatching(/list retrievals: page 2 repeats 2 of its 2 items from earlier pages \(it claims total_pages 1000000, last_page false\)/),
     });
-    expect(calls()).toBe(2);
+    expect(calls()).toBe(6);
+  });
+
+  test('a listing that shifted under a backup made meanwhile is read again, and the second, consistent read is used', async () => {
+    // Prepare: on the first read, a new backup pushes r-2 onto page 2 as well; the second read is consistent.
+    let calls = 0;
+    respond = (url, reply) => {
+      calls += 1;
+      const page = Number(new URL(url, baseUrl).searchParams.get('page'));
+      const shifted = calls <= 2;
+      const items = page === 1 ? ['r-1', 'r-2'] : shifted ? ['r-2', 'r-3'] : ['r-3'];
+      reply(200, { data: items.map((id) => ({ id, backup_id: 'b-1' })), metadata: { pagination: { current_page: page, page_size: 2, total_items: 3, total_pages: 2, last_page: page === 2 } } });
+    };
+    const warnings: string[] = [];
+    const client = new NetboxCloudClient({ baseUrl, orgId: 'org', apiKey: 'key', pageSize: 2, warn: (line) => warnings.push(line) });
+
+    // Act
+    const retrievals = await client.listRetrievals();
+
+    // Assess
+    expect(retrievals.map((retrieval) => retrieval.id)).toEqual(['r-1', 'r-2', 'r-3']);
+    expect(calls).toBe(4);
+    expect(warnings.join('\n')).toMatch(/Reading the listing again \(attempt 2 of 3\)/);
   });
 
   test('a last page that says more pages follow (a page beyond total_pages) is InconsistentPagination', async () => {

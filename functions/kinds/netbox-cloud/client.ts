@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { InconsistentPagination, NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../shared/errors';
 import { describeBody, requestJson, shortBodyText, type FetchFn, type HttpErrorContext, type Sleep } from '../../shared/http';
 
+/** Whole reads of a listing whose pages contradicted each other, before that is reported (InconsistentPagination). */
+const LISTING_ATTEMPTS = 3;
+
+/** A listing whose pages contradicted each other on one read (inside the client only: read again, then InconsistentPagination). */
+class ShiftingListing extends Error {
+  override readonly name = 'ShiftingListing';
+}
+
 // Field shapes from the NetBox Cloud Backups API document. Timestamps are nullable
 // while a request, retrieval or restore is still running; fields the document shows
 // but we do not rely on stay optional so an answer without them is still usable.
@@ -225,7 +233,32 @@ export class NetboxCloudClient {
     return parsed.success ? parsed.data.id : undefined;
   }
 
+  /**
+   * A listing read while other backups of the organisation come and go can shift between
+   * its pages (totals change, an item moves to the next page): that says nothing about the
+   * listing read again a moment later, so it is read whole up to LISTING_ATTEMPTS times
+   * before its inconsistency is reported.
+   */
   private async listAll<T>(
+    path: string,
+    itemSchema: z.ZodType<T>,
+    area: Area,
+    operation: string,
+    query: Record<string, string>,
+    seek: ((item: T) => boolean) | undefined,
+  ): Promise<T[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.listOnce(path, itemSchema, area, operation, query, seek);
+      } catch (error) {
+        if (!(error instanceof ShiftingListing)) throw error;
+        if (attempt >= LISTING_ATTEMPTS) throw new InconsistentPagination(`${error.message} (read ${LISTING_ATTEMPTS} times)`);
+        this.options.warn?.(`${error.message} Reading the listing again (attempt ${attempt + 1} of ${LISTING_ATTEMPTS}).`);
+      }
+    }
+  }
+
+  private async listOnce<T>(
     path: string,
     itemSchema: z.ZodType<T>,
     area: Area,
@@ -244,17 +277,20 @@ export class NetboxCloudClient {
     // A listing whose pages contradict each other may be missing items, so nothing that
     // needs the whole list may be decided from it. A caller that already has what it
     // looked for loses nothing by it: that is used, with a warning.
-    const inconsistent = (what: string): T[] => {
+    // `shifting`: pages that contradict each other may come from backups made meanwhile
+    // (read again); a listing that never ends does not get better by reading it again.
+    const inconsistent = (what: string, shifting = true): T[] => {
       const message = `NetBox Cloud: ${operation}: ${what}: inconsistent pagination`;
       if (seek && items.some(seek)) {
         this.options.warn?.(`${message}; the item sought is already listed, so the ${items.length} items listed so far are used`);
         return items;
       }
-      throw new InconsistentPagination(`${message}; the listing cannot be taken as complete.`);
+      const text = `${message}; the listing cannot be taken as complete.`;
+      throw shifting ? new ShiftingListing(text) : new InconsistentPagination(text);
     };
     for (let page = 1; ; page += 1) {
       if (page > this.maxPages) {
-        return inconsistent(`it still claims more pages after ${this.maxPages} pages${claims(previous)}; no more than ${this.maxPages} pages of one listing are followed`);
+        return inconsistent(`it still claims more pages after ${this.maxPages} pages${claims(previous)}; no more than ${this.maxPages} pages of one listing are followed`, false);
       }
       const url = new URL(path, this.root);
       for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
