@@ -43,7 +43,8 @@ export interface SandboxKind<Simulator, Options> {
 /** Each kind's simulator and its options; a registered kind missing here is a compile error below. */
 export interface SandboxSimulators {
   'netbox-cloud': { simulator: NetboxCloudSimulator; options: NetboxCloudSimulatorOptions };
-  appliance: { simulator: ApplianceSimulator; options: ApplianceSimulatorOptions };
+  /** The production appliance, with the lab box its drill restores onto alongside. */
+  appliance: { simulator: ApplianceSimulator & { readonly lab: ApplianceSimulator }; options: ApplianceSimulatorOptions };
   vps: { simulator: VpsSimulator; options: VpsSimulatorOptions };
   'netbox-proxbox': { simulator: NetboxProxboxSimulator; options: NetboxProxboxSimulatorOptions };
 }

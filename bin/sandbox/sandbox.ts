@@ -20,7 +20,7 @@ import { netboxProxboxSandbox } from './netbox-proxbox/sandbox-round';
 import { remoteRound } from '../remote/sandbox-round';
 import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from './netbox-cloud/sandbox-round';
 
-export { SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
+export { SANDBOX_APPLIANCE_LAB_TARGET, SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
 export { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from './netbox-cloud/sandbox-round';
 export { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from './vps/sandbox-round';
 export { SANDBOX_PROXBOX_TARGET } from './netbox-proxbox/sandbox-round';

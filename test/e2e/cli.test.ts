@@ -131,7 +131,7 @@ describe('offsite CLI against the sandbox', () => {
 
     // Assess
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('Unknown target "netbox-prod". Configured targets: netbox-sandbox, appliance-sandbox, vps-sandbox, netbox-proxbox-sandbox.');
+    expect(result.stderr).toContain('Unknown target "netbox-prod". Configured targets: netbox-sandbox, appliance-sandbox, appliance-lab-sandbox, vps-sandbox, netbox-proxbox-sandbox.');
   });
 
   test('an invalid configuration exits 2 naming the field and the value', async () => {

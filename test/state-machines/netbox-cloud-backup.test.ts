@@ -194,7 +194,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'InvalidInput' });
-    expect(outcome.cause).toContain('Unknown target "netbox-typo". Configured targets: netbox-sandbox, appliance-sandbox, vps-sandbox, netbox-proxbox-sandbox.');
+    expect(outcome.cause).toContain('Unknown target "netbox-typo". Configured targets: netbox-sandbox, appliance-sandbox, appliance-lab-sandbox, vps-sandbox, netbox-proxbox-sandbox.');
     expect(harness.sandbox.netboxCloud.requests).toEqual([]);
   });
 });
