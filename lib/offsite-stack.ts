@@ -125,10 +125,12 @@ export class OffsiteStack extends Stack {
     }
 
     // One fan-out per kind's scheduled lifecycle (its backup, else its audit): it runs that
-    // lifecycle over a group of targets, so schedules need not grow with the targets.
+    // lifecycle over a group of targets, so schedules need not grow with the targets. Only
+    // for kinds with a scheduled target: the others have nothing to fan out.
     for (const definition of KIND_LIST) {
       const purpose = scheduledPurpose(definition);
       if (purpose === undefined) continue;
+      if (!config.targets.some((target) => target.kind === definition.kind && target.schedule !== undefined)) continue;
       const child = this.lifecycle(lifecycleFor(definition.kind, purpose).id);
       this.fanOuts.set(child.spec.id, new FanOutStateMachine(this, `${child.spec.id}FanOut`, { lifecycle: child, functions: byId, namePrefix }));
     }

@@ -221,8 +221,13 @@ describe('a configuration without network, appliance credentials from the enviro
 
 describe('stack', () => {
   test("outputs the bucket name, the alarm topic, every state machine ARN and each scheduled lifecycle's fan-out ARN", () => {
-    // Prepare: a kind's schedule runs its backup, or its audit when it only audits.
-    const scheduled = LIFECYCLES.filter((spec) => spec.purpose === 'backup' || (spec.purpose === 'audit' && !LIFECYCLES.some((other) => other.kind === spec.kind && other.purpose === 'backup')));
+    // Prepare: a kind's schedule runs its backup, or its audit when it only audits; a fan-out only for kinds with a scheduled target.
+    const scheduledKinds = new Set(testConfig().targets.filter((target) => target.schedule !== undefined).map((target) => target.kind));
+    const scheduled = LIFECYCLES.filter(
+      (spec) => scheduledKinds.has(spec.kind) && (spec.purpose === 'backup' || (spec.purpose === 'audit' && !LIFECYCLES.some((other) => other.kind === spec.kind && other.purpose === 'backup'))),
+    );
+    expect(scheduled.length).toBeGreaterThan(0);
+    expect(scheduled.length).toBeLessThan(new Set(LIFECYCLES.map((spec) => spec.kind)).size);
     // Act
     const outputs = Object.keys(synth.template.findOutputs('*'));
     // Assess
