@@ -97,7 +97,11 @@ export class OffsiteStack extends Stack {
       if (!secretArnsByKind.has(kind)) secretArnsByKind.set(kind, referencedSecretArns(this, config, kind));
       return secretArnsByKind.get(kind) ?? [];
     };
-    for (const spec of FUNCTIONS) {
+    // A kind's functions and state machines are deployed only when a target of that kind is
+    // configured: the stack grows with the kinds in use, not with every kind offsite knows.
+    const configuredKinds = new Set<TargetKind>(config.targets.map((target) => target.kind));
+    const deployed = (kind: TargetKind | undefined): boolean => kind === undefined || configuredKinds.has(kind);
+    for (const spec of FUNCTIONS.filter((candidate) => deployed(candidate.kind))) {
       const fn = new OffsiteFunction(this, spec.id, {
         spec,
         configObject: { bucketName: this.configObject.s3BucketName, objectKey: this.configObject.s3ObjectKey },
@@ -119,7 +123,7 @@ export class OffsiteStack extends Stack {
     }
 
     const byId = new Map<string, lambda.IFunction>([...this.functions].map(([functionId, fn]) => [functionId, fn.function]));
-    for (const spec of LIFECYCLES) {
+    for (const spec of LIFECYCLES.filter((candidate) => deployed(candidate.kind))) {
       const lifecycle = new LifecycleStateMachine(this, spec.id, { spec, functions: byId, namePrefix });
       this.lifecycles.set(spec.id, lifecycle);
     }
@@ -171,7 +175,7 @@ export class OffsiteStack extends Stack {
       dashboardName: namePrefix,
       lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({ stateMachine: lifecycle.stateMachine, stateMachineName: lifecycle.stateMachineName })),
       drills: drills.machines,
-      copyKinds: [...new Set(FUNCTIONS.filter((spec) => spec.archive === 'write').flatMap((spec) => (spec.kind === undefined ? [] : [spec.kind])))],
+      copyKinds: [...new Set(FUNCTIONS.filter((spec) => spec.archive === 'write' && deployed(spec.kind)).flatMap((spec) => (spec.kind === undefined ? [] : [spec.kind])))],
       auditedTargets: config.targets.filter((target) => kindOf(target).lifecycles.some((lifecycle) => (lifecycle.purpose as string) === 'audit')).map((target) => target.name),
     });
 

@@ -104,7 +104,7 @@ describe('network placement', () => {
 
   test('without network, appliance targets give a warning that the appliance functions are not in a VPC', () => {
     // Act
-    const warnings = Annotations.fromStack(withoutNetwork.stack).findWarning('*', Match.stringLikeRegexp('appliance functions are not in a VPC'));
+    const warnings = Annotations.fromStack(withoutNetwork.stack).findWarning('*', Match.stringLikeRegexp('functions are not in a VPC'));
     // Assess
     expect(warnings).toHaveLength(1);
     expect(String(warnings[0]?.entry.data)).toContain('can only reach targets with public addresses');

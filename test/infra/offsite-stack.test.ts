@@ -220,6 +220,21 @@ describe('a configuration without network, appliance credentials from the enviro
 });
 
 describe('stack', () => {
+  test('a kind without a configured target deploys none of its functions or state machines', () => {
+    // Prepare: NetBox Cloud only.
+    const netboxOnly = testConfig({ targets: testConfig().targets.filter((target) => target.kind === 'netbox-cloud') });
+    // Act
+    const only = synthesize(netboxOnly, { bundle: false, id: 'NetboxOnly' });
+    // Assess
+    const descriptions = only.resources('AWS::Lambda::Function').map(([, fn]) => String(fn.Properties.Description ?? ''));
+    for (const spec of FUNCTIONS) {
+      const expected = spec.kind === undefined || spec.kind === 'netbox-cloud';
+      expect({ id: spec.id, deployed: descriptions.some((description) => description.includes(spec.description)) }).toEqual({ id: spec.id, deployed: expected });
+    }
+    const machines = only.resources('AWS::StepFunctions::StateMachine').map(([, machine]) => String(machine.Properties.StateMachineName ?? ''));
+    for (const spec of LIFECYCLES) expect({ id: spec.id, deployed: machines.some((name) => name.includes(`-${spec.kind}-${spec.purpose}`)) }).toEqual({ id: spec.id, deployed: spec.kind === 'netbox-cloud' });
+  });
+
   test("outputs the bucket name, the alarm topic, every state machine ARN and each scheduled lifecycle's fan-out ARN", () => {
     // Prepare: a kind's schedule runs its backup, or its audit when it only audits; a fan-out only for kinds with a scheduled target.
     const scheduledKinds = new Set(testConfig().targets.filter((target) => target.schedule !== undefined).map((target) => target.kind));

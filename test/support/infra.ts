@@ -52,8 +52,13 @@ function applianceTargets(): unknown[] {
       auth: { method: 'oauth2', secret: { secret: NP01_SECRET_ARN } },
       tls: { ca: { pem: TEST_CA_PEM } },
     },
+    // Every kind has a target here: the stack deploys a kind's functions and machines only
+    // when one is configured (test/infra/netbox-proxbox-audit.test.ts checks its secrets).
+    { ...NETBOX_PROXBOX_TARGET, credentials: { secret: 'offsite/netbox-dc1' } },
   ];
 }
+
+const NETBOX_PROXBOX_TARGET = { name: 'netbox-dc1', kind: 'netbox-proxbox', baseUrl: 'https://netbox.dc1.example', credentials: { env: 'NETBOX_DC1_TOKEN' } };
 
 export function testConfig(overrides: Partial<Record<'alarmEmail' | 'network' | 'targets', unknown>> = {}): OffsiteConfig {
   const raw = {
@@ -112,6 +117,7 @@ export function withoutNetworkConfig(): OffsiteConfig {
         schedule: 'cron(30 2 * * ? *)',
       },
       { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)' },
+      NETBOX_PROXBOX_TARGET,
     ],
   });
 }
