@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { applianceAuthenticator, type ApplianceLogin } from '../auth';
 import { ApplianceClient } from '../client';
-import { applianceTransport, type ApplianceTls } from '../transport';
+import { applianceTransport } from '../transport';
 import { findTargetOfKind } from '../../../config/load';
 import type { OffsiteConfig } from '../../../config/schema';
 import type { ApplianceTarget } from '../config';
 import { loadRuntimeConfig } from '../../../runtime/config-source';
 import { resolveTargetCredential } from '../../../runtime/credentials';
-import { logger } from '../../../runtime/logger';
-import { CredentialsUnavailable } from '../../../shared/errors';
+import { resolveTlsTrust } from '../../../runtime/tls-trust';
 
 export const targetName = z.string().min(1, 'expected the name of a configured target');
 
@@ -28,27 +27,9 @@ async function loginFor(target: ApplianceTarget): Promise<ApplianceLogin> {
     : { method: 'basic', username: auth.username, password };
 }
 
-async function tlsFor(target: ApplianceTarget): Promise<ApplianceTls> {
-  if (target.tls?.dangerouslyDisableCertificateVerification) {
-    // Said on every run, so nobody forgets it is on.
-    logger.warn('TLS certificate verification is OFF for this appliance (tls.dangerouslyDisableCertificateVerification): anyone on the path can read its credentials and backups.', {
-      target: target.name,
-    });
-    return { verifyCertificate: false };
-  }
-  const ca = target.tls?.ca;
-  if (!ca) return { verifyCertificate: true };
-  if ('pem' in ca) return { ca: ca.pem, verifyCertificate: true };
-  const pem = await resolveTargetCredential(target, 'tls.ca');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----') || pem.includes('PRIVATE KEY')) {
-    throw new CredentialsUnavailable(`Target "${target.name}": secret ${ca.secret} (tls.ca.secret) does not hold a PEM certificate bundle (certificates only, no private key).`);
-  }
-  return { ca: pem, verifyCertificate: true };
-}
-
 /** A client with the target's credentials and TLS trust; the credentials stay in this function. */
 export async function applianceClientFor(target: ApplianceTarget): Promise<ApplianceClient> {
-  const [login, tls] = await Promise.all([loginFor(target), tlsFor(target)]);
+  const [login, tls] = await Promise.all([loginFor(target), resolveTlsTrust(target, 'appliance', 'its credentials and backups')]);
   const transport = applianceTransport(tls);
   const timeoutMs = target.requestTimeoutSeconds * 1000;
   return new ApplianceClient({

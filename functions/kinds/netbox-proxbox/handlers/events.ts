@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { findTargetOfKind } from '../../../config/load';
 import type { OffsiteConfig } from '../../../config/schema';
 import { NetboxRestClient } from '../../../netbox-rest/client';
-import { netboxFetch, type NetboxTls } from '../../../netbox-rest/transport';
+import { netboxFetch } from '../../../netbox-rest/transport';
 import { archiveClient } from '../../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../../runtime/config-source';
 import { resolveTargetCredential } from '../../../runtime/credentials';
 import { logger } from '../../../runtime/logger';
-import { CredentialsUnavailable } from '../../../shared/errors';
+import { resolveTlsTrust } from '../../../runtime/tls-trust';
 import { workKey, type AuditPart, type AuditStore } from '../audit';
 import type { NetboxProxboxTarget } from '../config';
 
@@ -25,24 +25,9 @@ export function tokenLabel(target: NetboxProxboxTarget): string {
   return `the NetBox token of target "${target.name}" (${'env' in ref ? `credentials.env ${ref.env}` : `credentials.secret ${ref.secret}`})`;
 }
 
-async function tlsFor(target: NetboxProxboxTarget): Promise<NetboxTls> {
-  if (target.tls?.dangerouslyDisableCertificateVerification) {
-    logger.warn('TLS certificate verification is OFF for this NetBox (tls.dangerouslyDisableCertificateVerification): anyone on the path can read its token.', { target: target.name });
-    return { verifyCertificate: false };
-  }
-  const ca = target.tls?.ca;
-  if (!ca) return { verifyCertificate: true };
-  if ('pem' in ca) return { ca: ca.pem, verifyCertificate: true };
-  const pem = await resolveTargetCredential(target, 'tls.ca');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----') || pem.includes('PRIVATE KEY')) {
-    throw new CredentialsUnavailable(`Target "${target.name}": secret ${ca.secret} (tls.ca.secret) does not hold a PEM certificate bundle (certificates only, no private key).`);
-  }
-  return { ca: pem, verifyCertificate: true };
-}
-
 /** A NetBox client holding the target's token; the token stays in the function that made it. */
 export async function netboxClientFor(target: NetboxProxboxTarget): Promise<NetboxRestClient> {
-  const [token, tls] = await Promise.all([resolveTargetCredential(target, 'credentials'), tlsFor(target)]);
+  const [token, tls] = await Promise.all([resolveTargetCredential(target, 'credentials'), resolveTlsTrust(target, 'NetBox', 'its token')]);
   return new NetboxRestClient({
     baseUrl: target.baseUrl,
     token,
