@@ -56,7 +56,7 @@ const ARCHIVE_PRUNE_FAILED: OutcomeName = 'ArchivePruneFailed';
 /** What a backup lifecycle holds at its end: the archived copy, and what the vendor step had to do to make the backup. */
 interface BackupState {
   readonly archive: ArchivedResult;
-  readonly backup?: { readonly notes?: readonly string[] };
+  readonly backup?: { readonly notes?: readonly string[]; readonly warnings?: readonly string[] };
 }
 
 export interface ArchivedResult {
@@ -126,18 +126,22 @@ export async function backupCommand(
   if (!outcome.succeeded && !pruneFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
   const state = (pruneFailed ? outcome.failedWith : outcome.output) as BackupState;
   const notes = [...(state.backup?.notes ?? []), ...(pruneFailed ? [plainCause(outcome.cause) || 'pruning failed'] : [])];
+  // The run succeeded, but the vendor's API misbehaved on the way: say so where a person sees it.
+  const warnings = state.backup?.warnings ?? [];
+  for (const warning of warnings) io.err(`warning: ${warning}`);
+  const warned = warnings.length > 0 ? { warnings } : {};
   // A kind whose backups stay at the vendor (vps) reports its own result instead of a copy.
   const summary = kindOf(target).backup?.summarize(target, state);
   if (summary) {
     if (pruneFailed) io.err(`warning: ${target.name}'s backup is made and catalogued, but pruning failed (PruneFailed)`);
-    if (options.json) io.out(JSON.stringify({ ...summary.json, notes, ...(pruneFailed ? { pruneFailed: true } : {}) }));
+    if (options.json) io.out(JSON.stringify({ ...summary.json, notes, ...warned, ...(pruneFailed ? { pruneFailed: true } : {}) }));
     else for (const line of [...summary.lines, ...notes.map((note) => `  note      ${note}`)]) io.out(line);
     return { exitCode: 0 };
   }
   const archived = state.archive;
   if (pruneFailed) io.err(`warning: ${target.name} is archived and verified, but pruning failed (${outcome.error ?? PRUNE_FAILED})`);
   if (options.json) {
-    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, notes, ...(pruneFailed ? { pruneFailed: true } : {}) }));
+    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, notes, ...warned, ...(pruneFailed ? { pruneFailed: true } : {}) }));
   } else {
     io.out(`archived ${target.name}: ${archived.objectKey}`);
     io.out(`  bucket    ${config.archive.bucket}`);

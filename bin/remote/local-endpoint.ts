@@ -342,39 +342,59 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     );
   };
 
+  // Each answer is computed whole before its status line is written: a handler that throws
+  // after writeHead could no longer send its error, and the client would wait for ever.
+  const sfnAnswer = (target: string, body: string): { status: number; body: string } => {
+    try {
+      const action = actions[target.slice('AWSStepFunctions.'.length)];
+      if (!action) throw new ApiError('UnknownOperationException', `The local endpoint does not offer ${target}`);
+      let parsed: unknown;
+      try {
+        parsed = body ? JSON.parse(body) : {};
+      } catch {
+        throw new ApiError('SerializationException', 'The request body is not JSON');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ApiError('SerializationException', 'The request body is not a JSON object');
+      return { status: 200, body: JSON.stringify(action(parsed as Record<string, unknown>)) };
+    } catch (error) {
+      const failure = error instanceof ApiError ? error : new ApiError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
+      return { status: failure.status, body: JSON.stringify({ __type: `com.amazonaws.swf.service.model#${failure.code}`, message: failure.message }) };
+    }
+  };
+
+  /** CloudFormation's Query protocol: the XML answer, or its ErrorResponse (Sender errors 400, ours 500). */
+  const cloudFormationAnswer = (form: URLSearchParams): { status: number; body: string } => {
+    try {
+      const action = form.get('Action');
+      if (action !== 'DescribeStacks') throw new ApiError('InvalidAction', `The local endpoint offers CloudFormation DescribeStacks only, not ${action ?? '(no Action)'}`);
+      return { status: 200, body: describeStacks(form) };
+    } catch (error) {
+      const failure = error instanceof ApiError ? error : new ApiError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
+      return {
+        status: failure.status,
+        body:
+          `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>${failure.status < 500 ? 'Sender' : 'Receiver'}</Type>` +
+          `<Code>${xmlEscape(failure.code)}</Code><Message>${xmlEscape(failure.message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+      };
+    }
+  };
+
   const answer = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const body = await readBody(request);
     const target = request.headers['x-amz-target'];
     if (typeof target === 'string' && target.startsWith('AWSStepFunctions.')) {
-      const action = actions[target.slice('AWSStepFunctions.'.length)];
-      try {
-        if (!action) throw new ApiError('UnknownOperationException', `The local endpoint does not offer ${target}`);
-        const result = action(body ? (JSON.parse(body) as Record<string, unknown>) : {});
-        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(result));
-      } catch (error) {
-        const failure = error instanceof ApiError ? error : new ApiError('InternalFailure', error instanceof Error ? error.message : String(error), 500);
-        response.writeHead(failure.status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: `com.amazonaws.swf.service.model#${failure.code}`, message: failure.message }));
-      }
+      const result = sfnAnswer(target, body);
+      response.writeHead(result.status, { 'content-type': 'application/x-amz-json-1.0' }).end(result.body);
       return;
     }
-    const form = new URLSearchParams(body);
-    if (form.get('Action') === 'DescribeStacks') {
-      try {
-        response.writeHead(200, { 'content-type': 'text/xml' }).end(describeStacks(form));
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        response
-          .writeHead(400, { 'content-type': 'text/xml' })
-          .end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
-      }
-      return;
-    }
-    response.writeHead(400, { 'content-type': 'text/plain' }).end('The local endpoint answers Step Functions (JSON 1.0) and CloudFormation DescribeStacks only.');
+    const result = cloudFormationAnswer(new URLSearchParams(body));
+    response.writeHead(result.status, { 'content-type': 'text/xml' }).end(result.body);
   };
 
   const server = createServer((request, response) => {
-    answer(request, response).catch(() => {
-      if (!response.headersSent) response.writeHead(500).end();
+    answer(request, response).catch((error: unknown) => {
+      if (response.headersSent) response.destroy();
+      else response.writeHead(500, { 'content-type': 'text/plain' }).end(`The local endpoint failed: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -123,7 +123,7 @@ function plainError(error: unknown, subject: CallSubject): RemoteError {
     default:
       if (name === 'ValidationError' && /does not exist/i.test(message)) {
         return new RemoteError(
-          `There is no stack ${subject.resource} (CloudFormation: ${message}). Set "stackName" in the configuration to the stack \`cdk deploy\` created, or pass --stack <name>; the region is archive.region unless --region says otherwise.`,
+          `There is no ${subject.resource} (CloudFormation: ${message}). Set "stackName" in the configuration to the stack \`cdk deploy\` created, or pass --stack <name>; the region is archive.region unless --region says otherwise.`,
         );
       }
       return new RemoteError(`${subject.action} on ${subject.resource} failed: ${name}${message ? `: ${message}` : ''}`);

@@ -2,7 +2,8 @@
 // two multipart operations it lacks. Without AbortMultipartUpload the copier's
 // abort-on-failure would only ever be exercised against a 405, and without
 // ListMultipartUploads a test could not check "no upload left open" through the same
-// S3 API a real bucket offers.
+// S3 API a real bucket offers. It also lacks DeleteObjectTagging, which unprotect sends
+// when no tag is left.
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -195,6 +196,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   const multipartGaps: S3rver.Middleware = async (context, next) => {
     const { bucket, key } = splitPath(context.path);
+    if (context.method === 'DELETE' && bucket && key !== undefined && 'tagging' in context.query) {
+      if (!(await server.store.existsObject(bucket, key))) replyError(context, 404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+      else {
+        await server.store.deleteSubresource(bucket, key, 'tagging');
+        context.status = 204;
+      }
+      return;
+    }
     const uploadId = singleQueryValue(context.query['uploadId']);
     const listsUploads = context.method === 'GET' && key === undefined && 'uploads' in context.query;
     const touchesUpload = key !== undefined && uploadId !== undefined && ['DELETE', 'PUT', 'POST'].includes(context.method);

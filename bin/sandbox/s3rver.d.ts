@@ -40,6 +40,9 @@ declare module 's3rver' {
       getBucket(bucket: string): Promise<object | null>;
       /** `<root>/<bucket>/._S3rver_<resource>` when key is undefined. */
       getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+      existsObject(bucket: string, key: string): Promise<boolean>;
+      /** Removes `<resourceType>.xml` beside the object; a missing one is no error. */
+      deleteSubresource(bucket: string, key: string, resourceType: string): Promise<void>;
     }
   }
 

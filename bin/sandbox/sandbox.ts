@@ -18,6 +18,8 @@ import { netboxCloudSandbox } from './netbox-cloud/sandbox-round';
 import { vpsSandbox } from './vps/sandbox-round';
 import { netboxProxboxSandbox } from './netbox-proxbox/sandbox-round';
 import { remoteRound } from '../remote/sandbox-round';
+import { startLocalEndpoint } from '../remote/local-endpoint';
+import { lifecycleFor } from '../../functions/catalog';
 import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from './netbox-cloud/sandbox-round';
 
 export { SANDBOX_APPLIANCE_LAB_TARGET, SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
@@ -184,15 +186,30 @@ async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, ste
   io.out('');
 }
 
-/** Until Ctrl-C: what a newcomer can try against the running sandbox. */
-async function serve(sandbox: SandboxEnvironment, io: CliIo): Promise<void> {
-  io.out('\nThe sandbox keeps running (simulators and the local S3 store) until Ctrl-C.');
-  io.out(`  configuration: ${sandbox.configPath}`);
-  io.out(`  in another terminal, from this folder: set -a && . ${sandbox.envFile} && set +a`);
-  io.out('  then try:');
-  for (const entry of sandbox.kinds) for (const command of entry.tryCommands) io.out(`    ${command}`);
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-  io.out('Stopping the sandbox.');
+/**
+ * Until Ctrl-C: what a newcomer can try against the running sandbox, including a local
+ * Step Functions endpoint standing in for the deployed stack (its executions run in this
+ * process, with the sandbox's environment).
+ */
+async function serve(sandbox: SandboxEnvironment, config: ReturnType<typeof useConfig>, io: CliIo): Promise<void> {
+  const endpoint = await startLocalEndpoint({ region: config.archive.region, ...(config.stackName ? { stackName: config.stackName } : {}) });
+  try {
+    const restoreArn = endpoint.stateMachineArn(lifecycleFor('netbox-cloud', 'restore').id);
+    io.out('\nThe sandbox keeps running (simulators, the local S3 store and a local Step Functions endpoint) until Ctrl-C.');
+    io.out(`  configuration: ${sandbox.configPath}`);
+    io.out(`  local Step Functions endpoint (stack ${endpoint.stackName}): --endpoint ${endpoint.url}`);
+    io.out(`  in another terminal, from this folder: set -a && . ${sandbox.envFile} && set +a`);
+    io.out('  then try:');
+    for (const entry of sandbox.kinds) for (const command of entry.tryCommands) io.out(`    ${command}`);
+    io.out(`    npm run offsite -- backup ${SANDBOX_NETBOX_TARGET} --remote --endpoint ${endpoint.url}`);
+    io.out(`    npm run offsite -- executions ${SANDBOX_NETBOX_TARGET} --endpoint ${endpoint.url}`);
+    io.out(`    aws cloudformation describe-stacks --stack-name ${endpoint.stackName} --endpoint-url ${endpoint.url} --region ${endpoint.region}`);
+    io.out(`    aws stepfunctions list-executions --state-machine-arn ${restoreArn} --endpoint-url ${endpoint.url} --region ${endpoint.region}`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    io.out('Stopping the sandbox.');
+  } finally {
+    await endpoint.stop();
+  }
 }
 
 /** `npm start`: back up and restore every kind against the simulators, then say what happened. */
@@ -221,7 +238,7 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean; serve?
   io.out('Sandbox summary');
   for (const line of summary) io.out(`  ${line}`);
   try {
-    if (options.serve && !failed) await serve(sandbox, io);
+    if (options.serve && !failed) await serve(sandbox, useConfig(sandbox.configPath), io);
   } finally {
     await sandbox.stop({ keepDirectory: options.keep });
   }

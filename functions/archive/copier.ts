@@ -3,10 +3,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CopyCancelled, CopyVerificationFailed, DownloadStalled, DownloadUrlRefused, TransientApiError, VendorApiError } from '../shared/errors';
 import { headerValue, networkReason, parseRetryAfter, statusError } from '../shared/http';
+import { archiveWriter } from './archive-writer';
 import { parseVendorChecksum } from './checksum';
 import { checkDownloadUrl, guardedLookup, type DownloadHostPolicy, type ResolveHost } from './download-guard';
 import { manifestKeyFor, type Manifest } from './manifest';
@@ -61,7 +62,7 @@ export interface CopyRequest {
   readonly partSizeBytes?: number;
   readonly queueSize?: number;
   /**
-   * Sent with every part and the manifest when set: S3 refuses writes into an Object Lock
+   * Sent with every part when set (the manifest goes through archiveWriter, with Content-MD5): S3 refuses writes into an Object Lock
    * bucket that carry neither Content-MD5 nor an x-amz-checksum-* header. Left unset for
    * S3-compatible stores without Object Lock, whose client sends checksums only when
    * required (see archiveClient). Parts are buffers, so the checksum goes in a header,
@@ -318,9 +319,7 @@ async function copyOpened(
       contentType,
     };
     const manifestKey = manifestKeyFor(request.objectKey);
-    await request.s3.send(
-      new PutObjectCommand({ Bucket: request.bucket, Key: manifestKey, Body: `${JSON.stringify(manifest, null, 2)}\n`, ContentType: 'application/json', ...checksumParams(request) }),
-    );
+    await archiveWriter(request.s3, request.bucket).putJson(manifestKey, manifest);
     return { objectKey: request.objectKey, manifestKey, sizeBytes: verifier.bytes, sha256: verifier.sha256Hex, sourceChecksumVerified: manifest.sourceChecksumVerified };
   } catch (error) {
     abort.abort();

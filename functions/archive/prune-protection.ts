@@ -5,10 +5,9 @@ import {
   GetObjectLegalHoldCommand,
   GetObjectRetentionCommand,
   GetObjectTaggingCommand,
-  PutObjectLegalHoldCommand,
-  PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { archiveWriter } from './archive-writer';
 import { manifestKeyFor } from './manifest';
 
 /** The tag that protects a copy from retention (value `true`). */
@@ -70,17 +69,16 @@ export async function readProtection(s3: S3Client, bucket: string, objectKey: st
  * second; other tags on the object are kept.
  */
 export async function setProtection(s3: S3Client, bucket: string, objectKey: string, protect: boolean, objectLock: boolean): Promise<void> {
+  const writer = archiveWriter(s3, bucket);
   if (objectLock) {
-    for (const key of [objectKey, manifestKeyFor(objectKey)]) {
-      await s3.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: key, LegalHold: { Status: protect ? 'ON' : 'OFF' } }));
-    }
+    for (const key of [objectKey, manifestKeyFor(objectKey)]) await writer.setLegalHold(key, protect);
   }
   const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: objectKey }));
   const others = (tagging.TagSet ?? []).filter((tag) => tag.Key !== PROTECTED_TAG);
   // With Object Lock the hold is the mark, but an earlier tag is cleared on unprotect too,
   // or the copy would stay protected through it.
   if (objectLock && protect) return;
-  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: objectKey, Tagging: { TagSet: protect ? [...others, { Key: PROTECTED_TAG, Value: 'true' }] : others } }));
+  await writer.setTags(objectKey, protect ? [...others, { Key: PROTECTED_TAG, Value: 'true' }] : others);
 }
 
 /** The marks of many copies (by object key), read a few at a time. */

@@ -3,8 +3,9 @@
 // Object Lock on, it could not), and a listing of the target's folder never sees it.
 // `<prefix>_offsite/` cannot collide with a target's folder: target names start with a
 // letter or digit.
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { archiveWriter } from './archive-writer';
 
 export type VerifyResult = 'ok' | 'differs' | 'missing';
 
@@ -66,14 +67,7 @@ export async function recordVerifications(
   const records = await readVerifications(s3, bucket, prefix, target);
   for (const [key, verification] of results) records.set(key, verification);
   const copies = Object.fromEntries([...records].filter(([key]) => present.has(key)).sort(([a], [b]) => a.localeCompare(b)));
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: verificationKeyFor(prefix, target),
-      Body: `${JSON.stringify({ formatVersion: 1, target, copies }, null, 2)}\n`,
-      ContentType: 'application/json',
-    }),
-  );
+  await archiveWriter(s3, bucket).putJson(verificationKeyFor(prefix, target), { formatVersion: 1, target, copies });
 }
 
 /** A copy counts as verified unless its latest re-read (of this manifest's bytes) found it bad. */

@@ -1,8 +1,9 @@
 // The drill report: one JSON document per drill at <prefix><target>/drills/<time>.json —
 // which copy, where, how long each phase took, what each check saw. The drill history
 // (and so drill freshness) is read back from these documents.
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { archiveWriter } from '../archive/archive-writer';
 import type { DrillPlan } from './plan';
 import type { DrillCheckResult } from './rules';
 
@@ -125,7 +126,7 @@ export function drillReportKey(prefix: string, target: string, startedAt: string
 
 export async function writeDrillReport(s3: S3Client, bucket: string, prefix: string, report: DrillReport): Promise<string> {
   const key = drillReportKey(prefix, report.target, report.startedAt);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(report, null, 2)}\n`, ContentType: 'application/json' }));
+  await archiveWriter(s3, bucket).putJson(key, report);
   return key;
 }
 

@@ -287,7 +287,7 @@ describe('offsite sandbox --serve', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     const secrets: string[] = [];
     try {
-      while (!stdout.includes('restore appliance-sandbox --backup latest --yes')) {
+      while (!stdout.includes('aws stepfunctions list-executions')) {
         if (child.exitCode !== null) throw new Error(`the sandbox ended early:\n${stdout}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -304,9 +304,18 @@ describe('offsite sandbox --serve', () => {
       expect(stdout).toContain('    npm run offsite -- list netbox-sandbox');
       const listed = await offsite(['list', 'netbox-sandbox', '--json'], env);
 
+      // Act: the local Step Functions endpoint it keeps running, as printed.
+      const endpoint = /local Step Functions endpoint \(stack \S+\): --endpoint (\S+)/.exec(stdout)?.[1] ?? '';
+      const remote = await offsite(['backup', 'netbox-sandbox', '--remote', '--endpoint', endpoint], env);
+      const executions = await offsite(['executions', 'netbox-sandbox', '--endpoint', endpoint, '--json'], env);
+
       // Assess
       expect(listed.code).toBe(0);
       expect((JSON.parse(listed.stdout) as { copies: unknown[] }).copies).toHaveLength(1);
+      expect(stdout).toContain(`    npm run offsite -- executions netbox-sandbox --endpoint ${endpoint}`);
+      expect(remote.code).toBe(0);
+      expect(executions.code).toBe(0);
+      expect(executions.stdout).toMatch(/netbox-sandbox_backup_.*SUCCEEDED/);
     } finally {
       child.kill('SIGINT');
       expect(await closed).toBe(0);
@@ -318,3 +327,28 @@ describe('offsite sandbox --serve', () => {
   }, 150_000);
 });
 
+
+describe('offsite backup when the vendor listing contradicts itself', () => {
+  let sandbox: SandboxEnvironment;
+
+  beforeAll(async () => {
+    sandbox = await startSandboxEnvironment({ netboxCloud: { backupRequestDurationMs: 300, retrievalDurationMs: 200 }, poll: { initialSeconds: 1, maxSeconds: 1, timeoutMinutes: 1 } });
+  });
+
+  afterAll(async () => {
+    await sandbox.stop();
+  });
+
+  test('a listing that already holds the backup sought is used: exit 0, and the warning on stderr and in --json', async () => {
+    // Prepare: page 2 of the backup list repeats page 1, which holds every backup.
+    sandbox.netboxCloud.repeatFirstPage('/backups/');
+
+    // Act
+    const result = await offsite(['backup', 'netbox-sandbox', '--json'], { ...sandbox.env, POWERTOOLS_LOG_LEVEL: 'SILENT' });
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^warning: NetBox Cloud: list backups: page 2 repeats .*inconsistent pagination; the item sought is already listed/m);
+    expect((JSON.parse(result.stdout) as { warnings?: string[] }).warnings).toEqual([expect.stringMatching(/the item sought is already listed/)]);
+  });
+});

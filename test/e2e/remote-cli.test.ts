@@ -210,6 +210,15 @@ describe('offsite --remote through the local Step Functions endpoint', () => {
     expect((JSON.parse(listed.stdout) as { executions: { name: string }[] }).executions.map((execution) => execution.name)).toEqual(['a1b2c3d4-scheduled']);
   });
 
+  test('executions for a stack that does not exist ends at once with CloudFormation\'s ValidationError, not a hang', async () => {
+    // Act
+    const result = await run(['executions', 'netbox-sandbox', '--stack', 'Nope', '--endpoint', endpoint.url]);
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/There is no stack Nope \(CloudFormation: Stack with id Nope does not exist\)/);
+  });
+
   test('no API key or presigned URL appears in any output or execution history', () => {
     // Prepare
     const secrets = [

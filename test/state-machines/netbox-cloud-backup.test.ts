@@ -188,6 +188,21 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     expect(await listKeys(harness.s3, SANDBOX_BUCKET)).toEqual([]);
   });
 
+  test('a backup list that contradicts itself but already holds the backup sought is used, and the warning is kept in the execution output', async () => {
+    // Prepare: trigger ids name the request, and page 1 (all items at page size 100) already lists the produced backup.
+    await harness.stop();
+    harness = await startHarness({ netboxCloud: { defaultPageSize: 100 } });
+    harness.sandbox.netboxCloud.repeatFirstPage('/backups/');
+
+    // Act
+    const outcome = await harness.runBackup();
+
+    // Assess
+    expect(outcome.succeeded).toBe(true);
+    const output = outcome.output as BackupOutput & { backup: { warnings?: string[] } };
+    expect(output.backup.warnings).toEqual([expect.stringMatching(/^NetBox Cloud: list backups: page 2 repeats .*inconsistent pagination; the item sought is already listed/)]);
+  });
+
   test('an unknown target fails before any API call, naming the configured targets', async () => {
     // Act
     const outcome = await harness.runBackup({ target: 'netbox-typo' });

@@ -75,8 +75,9 @@ describe('copyToArchive into an Object Lock bucket', () => {
     const parts = sent.filter((entry) => entry.operation === 'UploadPartCommand');
     expect(parts).toHaveLength(3);
     for (const part of parts) expect(part.headers['x-amz-checksum-crc32']).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    // The manifest goes through the archive writer, which sends Content-MD5.
     const manifestPut = sent.find((entry) => entry.operation === 'PutObjectCommand');
-    expect(manifestPut?.headers['x-amz-checksum-crc32']).toBeDefined();
+    expect(manifestPut?.headers['content-md5']).toBeDefined();
   });
 
   test('a copy smaller than one part goes up in one PutObject that carries the checksum', async () => {
@@ -89,10 +90,11 @@ describe('copyToArchive into an Object Lock bucket', () => {
     // Act
     await copyToArchive(request(s3, 't/small.backup', body, { checksumAlgorithm: 'CRC32' }));
 
-    // Assess: the object and then its manifest.
+    // Assess: the object (CRC32) and then its manifest (Content-MD5, from the archive writer).
     const puts = sent.filter((entry) => entry.operation === 'PutObjectCommand');
     expect(puts).toHaveLength(2);
-    for (const put of puts) expect(put.headers['x-amz-checksum-crc32']).toBeDefined();
+    expect(puts[0]?.headers['x-amz-checksum-crc32']).toBeDefined();
+    expect(puts[1]?.headers['content-md5']).toBeDefined();
   });
 
   test('without Object Lock an S3-compatible store gets no checksum headers (as before)', async () => {

@@ -104,7 +104,7 @@ describe('SFN module', () => {
     const missing = stackOutputs(remote, 'Offsite');
 
     // Assess
-    await expect(missing).rejects.toThrow(/There is no stack stack Offsite .*Set "stackName" in the configuration .* or pass --stack <name>/);
+    await expect(missing).rejects.toThrow(/There is no stack Offsite .*Set "stackName" in the configuration .* or pass --stack <name>/);
   });
 
   test('an execution that does not exist is reported by name, not as a stack trace', async () => {

@@ -54,4 +54,6 @@ export const backupSummary = z.object({
   checksum: z.string().nullable(),
   version: z.string().nullable(),
   triggerType: z.string().nullable(),
+  /** What the step had to accept on the way (a self-contradicting listing that still held the backup). */
+  warnings: z.array(z.string()).optional(),
 });

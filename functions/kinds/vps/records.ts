@@ -1,8 +1,8 @@
 // offsite's catalogue records of the backups it made at the VPS provider: one manifest
 // each, `"storage": "provider"`, beside where an archived copy's manifest would be
 // (DESIGN.md, "Archive layout"). No bytes are held: the provider's API offers no download.
-import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { archiveWriter } from '../../archive/archive-writer';
 import { listArchivedCopies } from '../../archive/catalog';
 import { archiveKeyFor, manifestKeyFor, type ProviderRecord } from '../../archive/manifest';
 import type { Clock } from '../../shared/clock';
@@ -65,9 +65,7 @@ export async function writeRecord(archive: ArchiveLocation, target: VpsTarget, f
   const record = recordFor(target, facts, clock);
   const manifestKey = recordKeyFor(archive.prefix, target.name, facts);
   const body = `${JSON.stringify(record, null, 2)}\n`;
-  await archive.s3.send(
-    new PutObjectCommand({ Bucket: archive.bucket, Key: manifestKey, Body: body, ContentType: 'application/json', ContentMD5: createHash('md5').update(body).digest('base64') }),
-  );
+  await archiveWriter(archive.s3, archive.bucket).putDocument(manifestKey, body, 'application/json');
   return {
     storage: 'provider',
     manifestKey,

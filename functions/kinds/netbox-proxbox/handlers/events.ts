@@ -1,4 +1,5 @@
-import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { archiveWriter } from '../../../archive/archive-writer';
 import { z } from 'zod';
 import { findTargetOfKind } from '../../../config/load';
 import type { OffsiteConfig } from '../../../config/schema';
@@ -43,12 +44,13 @@ export async function netboxClientFor(target: NetboxProxboxTarget): Promise<Netb
 export function s3AuditStore(config: OffsiteConfig): AuditStore {
   const s3 = archiveClient(config.archive);
   const Bucket = config.archive.bucket;
+  const writer = archiveWriter(s3, Bucket);
   return {
     async putJson(key, document) {
-      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: JSON.stringify(document), ContentType: 'application/json' }));
+      await writer.putJson(key, document, { compact: true });
     },
     async putText(key, text, contentType) {
-      await s3.send(new PutObjectCommand({ Bucket, Key: key, Body: text, ContentType: contentType }));
+      await writer.putDocument(key, text, contentType);
     },
     async getJson(key) {
       const answer = await s3.send(new GetObjectCommand({ Bucket, Key: key }));
