@@ -24,7 +24,7 @@ import { join, relative } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { Command, CommanderError } from 'commander';
 import { program } from '../../bin/cli/program';
-import { allStates, loadLocalDefinition, type StateList } from '../../bin/local/local-runner';
+import { allStates, loadLocalDefinition, type JsonValue, type StateList } from '../../bin/local/local-runner';
 import { REPO_ROOT } from '../../bin/local/repo-root';
 import { LIFECYCLES } from '../../functions/catalog';
 import { parseConfig } from '../../functions/config/load';
@@ -42,7 +42,7 @@ interface CodeBlock {
   readonly before: string;
 }
 
-type JsonObject = Record<string, unknown>;
+type JsonObject = { [key: string]: JsonValue };
 
 function docFiles(): string[] {
   const docs = join(REPO_ROOT, 'docs');
