@@ -32,6 +32,11 @@ async function listAllKeys(s3: S3Client, bucket: string, prefix: string): Promis
   return sizes;
 }
 
+/** Orders by (time, time, key), each descending; the times are ISO strings compared as instants. */
+function newestFirst([aTime, aThen, aKey]: readonly [string, string, string], [bTime, bThen, bKey]: readonly [string, string, string]): number {
+  return Date.parse(bTime) - Date.parse(aTime) || Date.parse(bThen) - Date.parse(aThen) || (bKey < aKey ? -1 : bKey > aKey ? 1 : 0);
+}
+
 /** Every archived copy of one target, read through the manifests next to the objects. */
 export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: string, target: string): Promise<ArchiveListing> {
   const sizes = await listAllKeys(s3, bucket, `${prefix}${target}/`);
@@ -68,7 +73,10 @@ export async function listArchivedCopies(s3: S3Client, bucket: string, prefix: s
     }
   }
   const withoutManifest = [...sizes.keys()].filter((key) => !key.endsWith(MANIFEST_SUFFIX) && !described.has(key));
-  copies.sort((a, b) => new Date(b.manifest.createdAt).getTime() - new Date(a.manifest.createdAt).getTime());
-  providerRecords.sort((a, b) => new Date(b.record.createdAt).getTime() - new Date(a.record.createdAt).getTime());
+  // Newest first. Vendor times are often whole seconds (an appliance's backup_time), so two
+  // backups can share one: the one archived later is the newer, and the key settles the rest,
+  // so "newest" never depends on the order the store lists keys in.
+  copies.sort((a, b) => newestFirst([a.manifest.createdAt, a.manifest.copiedAt, a.manifest.objectKey], [b.manifest.createdAt, b.manifest.copiedAt, b.manifest.objectKey]));
+  providerRecords.sort((a, b) => newestFirst([a.record.createdAt, a.record.recordedAt, a.manifestKey], [b.record.createdAt, b.record.recordedAt, b.manifestKey]));
   return { copies, providerRecords, withoutManifest, unreadableManifests };
 }

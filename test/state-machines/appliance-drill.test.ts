@@ -144,4 +144,20 @@ describe('restore drill — appliance onto a lab box', () => {
     expect(drillReportOf(outcome)).toMatchObject({ outcome: 'restore-failed', restore: { succeeded: false, error: 'SoftwareVersionMismatch' }, checks: [] });
     expect(lab.restores).toEqual([]);
   });
+
+  test('a drill failing on a software mismatch advises only what a drill can do: no option it does not have', async () => {
+    // Prepare
+    lab.setSwVersion('11.13.1');
+    const errors: string[] = [];
+
+    // Act
+    const result = await drillCommand(config, SANDBOX_APPLIANCE_TARGET, { ...quiet, err: (line) => errors.push(line) }, fast);
+
+    // Assess
+    const said = `${errors.join('\n')}\n${result.report?.restore.cause ?? ''}`;
+    expect(result.exitCode).toBe(1);
+    expect(said).toMatch(/the drill destination "appliance-lab" runs 11\.13\.1/);
+    expect(said).toMatch(/drill\.to/);
+    expect(said).not.toMatch(/allowVersionMismatch|--allow-version-mismatch/);
+  });
 });

@@ -2,6 +2,9 @@ import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies } from '../../functions/archive/catalog';
 import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
 import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/sandbox';
+import { backupCommand } from '../../bin/cli/commands';
+import type { LifecycleRunner } from '../../bin/cli/lifecycle-runner';
+import { OFFSITE_DESCRIPTION_MARKER, offsiteDescription } from '../../functions/shared/provenance';
 import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_BUCKET, startHarness, type Harness } from '../support/harness';
 
 describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
@@ -26,6 +29,13 @@ describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
       retryOverridesMs: NO_RETRY_DELAY_MS,
     });
   }
+
+  const quiet = { out: () => undefined, err: () => undefined, errStream: process.stderr };
+  // The CLI's own command, with the test's short waits.
+  const fastRunner: LifecycleRunner = {
+    where: 'local',
+    run: ({ lifecycle, input, onEvent }) => runLifecycle({ lifecycle, input, onEvent, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS }),
+  };
 
   async function records() {
     return (await listArchivedCopies(harness.s3, SANDBOX_BUCKET, 'backups/', SANDBOX_VPS_TARGET)).providerRecords;
@@ -67,7 +77,7 @@ describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
     await start({ vpsTarget: { retention: { keepLast: 2 } } });
     const foreign = backupsOfServer().filter((backup) => backup.backup_type === 'automatic' || backup.description === 'Pre-update backup');
     // A manual backup whose description looks like offsite's, but which offsite has no record of.
-    harness.sandbox.vps.addBackup({ serverId: SANDBOX_VPS_SERVER, type: 'manual', description: 'offsite backup of vps-sandbox (execution someone-else)' });
+    harness.sandbox.vps.addBackup({ serverId: SANDBOX_VPS_SERVER, type: 'manual', description: offsiteDescription(SANDBOX_VPS_TARGET, 'someone-else') });
     const lookalike = backupsOfServer().at(-1);
 
     // Act
@@ -124,7 +134,7 @@ describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
 
     // Assess
     expect(outcome.succeeded).toBe(true);
-    expect(backupsOfServer().filter((backup) => String(backup.description).startsWith('offsite backup'))).toHaveLength(1);
+    expect(backupsOfServer().filter((backup) => String(backup.description).startsWith(OFFSITE_DESCRIPTION_MARKER))).toHaveLength(1);
   });
 
   test('a 502 after the provider made the backup: the backup is found by its description, none is made twice', async () => {
@@ -140,6 +150,69 @@ describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
     expect(outcome.retries.CreateBackup).toBeUndefined();
     expect(harness.sandbox.vps.requests.filter((request) => request.method === 'POST')).toHaveLength(1);
     expect(await records()).toHaveLength(1);
+  });
+
+  test('a 502 after the provider made the backup: the backup carries the description the README quotes, and the output a note that the lost answer was settled', async () => {
+    // Prepare
+    await start();
+    harness.sandbox.vps.failNext({ method: 'POST', pathIncludes: '/api/v1/backups/' }, 502, { afterHandling: true });
+    const out: string[] = [];
+
+    // Act
+    const result = await backupCommand(harness.config, SANDBOX_VPS_TARGET, { ...quiet, out: (line) => out.push(line) }, {}, fastRunner);
+
+    // Assess
+    expect(result.exitCode).toBe(0);
+    const made = backupsOfServer().filter((backup) => String(backup.description).startsWith(OFFSITE_DESCRIPTION_MARKER));
+    expect(made).toHaveLength(1);
+    expect(made[0]?.description).toMatch(new RegExp(`^Made by offsite \\(target ${SANDBOX_VPS_TARGET}, execution [^)]+\\)$`));
+    expect(out.join('\n')).toMatch(new RegExp(`note +The answer to the create request was lost \\(.*502.*\\); the provider had made backup ${String(made[0]?.id)}, which this run adopted\\.`));
+  });
+
+  test('a clean create prints no note', async () => {
+    // Prepare
+    await start();
+    const out: string[] = [];
+
+    // Act
+    const result = await backupCommand(harness.config, SANDBOX_VPS_TARGET, { ...quiet, out: (line) => out.push(line) }, { json: true }, fastRunner);
+
+    // Assess
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(out.join('')) as { notes: string[] }).toMatchObject({ notes: [] });
+  });
+
+  test('a delete at the provider that keeps failing is not reported as a removal: the summary counts what was removed', async () => {
+    // Prepare
+    await start({ vpsTarget: { retention: { keepLast: 1 } } });
+    expect((await runBackup()).succeeded).toBe(true);
+    harness.sandbox.vps.failNext({ method: 'DELETE' }, 500, { times: 6 });
+    const out: string[] = [];
+    const err: string[] = [];
+
+    // Act
+    const result = await backupCommand(harness.config, SANDBOX_VPS_TARGET, { ...quiet, out: (line) => out.push(line), err: (line) => err.push(line) }, {}, fastRunner);
+
+    // Assess
+    expect(result.exitCode).toBe(0);
+    expect(err.join('\n')).toMatch(/PruneFailed/);
+    const retention = out.find((line) => line.trim().startsWith('retention'));
+    expect(retention).toMatch(/retention 0 offsite-made backup\(s\) removed at the provider, 1 kept; 1 due for removal not confirmed removed/);
+    expect(backupsOfServer().filter((backup) => String(backup.description).startsWith(OFFSITE_DESCRIPTION_MARKER))).toHaveLength(2);
+  });
+
+  test('a prune that worked counts its removals', async () => {
+    // Prepare
+    await start({ vpsTarget: { retention: { keepLast: 1 } } });
+    expect((await runBackup()).succeeded).toBe(true);
+    const out: string[] = [];
+
+    // Act
+    const result = await backupCommand(harness.config, SANDBOX_VPS_TARGET, { ...quiet, out: (line) => out.push(line) }, {}, fastRunner);
+
+    // Assess
+    expect(result.exitCode).toBe(0);
+    expect(out.find((line) => line.trim().startsWith('retention'))).toBe('  retention 1 offsite-made backup(s) removed at the provider, 1 kept');
   });
 
   test('a 404 on create fails as ServerNotFound naming the serverId', async () => {

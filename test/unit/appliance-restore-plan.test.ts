@@ -64,6 +64,41 @@ describe('appliance restore plan against the appliance simulator', () => {
       expect(plan.mode).toBe('upload');
     });
 
+    describe('an earlier upload, recognised by what the appliance read from its file', () => {
+      /** An archived copy of another id whose file would read as the held backup (same second, size, software, box). */
+      function lookalikeCopy(id: string, held: { backup_time?: number; size?: number; sw_version?: string; serial?: string; hostname?: string } | undefined) {
+        const copy = archivedCopy(id, { sizeBytes: held?.size ?? 0 });
+        const backupTime = new Date((held?.backup_time ?? 0) * 1000).toISOString();
+        return { ...copy, manifest: { ...copy.manifest, source: { backup_time: backupTime, sw_version: held?.sw_version ?? '', serial: held?.serial ?? '', hostname: held?.hostname ?? '' } } };
+      }
+
+      test('is restored in place when it matches the one archived copy', async () => {
+        // Prepare
+        await start({ seedBackups: 1 });
+        const held = simulator.backups()[0];
+        const copy = lookalikeCopy('archived-a', held);
+
+        // Act
+        const plan = await resolveRestore(client, target, archiveOf(copy), { archiveKey: copy.manifest.objectKey }, false);
+
+        // Assess
+        expect(plan).toMatchObject({ mode: 'in-place', backup: { backupId: held?.id } });
+      });
+
+      test('is neither copy\'s when it matches two (two backups in one second, of one size): the copy asked for is uploaded', async () => {
+        // Prepare
+        await start({ seedBackups: 1 });
+        const held = simulator.backups()[0];
+        const asked = lookalikeCopy('archived-b', held);
+
+        // Act
+        const plan = await resolveRestore(client, target, archiveOf(lookalikeCopy('archived-a', held), asked), { archiveKey: asked.manifest.objectKey }, false);
+
+        // Assess
+        expect(plan).toMatchObject({ mode: 'upload', backup: { backupId: 'archived-b' } });
+      });
+    });
+
     test('"latest" takes the newest verified archive copy', async () => {
       // Prepare
       await start();

@@ -56,3 +56,28 @@ test('a manifest naming an object other than the one beside it is unreadable, no
   expect(listing.copies).toEqual([]);
   expect(listing.unreadableManifests).toEqual(['backups/new/2026-04-02T02-00-00Z_b-1.backup.manifest.json']);
 });
+
+test('copies made in the same vendor second: the one archived later is the newer, whatever order the keys list in', async () => {
+  // Prepare: appliance backup times are whole seconds; neither the keys' order nor its reverse is the order the copies were made in.
+  const copyOf = (sourceBackupId: string, copiedAt: string) => {
+    const objectKey = `backups/same-second/2026-04-02T02-00-00Z_${sourceBackupId}.tgz`;
+    return {
+      objectKey,
+      manifest: {
+        formatVersion: 1, target: 'same-second', kind: 'appliance', sourceBackupId, objectKey, sizeBytes: 1, sha256: '0'.repeat(64), sourceChecksum: null,
+        sourceChecksumAlgorithm: null, sourceChecksumVerified: false, sourceSizeBytes: null, createdAt: '2026-04-02T02:00:00Z', copiedAt, contentType: 'application/gzip', source: {},
+      },
+    };
+  };
+  const copies = [copyOf('b-bbb', '2026-04-02T02:00:01.200Z'), copyOf('a-aaa', '2026-04-02T02:00:01.500Z'), copyOf('c-ccc', '2026-04-02T02:00:01.900Z')];
+  for (const { objectKey, manifest } of copies) {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: 'x' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${objectKey}.manifest.json`, Body: JSON.stringify(manifest) }));
+  }
+
+  // Act
+  const listing = await listArchivedCopies(s3, BUCKET, 'backups/', 'same-second');
+
+  // Assess
+  expect(listing.copies.map((copy) => copy.manifest.sourceBackupId)).toEqual(['c-ccc', 'a-aaa', 'b-bbb']);
+});

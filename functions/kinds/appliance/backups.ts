@@ -2,9 +2,10 @@ import type { ArchiveListing } from '../../archive/catalog';
 import type { ApplianceTarget } from './config';
 import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, TransientApiError, VendorApiError, errorMessage } from '../../shared/errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
+import { lostAnswerSettledNote, offsiteDescription } from '../../shared/provenance';
 import { backupTimeOf, summarize, type BackupSummary } from './backup-summary';
 import type { ApplianceBackup, ApplianceClient, CreatedBackup } from './client';
-import { describeHeld, describesBackup, hasVerifiedCopy, isMadeByOffsite, isUploadOf, isUploadedCopy, offsiteDescription } from './provenance';
+import { describeHeld, describesBackup, hasVerifiedCopy, isMadeByOffsite, isUploadOf, isUploadedCopy } from './provenance';
 
 /** The usual capacity of these appliances (DESIGN.md: "only a couple of backups on disk at once"). */
 const TYPICAL_BACKUP_SLOTS = 2;
@@ -134,7 +135,7 @@ async function postBackup(client: ApplianceClient, description: string): Promise
     }
     const made = held.filter((backup) => backup.description === description);
     const [only] = made;
-    if (made.length === 1 && only) return { backup: only, notes: [`The answer to the create request was lost (${error.message}); the appliance had made backup ${only.id}, which this run adopted.`] };
+    if (made.length === 1 && only) return { backup: only, notes: [lostAnswerSettledNote(error.message, 'the appliance', only.id)] };
     if (made.length > 1) throw new VendorApiError(`The answer to the create request was lost (${error.message}), and ${made.length} backups carry its description "${description}".`);
     throw new TransientApiError(
       `${error.message}. The appliance lists no backup described "${description}", so none was made and nothing was left behind; the next run tries again.`,

@@ -2,19 +2,14 @@
 // and which archived copy is the same backup: shared by the backup, prune and restore code.
 
 import type { ArchiveListing, ArchivedCopy } from '../../archive/catalog';
+import { OFFSITE_DESCRIPTION_MARKER } from '../../shared/provenance';
 import { backupTimeOf } from './backup-summary';
 import type { ApplianceBackup } from './client';
 
 /**
- * Every backup offsite creates carries this at the start of its description. Pruning
+ * Every backup offsite creates carries the marker at the start of its description. Pruning
  * deletes only backups that carry it: a backup someone else made is never touched.
  */
-export const OFFSITE_DESCRIPTION_MARKER = 'Made by offsite';
-
-export function offsiteDescription(targetName: string, executionName: string): string {
-  return `${OFFSITE_DESCRIPTION_MARKER} (target ${targetName}, execution ${executionName})`;
-}
-
 export function isMadeByOffsite(backup: ApplianceBackup): boolean {
   return (backup.description ?? '').startsWith(OFFSITE_DESCRIPTION_MARKER);
 }

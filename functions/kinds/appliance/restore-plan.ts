@@ -78,6 +78,8 @@ export async function resolveRestore(
   archive: ArchiveListing,
   selection: RestoreSelection,
   allowVersionMismatch: boolean,
+  /** Set for a drill: the target whose copy is restored onto this (lab) appliance. */
+  drilledTarget?: string,
 ): Promise<RestorePlan> {
   const held = await client.listBackups();
   const copies = usableCopies(archive);
@@ -103,10 +105,12 @@ export async function resolveRestore(
     wantedId = selection.backupId;
     copy = copies.find((candidate) => candidate.manifest.sourceBackupId === wantedId);
   }
+  // An earlier upload is recognised by what the appliance read from its file; one that
+  // would match two archived copies (two backups in one second, of one size) is neither's.
   const onAppliance =
     held.find(
       (backup) => backup.id === wantedId && backup.status === 'completed' && (copy === undefined || describesBackup(copy, backup)),
-    ) ?? (copy ? held.find((backup) => isUploadOf(backup, copy)) : undefined);
+    ) ?? (copy ? held.find((backup) => isUploadOf(backup, copy) && !copies.some((other) => other !== copy && isUploadOf(backup, other))) : undefined);
   if (!onAppliance && !copy) {
     throw new BackupNotFound(
       `Backup ${wantedId} is neither on appliance "${target.name}" nor in the archive. The appliance holds ${describeHeld(held)}; ` +
@@ -122,9 +126,13 @@ export async function resolveRestore(
     } else if (allowVersionMismatch) {
       versionCheck = 'mismatch-allowed';
     } else {
+      // The advice names only what the command that failed can do: a drill has no option to restore across versions.
       throw new SoftwareVersionMismatch(
-        `Backup ${wantedId} was made on software ${backupVersion}; appliance "${target.name}" runs ${applianceVersion}. Nothing was changed. ` +
-          'To restore it anyway, start the restore with "allowVersionMismatch": true (CLI: --allow-version-mismatch).',
+        drilledTarget === undefined
+          ? `Backup ${wantedId} was made on software ${backupVersion}; appliance "${target.name}" runs ${applianceVersion}. Nothing was changed. ` +
+              'To restore it anyway, start the restore with "allowVersionMismatch": true (CLI: --allow-version-mismatch).'
+          : `Backup ${wantedId} of "${drilledTarget}" was made on software ${backupVersion}; the drill destination "${target.name}" runs ${applianceVersion}. Nothing was changed. ` +
+              `A drill restores only onto the backup's software: bring "${target.name}" to ${backupVersion}, or point ${drilledTarget}'s drill.to at an appliance that runs it.`,
       );
     }
   }

@@ -2,6 +2,7 @@
 // API (a NetBox Cloud instance answers the NetBox REST API like a self-hosted one).
 import type { NetboxRestClient } from '../../netbox-rest/client';
 import { checkResult, type DrillCheckResult, type DrillCopy } from '../../drill/rules';
+import { allowedDifference, withinTolerance } from '../../drill/config';
 import type { NetboxCloudTarget } from './config';
 
 interface RestoreOutput {
@@ -60,10 +61,9 @@ export async function netboxCloudDrillChecks(target: NetboxCloudTarget, copy: Dr
     try {
       if (!clients.source) throw new Error('no source instance configured (checks.source)');
       const [source, restored] = await Promise.all([countOf(clients.source, path, target.name), countOf(clients.restored, path, to)]);
-      const allowed = (source * tolerancePercent) / 100;
-      const passed = Math.abs(restored - source) <= allowed;
+      const allowed = allowedDifference(source, tolerancePercent);
       results.push(
-        checkResult(name, passed, source, restored, `${path}: ${restored} on the restored instance, ${source} on ${target.name} (tolerance ${tolerancePercent}%: ±${Math.floor(allowed)})`),
+        checkResult(name, withinTolerance(source, restored, tolerancePercent), source, restored, `${path}: ${restored} on the restored instance, ${source} on ${target.name} (tolerance ${tolerancePercent}%: ±${allowed})`),
       );
     } catch (error) {
       results.push(checkResult(name, false, null, null, `${path} could not be counted: ${(error as Error).message}`));

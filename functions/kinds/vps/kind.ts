@@ -13,7 +13,10 @@ const HELD = 'held by the provider, not off-site';
 
 interface BackupOutput {
   readonly record: { readonly manifestKey: string; readonly sourceBackupId: string; readonly sourceType: string; readonly createdAt: string; readonly expiresAt: string | null; readonly sizeBytes: number | null };
+  /** The plan: what retention let go and how many it kept. */
   readonly retention?: { readonly remove: readonly unknown[]; readonly kept: number };
+  /** What RemoveOwnBackups did, one entry per backup removed (absent when it failed or did not run). */
+  readonly pruned?: readonly unknown[];
 }
 
 interface RestoreOutput {
@@ -77,16 +80,24 @@ export const vpsKind = {
   backup: {
     announce: (target, archiveUrl) => `Backing up ${target.name} (vps server ${target.serverId}) at the provider — ${HELD}; its catalogue record goes into ${archiveUrl}`,
     summarize: (target, output) => {
-      const { record, retention } = output as BackupOutput;
+      const { record, retention, pruned } = output as BackupOutput;
+      // Counted from what the removals did, never from the plan: a prune that failed removed nothing it can vouch for.
+      const removed = pruned?.length ?? 0;
+      const notRemoved = (retention?.remove.length ?? 0) - removed;
       return {
-        json: { target: target.name, storage: 'provider', heldBy: HELD, serverId: target.serverId, ...record, objectKey: null, sha256: null, ...(retention ? { retention } : {}) },
+        json: { target: target.name, storage: 'provider', heldBy: HELD, serverId: target.serverId, ...record, objectKey: null, sha256: null, ...(retention ? { retention: { ...retention, removed, notRemoved } } : {}) },
         lines: [
           `made ${target.name}: provider backup ${record.sourceBackupId} (${record.sourceType}) — ${HELD}`,
           `  record    ${record.manifestKey}`,
           `  size      ${record.sizeBytes === null ? 'not reported' : formatBytes(record.sizeBytes)}`,
           `  created   ${record.createdAt}`,
           `  expires   ${record.expiresAt ?? 'never (manual backups do not expire; offsite\'s retention removes them)'}`,
-          ...(retention ? [`  retention ${retention.remove.length} offsite-made backup(s) removed at the provider, ${retention.kept} kept`] : []),
+          ...(retention
+            ? [
+                `  retention ${removed} offsite-made backup(s) removed at the provider, ${retention.kept} kept` +
+                  (notRemoved > 0 ? `; ${notRemoved} due for removal not confirmed removed (tried again after the next backup)` : ''),
+              ]
+            : []),
         ],
       };
     },

@@ -11,6 +11,7 @@ import {
   TransientApiError,
 } from '../../shared/errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
+import { lostAnswerSettledNote, offsiteDescription } from '../../shared/provenance';
 import { serverIdOf, type ProviderBackup, type VpsClient } from './client';
 import type { VpsTarget } from './config';
 import { BACKUP_COMPLETED, BACKUP_PENDING_WORDS, START_GRACE_CHECKS, restorePhaseOf } from './server-status';
@@ -53,11 +54,13 @@ export interface BackupState {
   readonly status: 'pending' | 'completed';
   readonly facts: BackupFacts | null;
   readonly poll: PollState;
+  /** What the run had to do on the way (a lost answer settled), printed as the backup's `note`s. */
+  readonly notes: readonly string[];
 }
 
 /** The description offsite gives its manual backups. Never trusted alone to say a backup is offsite's: the catalogue records are. */
 export function backupDescription(target: VpsTarget, executionName: string): string {
-  return `offsite backup of ${target.name} (execution ${executionName})`;
+  return offsiteDescription(target.name, executionName);
 }
 
 /**
@@ -69,7 +72,7 @@ export function backupDescription(target: VpsTarget, executionName: string): str
 export async function createBackup(client: Pick<VpsClient, 'createBackup'>, target: VpsTarget, executionName: string, clock: Clock): Promise<BackupState> {
   const description = backupDescription(target, executionName);
   const requestedAt = clock().toISOString();
-  const start = { description, requestedAt, status: 'pending' as const, poll: startPoll(target.poll) };
+  const start = { description, requestedAt, status: 'pending' as const, poll: startPoll(target.poll), notes: [] };
   try {
     const backup = await client.createBackup(target.serverId, description);
     if (!backup) return { ...start, backupId: null, ambiguousAnswer: 'the provider answered 2xx without the backup', facts: null };
@@ -110,7 +113,9 @@ export async function checkBackup(client: Pick<VpsClient, 'listBackups'>, target
     }
     return { ...previous, poll };
   }
-  return { ...previous, backupId: backup.id, status: backupProgress(backup), facts: factsOf(backup), poll };
+  // Found by its description after an answer that did not name it: the provider did act on the lost answer.
+  const settled = previous.backupId === null && previous.ambiguousAnswer !== null ? [lostAnswerSettledNote(previous.ambiguousAnswer, 'the provider', backup.id)] : [];
+  return { ...previous, backupId: backup.id, status: backupProgress(backup), facts: factsOf(backup), poll, notes: [...previous.notes, ...settled] };
 }
 
 // ---------------------------------------------------------------- restore

@@ -32,7 +32,7 @@ export const handler = lambdaHandler(
       throw new InvalidInput(`Nothing was restored: ${source.name}'s copies are restored onto ${target.name} only when ${source.name}'s drill.to names it.`);
     }
     const archive = await listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, source.name);
-    const plan = await resolveRestore(client, target, archive, selection, event.request.allowVersionMismatch);
+    const plan = await resolveRestore(client, target, archive, selection, event.request.allowVersionMismatch, source.name === target.name ? undefined : source.name);
     if (plan.versionCheck !== 'match') logger.warn('software versions not confirmed equal', { target: target.name, ...plan });
     if (source.name !== target.name) {
       // A drill, past every refusal: free the slots the earlier drills' uploads hold on the lab box.

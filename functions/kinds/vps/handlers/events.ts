@@ -33,6 +33,8 @@ export const backupState = z.object({
   status: z.enum(['pending', 'completed']),
   facts: facts.nullable(),
   poll: pollStateSchema,
+  // A run started before notes existed carries none.
+  notes: z.array(z.string()).default([]),
 });
 
 export const completedBackup = backupState.extend({ status: z.literal('completed'), facts });
