@@ -164,7 +164,7 @@ describe('errors', () => {
     const error = await client.list('virtualization/virtual-machines/', { operation: 'list virtual machines' }, names).catch((caught: unknown) => caught);
 
     // Assess
-    expect(error).toMatchObject({ name: 'VendorApiError', status: 302, message: expect.stringContaining('check baseUrl') });
+    expect(error).toMatchObject({ name: 'VendorApiError', status: 301, message: expect.stringContaining('check baseUrl') });
   });
 
   test('the likely permission is derived from the path', () => {
