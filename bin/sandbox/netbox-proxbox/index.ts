@@ -78,6 +78,8 @@ export interface NetboxProxboxSimulator {
   cutBodies(match: RequestMatch, times?: number): void;
   /** Lists whose path includes this text end early: `next` is null once `after` items were served, while `count` still says all. */
   endListsEarly(pathIncludes: string | undefined, after?: number): void;
+  /** /api/status/'s `plugins` from now on (without netbox_proxbox, every plugins/proxbox/ path answers 404). */
+  installPlugins(plugins: Record<string, string>): void;
   /** Called before each list page is served (a test may change the estate in between, as a sync would). */
   onListRequest(listener: ((request: ListRequest) => void) | undefined): void;
   /** `next` links point at another origin from now on (as NetBox behind a proxy without X-Forwarded-Host does). */
@@ -102,7 +104,7 @@ export async function startNetboxProxboxSimulator(options: NetboxProxboxSimulato
   const token = options.token ?? 'Xg0P1NhbIV8ogPW2JrqUOLoqsv0uDBTFICvHeOP7';
   const v2Token = options.v2Token ?? `nbt_${randomUUID().replace(/-/g, '').slice(0, 12)}.${randomUUID().replace(/-/g, '')}`;
   const estate: NetboxEstate = options.estate ?? { virtualMachines: [], syncState: [], backupRoutines: [], replications: [], backups: [], proxmoxClusters: [], missingEndpoints: [] };
-  const plugins = options.plugins ?? { netbox_proxbox: '0.0.24' };
+  let plugins = options.plugins ?? { netbox_proxbox: '0.0.24' };
   const defaultPageSize = options.defaultPageSize ?? 50;
   const maxPageSize = options.maxPageSize ?? 1000;
   const requests: RecordedRequest[] = [];
@@ -214,6 +216,9 @@ export async function startNetboxProxboxSimulator(options: NetboxProxboxSimulato
     cutBodies: (match, times = 1) => faults.add({ status: 200, body: undefined, headers: {}, cut: true }, times, match),
     endListsEarly: (pathIncludes, after = 0) => {
       earlyEnd = pathIncludes === undefined ? undefined : { path: pathIncludes, after };
+    },
+    installPlugins: (installed) => {
+      plugins = installed;
     },
     onListRequest: (listener) => {
       listListener = listener;
