@@ -162,6 +162,26 @@ describe('the audit lifecycle (the real ASL, run locally)', () => {
     expect(outcome.path).toEqual(['ReadVirtualMachines', 'ReadVmLinks', 'AuditFailed']);
   });
 
+  test('a Proxbox without the backup-routines endpoint fails the audit naming the installed version', async () => {
+    // Prepare
+    const saved = { ...sandbox.netboxProxbox.estate };
+    sandbox.netboxProxbox.installPlugins({ netbox_proxbox: '0.0.9' });
+    restoreEstate({ ...sandboxEstate(), missingEndpoints: ['plugins/proxbox/backup-routines/'] });
+
+    // Act
+    let outcome: LifecycleOutcome;
+    try {
+      outcome = await runAudit();
+    } finally {
+      restoreEstate(saved);
+      sandbox.netboxProxbox.installPlugins({ netbox_proxbox: '0.0.24' });
+    }
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'VendorApiError' });
+    expect(outcome.cause).toContain('the installed Proxbox 0.0.9 has no plugins/proxbox/backup-routines/ endpoint');
+  });
+
   test('a token without permission fails the audit as NotAuthorized, quoting the X-Request-ID, retried never', async () => {
     // Prepare
     sandbox.netboxProxbox.denyPermission('backup-routines');

@@ -142,8 +142,19 @@ export async function readVmLinks(client: NetboxRestClient, store: AuditStore, k
   return missing === undefined ? { key, count: links.length, available: true } : { key, count: 0, available: false, reason: missing };
 }
 
-export function readRoutines(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
-  return storeList(store, key, () => client.list(NETBOX_PATHS.routines, { operation: 'list Proxbox backup routines' }, routineRecord));
+/** Every backup routine; a Proxbox without the endpoint fails naming the installed version (the routines are what coverage is judged by). */
+export async function readRoutines(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
+  try {
+    return await storeList(store, key, () => client.list(NETBOX_PATHS.routines, { operation: 'list Proxbox backup routines' }, routineRecord));
+  } catch (error) {
+    if (!isMissingEndpoint(error)) throw error;
+    const version = await readProxboxVersion(client);
+    throw new VendorApiError(
+      `${(error as Error).message}: the installed Proxbox${version === null ? '' : ` ${version}`} has no ${NETBOX_PATHS.routines} endpoint; ` +
+        'the audit reads backup routines as netbox-proxbox 0.0.24 serves them (Proxbox versions before backup routines cannot be audited).',
+      404,
+    );
+  }
 }
 
 export function readReplications(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
