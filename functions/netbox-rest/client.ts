@@ -43,7 +43,7 @@ export interface ListOptions {
 
 /**
  * `Authorization` for a NetBox token: v2 tokens (`nbt_<key>.<secret>`, NetBox 4.5+) go as
- * Bearer, everything else as the v1 `Token <40 hex>`.
+ * Bearer, everything else as the v1 `Token <40 letters and digits>`.
  */
 export function authorizationHeader(token: string): string {
   return token.startsWith('nbt_') ? `Bearer ${token}` : `Token ${token}`;
