@@ -9,6 +9,12 @@ import { describeUrl, networkCause, networkReason, parseBody, parseRetryAfter, s
 export const DEFAULT_PAGE_SIZE = 1000;
 /** 1000 pages of 1000 is a million objects: beyond that a listing is taken to be looping. */
 export const DEFAULT_MAX_PAGES = 1000;
+/**
+ * Whole reads of a list whose pages did not add up (a VM added or deleted while the list
+ * was paged shifts limit/offset pages), before InconsistentPagination is reported: such a
+ * list is usually whole when read again a moment later (as the NetBox Cloud listing does).
+ */
+export const LIST_ATTEMPTS = 3;
 
 export interface NetboxRestOptions {
   /** The NetBox itself, e.g. https://netbox.dc1.example (or …/netbox when it is served under a path); `/api/` is added. */
@@ -37,7 +43,7 @@ export interface ListOptions {
 
 /**
  * `Authorization` for a NetBox token: v2 tokens (`nbt_<key>.<secret>`, NetBox 4.5+) go as
- * Bearer, everything else as the v1 `Token <40 hex>`.
+ * Bearer, everything else as the v1 `Token <40 letters and digits>`.
  */
 export function authorizationHeader(token: string): string {
   return token.startsWith('nbt_') ? `Bearer ${token}` : `Token ${token}`;
@@ -80,6 +86,21 @@ interface Answer {
   readonly requestId: string | undefined;
 }
 
+/** One page of a list, with what a whole read is checked against. */
+interface PageAnswer {
+  readonly results: readonly unknown[];
+  /** The `count` this page reported (the list's size when this page was cut). */
+  readonly count: number | undefined;
+  readonly requestId: string | undefined;
+}
+
+function quoteId(requestId: string | undefined): string {
+  return `X-Request-ID ${requestId ?? 'not sent'}`;
+}
+
+/** A list read whole, or what was wrong with the read (the pages did not add up to `count`). */
+type WholeRead<T> = { readonly items: T[]; readonly problem?: undefined } | { readonly items?: undefined; readonly problem: string };
+
 export class NetboxRestClient {
   private readonly root: URL;
   private readonly fetchFn: FetchFn;
@@ -115,6 +136,10 @@ export class NetboxRestClient {
    * offset must move forward, and no more than maxPages are read.
    */
   async *pages(path: string, options: ListOptions): AsyncGenerator<readonly unknown[]> {
+    for await (const page of this.pageAnswers(path, options)) yield page.results;
+  }
+
+  private async *pageAnswers(path: string, options: ListOptions): AsyncGenerator<PageAnswer> {
     // Rendered config contexts can dwarf the objects themselves (the overview's advice).
     const lean: Record<string, string> = /(^|\/)(virtual-machines|devices)\/?$/.test(path) ? { exclude: 'config_context' } : {};
     const first = this.urlFor(path, { limit: String(this.pageSize), ...lean, ...options.query, ...(options.brief ? { brief: '1' } : {}) });
@@ -126,49 +151,93 @@ export class NetboxRestClient {
         throw new InconsistentPagination(`${options.operation}: more than ${this.maxPages} pages at ${describeUrl(first)}; the listing is taken to be looping and is not used.`);
       }
       seen.add(url.href);
-      const { body } = await this.request(url, options.operation, path);
+      const { body, requestId } = await this.request(url, options.operation, path);
       const results = (body as { results?: unknown } | undefined)?.results;
       if (!Array.isArray(results)) {
-        throw new VendorApiError(`${options.operation}: the answer from ${describeUrl(url)} is not a NetBox list (no "results" array).`);
+        const what = typeof body === 'string' ? `is not JSON ("${body.slice(0, 80)}")` : body === undefined ? 'has no body' : 'is not a NetBox list (no "results" array)';
+        throw new VendorApiError(`${options.operation}: the answer from ${describeUrl(url)} ${what} (${quoteId(requestId)}).`);
       }
-      yield results;
+      const count = (body as { count?: unknown }).count;
+      yield { results, count: typeof count === 'number' ? count : undefined, requestId };
       const next = (body as { next?: unknown }).next;
       if (next === null || next === undefined || next === '') return;
-      if (typeof next !== 'string') throw new VendorApiError(`${options.operation}: "next" is not a link (${typeof next}).`);
-      url = this.checkedNext(next, first, previousOffset, seen, options.operation);
+      if (typeof next !== 'string') throw new VendorApiError(`${options.operation}: "next" is not a link (${typeof next}) (${quoteId(requestId)}).`);
+      url = this.checkedNext(next, first, previousOffset, seen, options.operation, requestId);
       previousOffset = Number(url.searchParams.get('offset') ?? previousOffset + 1);
       // A page with nothing on it and a next link would loop over nothing for ever.
       if (results.length === 0) {
-        throw new InconsistentPagination(`${options.operation}: an empty page at ${describeUrl(first)} still links to a next page.`);
+        throw new InconsistentPagination(`${options.operation}: an empty page at ${describeUrl(first)} still links to a next page (${quoteId(requestId)}).`);
       }
     }
   }
 
-  /** Every item of a list, each passed through `map` as it arrives (so only what is kept stays in memory). */
+  /**
+   * Every item of a list, each passed through `map` as it arrives (so only what is kept
+   * stays in memory). A list is whole only when its distinct ids number what the last page's
+   * `count` says and no id came twice: limit/offset pages shift when objects are added or
+   * deleted meanwhile, and a `next` may end early. Otherwise it is read again, up to
+   * LIST_ATTEMPTS times, then InconsistentPagination says what the server did: nothing is
+   * ever decided from a partial list.
+   */
   async list<T>(path: string, options: ListOptions, map: (item: unknown) => T): Promise<T[]> {
-    const items: T[] = [];
-    for await (const page of this.pages(path, options)) for (const item of page) items.push(map(item));
-    return items;
+    for (let attempt = 1; ; attempt += 1) {
+      const read = await this.readWhole(path, options, map);
+      if (read.items) return read.items;
+      if (attempt >= LIST_ATTEMPTS) {
+        throw new InconsistentPagination(`${options.operation}: ${read.problem}; read ${LIST_ATTEMPTS} times, never whole, so it cannot be taken as complete.`);
+      }
+      this.options.log?.('NetBox list did not add up; reading it again', { operation: options.operation, attempt, problem: read.problem });
+    }
   }
 
-  private checkedNext(next: string, first: URL, previousOffset: number, seen: Set<string>, operation: string): URL {
+  private async readWhole<T>(path: string, options: ListOptions, map: (item: unknown) => T): Promise<WholeRead<T>> {
+    const items: T[] = [];
+    const ids = new Set<string>();
+    let repeated = 0;
+    let last: PageAnswer | undefined;
+    let first: PageAnswer | undefined;
+    for await (const page of this.pageAnswers(path, options)) {
+      first ??= page;
+      last = page;
+      for (const item of page.results) {
+        const id = (item as { id?: unknown } | null)?.id;
+        // An object without an id (none in NetBox) cannot be checked for repeats: counted as distinct.
+        const key = typeof id === 'number' || typeof id === 'string' ? String(id) : `#${items.length}`;
+        if (ids.has(key)) repeated += 1;
+        else ids.add(key);
+        items.push(map(item));
+      }
+    }
+    const count = last?.count;
+    if (count === undefined) return { items };
+    if (repeated === 0 && ids.size === count) return { items };
+    const changed = first?.count !== undefined && first.count !== count ? ` (count went from ${first.count} on the first page to ${count} on the last: the list changed while it was read)` : '';
+    const twice = repeated > 0 ? `, ${repeated} of them read twice (the pages shifted)` : '';
+    return {
+      problem:
+        `the pages held ${ids.size} distinct objects${twice}, but NetBox's count on the last page (${quoteId(last?.requestId)}) says ${count}${changed}` +
+        (changed === '' && repeated === 0 && ids.size < count ? ': "next" ended before the list did' : ''),
+    };
+  }
+
+  private checkedNext(next: string, first: URL, previousOffset: number, seen: Set<string>, operation: string, requestId: string | undefined): URL {
     let url: URL;
     try {
       url = new URL(next, first);
     } catch {
-      throw new InconsistentPagination(`${operation}: "next" is not a URL.`);
+      throw new InconsistentPagination(`${operation}: "next" is not a URL (${quoteId(requestId)}).`);
     }
     // A reverse proxy that does not pass X-Forwarded-Proto/Host makes NetBox write links to
     // another origin; following them would send the token there, so the listing stops.
     if (url.origin !== first.origin || url.pathname !== first.pathname) {
       throw new InconsistentPagination(
         `${operation}: "next" leaves ${describeUrl(first)} for ${describeUrl(url)}; offsite follows only links to the same origin and path ` +
-          '(behind a reverse proxy: does it pass X-Forwarded-Proto and Host to NetBox?).',
+          `(behind a reverse proxy: does it pass X-Forwarded-Proto and Host to NetBox?) (${quoteId(requestId)}).`,
       );
     }
     const offset = url.searchParams.get('offset');
     if (seen.has(url.href) || (offset !== null && !(Number(offset) > previousOffset))) {
-      throw new InconsistentPagination(`${operation}: "next" at ${describeUrl(first)} does not move forward (offset ${offset ?? 'absent'} after ${previousOffset}).`);
+      throw new InconsistentPagination(`${operation}: "next" at ${describeUrl(first)} does not move forward (offset ${offset ?? 'absent'} after ${previousOffset}) (${quoteId(requestId)}).`);
     }
     return url;
   }
@@ -189,7 +258,15 @@ export class NetboxRestClient {
         throw new TransientApiError(`${operation} failed: ${reason} (${describeUrl(url)})`, undefined, undefined, { cause: networkCause(error) });
       }
       const requestId = response.headers.get('x-request-id') ?? undefined;
-      const body = parseBody(await response.text());
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        // The answer began and broke off: as transient as no answer at all.
+        const reason = (error as Error).name === 'TimeoutError' ? `no whole answer within ${this.options.timeoutMs} ms` : `the connection broke while NetBox was sending its answer (${networkReason(error)})`;
+        throw new TransientApiError(`${operation} failed: ${reason}; HTTP ${response.status} (${quoteId(requestId)}) from ${describeUrl(url)}`, undefined, undefined, { cause: networkCause(error) });
+      }
+      const body = parseBody(text);
       if (response.ok) return { body, requestId };
       const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
       if ((response.status === 429 || response.status >= 500) && retryAfterSeconds !== undefined && retryAfterSeconds <= maxInline && attempt < 2) {

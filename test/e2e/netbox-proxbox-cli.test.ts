@@ -51,7 +51,7 @@ describe('offsite audit against the NetBox + Proxbox simulator', () => {
     expect(document.uncovered.map((vm) => vm.name)).toEqual(SANDBOX_UNCOVERED);
     expect(document.covered).toBe(document.virtualMachines - SANDBOX_UNCOVERED.length);
     expect(new Set(document.findings.map((finding) => finding.code))).toEqual(
-      new Set(['vm-uncovered', 'backup-too-old', 'retention-below-minimum', 'routine-disabled', 'routine-stale', 'routine-unscheduled', 'selection-unknown-vmid']),
+      new Set(['vm-uncovered', 'backup-too-old', 'retention-below-minimum', 'routine-disabled', 'routine-stale', 'routine-unscheduled', 'selection-unknown-vmid', 'selection-unstorable']),
     );
   });
 

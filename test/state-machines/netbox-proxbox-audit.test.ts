@@ -113,6 +113,75 @@ describe('the audit lifecycle (the real ASL, run locally)', () => {
     expect(report.findings.filter((finding) => finding.code.startsWith('backup-')).map((finding) => finding.code)).toEqual(['backup-freshness-unknown']);
   });
 
+  test('a VM list whose next ends before its count is reached fails the audit as InconsistentPagination: no report, never a verdict', async () => {
+    // Prepare
+    sandbox.netboxProxbox.endListsEarly('virtual-machines', 3000);
+
+    // Act
+    let outcome: LifecycleOutcome;
+    try {
+      outcome = await runAudit();
+    } finally {
+      sandbox.netboxProxbox.endListsEarly(undefined);
+    }
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'InconsistentPagination' });
+    expect(outcome.cause).toContain(`the pages held 3000 distinct objects, but NetBox's count on the last page`);
+    expect(outcome.path).toEqual(['ReadVirtualMachines', 'AuditFailed']);
+  });
+
+  test('a body cut off mid-stream is retried as transient, and after the retries the reason says what happened', async () => {
+    // Prepare: every try of the routines list breaks off (the first and the five retries).
+    sandbox.netboxProxbox.cutBodies({ pathIncludes: 'backup-routines' }, 6);
+
+    // Act
+    const outcome = await runAudit();
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'TransientApiError' });
+    expect(outcome.retries.ReadBackupRoutines).toBe(5);
+    expect(outcome.cause).toContain('list Proxbox backup routines failed: the connection broke while NetBox was sending its answer');
+  });
+
+  test('a NetBox without the Proxbox plugin fails the audit saying the plugin is not installed', async () => {
+    // Prepare
+    sandbox.netboxProxbox.installPlugins({ netbox_topology_views: '4.2.0' });
+
+    // Act
+    let outcome: LifecycleOutcome;
+    try {
+      outcome = await runAudit();
+    } finally {
+      sandbox.netboxProxbox.installPlugins({ netbox_proxbox: '0.0.24' });
+    }
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'VendorApiError' });
+    expect(outcome.cause).toContain('The Proxbox plugin (netbox_proxbox) is not installed on this NetBox 4.5.10: its /api/status/ lists the plugins netbox_topology_views');
+    expect(outcome.path).toEqual(['ReadVirtualMachines', 'ReadVmLinks', 'AuditFailed']);
+  });
+
+  test('a Proxbox without the backup-routines endpoint fails the audit naming the installed version', async () => {
+    // Prepare
+    const saved = { ...sandbox.netboxProxbox.estate };
+    sandbox.netboxProxbox.installPlugins({ netbox_proxbox: '0.0.9' });
+    restoreEstate({ ...sandboxEstate(), missingEndpoints: ['plugins/proxbox/backup-routines/'] });
+
+    // Act
+    let outcome: LifecycleOutcome;
+    try {
+      outcome = await runAudit();
+    } finally {
+      restoreEstate(saved);
+      sandbox.netboxProxbox.installPlugins({ netbox_proxbox: '0.0.24' });
+    }
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'VendorApiError' });
+    expect(outcome.cause).toContain('the installed Proxbox 0.0.9 has no plugins/proxbox/backup-routines/ endpoint');
+  });
+
   test('a token without permission fails the audit as NotAuthorized, quoting the X-Request-ID, retried never', async () => {
     // Prepare
     sandbox.netboxProxbox.denyPermission('backup-routines');

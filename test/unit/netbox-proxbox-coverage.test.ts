@@ -1,7 +1,7 @@
-import { backupFile, backupRoutine, replication, sandboxEstate, SANDBOX_UNCOVERED, syncStateRow, virtualMachine, type RoutineSpec, type VmSpec } from '../../bin/sandbox/netbox-proxbox/estate';
+import { backupFile, backupRoutine, proxmoxCluster, replication, sandboxEstate, SANDBOX_UNCOVERED, syncStateRow, virtualMachine, type RoutineSpec, type VmSpec } from '../../bin/sandbox/netbox-proxbox/estate';
 import type { CoveragePolicy } from '../../functions/kinds/netbox-proxbox/config';
 import { computeCoverage, type AuditReport, type BackupsRead } from '../../functions/kinds/netbox-proxbox/coverage';
-import { backupRecord, replicationRecord, routineRecord, vmLinkRecord, vmRecord, type VmLinkRecord } from '../../functions/kinds/netbox-proxbox/records';
+import { backupRecord, proxmoxClusterRecord, replicationRecord, routineRecord, vmLinkRecord, vmRecord, type ProxmoxClusterRecord, type VmLinkRecord } from '../../functions/kinds/netbox-proxbox/records';
 
 const NOW = new Date('2026-04-02T06:00:00Z');
 const POLICY: CoveragePolicy = { requireReplication: false, ignoreTags: [] };
@@ -12,9 +12,14 @@ interface Case {
   policy?: Partial<CoveragePolicy>;
   replications?: Record<string, unknown>[];
   backups?: BackupsRead | Record<string, unknown>[];
+  /** The Proxmox endpoints whose ProxmoxCluster row ties their NetBox cluster to them (default: every endpoint used). */
+  clusters?: number[];
 }
 
-function audit({ vms, routines, policy = {}, replications = [], backups = [] }: Case): AuditReport {
+const clusterRecords = (endpoints: readonly number[]): ProxmoxClusterRecord[] => endpoints.map((endpoint) => proxmoxClusterRecord(proxmoxCluster(endpoint))).filter((row): row is ProxmoxClusterRecord => row !== null);
+
+function audit({ vms, routines, policy = {}, replications = [], backups = [], clusters }: Case): AuditReport {
+  const endpoints = clusters ?? [...new Set([...vms.map((spec) => spec.endpoint ?? 1), ...routines.map((spec) => spec.endpoint ?? 1)])];
   return computeCoverage({
     target: 'dc1',
     generatedAt: NOW,
@@ -24,6 +29,8 @@ function audit({ vms, routines, policy = {}, replications = [], backups = [] }: 
       const link = row ? vmLinkRecord(row) : null;
       return link ? [link] : ([] as VmLinkRecord[]);
     }),
+    clusters: clusterRecords(endpoints),
+    proxboxVersion: '0.0.24',
     routines: routines.map((routine) => routineRecord(backupRoutine(routine))),
     replications: replications.map(replicationRecord),
     backups: Array.isArray(backups) ? { available: true, backups: backups.map(backupRecord) } : backups,
@@ -60,7 +67,7 @@ describe('scope', () => {
     const link = vmLinkRecord(syncStateRow(vm(1), 1));
 
     // Act
-    const report = computeCoverage({ target: 'dc1', generatedAt: NOW, policy: POLICY, vms: [record], links: link ? [link] : [], routines: [routineRecord(backupRoutine({ id: 1, jobId: 'job', selection: [101] }))], replications: [], backups: { available: true, backups: [] } });
+    const report = computeCoverage({ target: 'dc1', generatedAt: NOW, policy: POLICY, vms: [record], links: link ? [link] : [], clusters: [], proxboxVersion: null, routines: [routineRecord(backupRoutine({ id: 1, jobId: 'job', selection: [101] }))], replications: [], backups: { available: true, backups: [] } });
 
     // Assess
     expect(report.uncovered).toEqual([]);
@@ -76,7 +83,7 @@ describe('scope', () => {
     // Assess
     expect(report.virtualMachines).toBe(1);
     expect(uncoveredNames(report)).toEqual(['vm-3']);
-    expect(report.findings.map((finding) => finding.subject).sort()).toEqual(['vm-3', 'vm-3']);
+    expect(report.findings.filter((finding) => finding.code !== 'selection-unstorable').map((finding) => finding.subject).sort()).toEqual(['vm-3', 'vm-3']);
   });
 });
 
@@ -90,30 +97,20 @@ describe('selection', () => {
     expect(report.uncovered[0]?.reasons).toEqual(['no backup routine selects VMID 102']);
   });
 
-  test('with routines on two Proxmox clusters, a VM whose cluster NetBox does not record is not covered by either cluster\'s routine, and says why', () => {
-    // Prepare: cluster 1 backs up everything; cluster 2 has nothing. vm-2 is linked only by the custom field (no endpoint known).
+  test('with routines on two Proxmox clusters, a VM whose NetBox cluster no ProxmoxCluster row ties to an endpoint is not covered by either cluster\'s routine, and says why', () => {
+    // Prepare: cluster 1 backs up everything; cluster 2 has nothing. vm-2 is linked only by the custom field, and no ProxmoxCluster row exists.
     const vms = [vm(1), vm(2, { link: 'proxmox_vm_id' })];
-    const clusterOne = routineRecord(backupRoutine({ id: 1, jobId: 'c1-all', rawConfig: { all: 1 } }));
-    const clusterTwo = routineRecord({ ...backupRoutine({ id: 2, jobId: 'c2-one', selection: [999] }), endpoint: { id: 2, name: 'lab-proxmox' } });
+    const routines: RoutineSpec[] = [
+      { id: 1, jobId: 'c1-all', rawConfig: { all: 1 } },
+      { id: 2, jobId: 'c2-one', selection: [999], endpoint: 2 },
+    ];
 
     // Act
-    const report = computeCoverage({
-      target: 'dc1',
-      generatedAt: NOW,
-      policy: POLICY,
-      vms: vms.map((spec) => vmRecord(virtualMachine(spec))),
-      links: vms.map((spec, index) => syncStateRow(spec, index + 1)).flatMap((row) => {
-        const link = row ? vmLinkRecord(row) : null;
-        return link ? [link] : ([] as VmLinkRecord[]);
-      }),
-      routines: [clusterOne, clusterTwo],
-      replications: [],
-      backups: { available: true, backups: [] },
-    });
+    const report = audit({ vms, routines, clusters: [] });
 
     // Assess
     expect(uncoveredNames(report)).toEqual(['vm-2']);
-    expect(report.uncovered[0]?.reasons[0]).toContain('NetBox does not record which Proxmox cluster the VM is on');
+    expect(report.uncovered[0]?.reasons[0]).toContain('NetBox does not record which Proxmox cluster the VM is on (its NetBox cluster prod-cluster is tied to no Proxmox endpoint');
   });
 
   test('a node-limited routine covers only guests on its node, and says so for the others', () => {
@@ -236,6 +233,8 @@ test('the sandbox estate: exactly the expected uncovered VMs and every kind of f
     policy: { requireReplication: false, maxBackupAgeHours: 26, minimumRetention: { keepDaily: 7 }, ignoreTags: ['no-backup'] },
     vms: estate.virtualMachines.map(vmRecord),
     links: estate.syncState.map(vmLinkRecord).filter((link): link is VmLinkRecord => link !== null),
+    clusters: estate.proxmoxClusters.map(proxmoxClusterRecord).filter((row): row is ProxmoxClusterRecord => row !== null),
+    proxboxVersion: '0.0.24',
     routines: estate.backupRoutines.map(routineRecord),
     replications: estate.replications.map(replicationRecord),
     backups: { available: true, backups: estate.backups.map(backupRecord) },
@@ -243,7 +242,142 @@ test('the sandbox estate: exactly the expected uncovered VMs and every kind of f
 
   // Assess
   expect(uncoveredNames(report)).toEqual(SANDBOX_UNCOVERED);
-  expect(report.virtualMachines).toBe(9);
-  expect(codesOf(report, 'backup-node2-all')).toEqual(['retention-below-minimum']);
+  expect(report.virtualMachines).toBe(10);
+  expect(codesOf(report, 'backup-node2')).toEqual(['retention-below-minimum']);
   expect(codesOf(report, 'db-01')).toEqual(['backup-too-old']);
+  // The other cluster's VMID 100 is covered by its own routine, and web-01's backups are not its own.
+  expect(report.rows.find((row) => row.name === 'edge-01')).toMatchObject({ covered: true, routines: ['backup-lab'], newestBackupAt: null, findings: ['backup-too-old'] });
+  expect(codesOf(report, 'sandbox')).toEqual(['selection-unstorable']);
+});
+
+// What a real NetBox 4.5.10 with netbox-proxbox 0.0.24 returned, after the shapes proxbox-api's sync writes.
+const REAL_ROUTINE = {
+  id: 1,
+  endpoint: { id: 1, url: 'http://127.0.0.1:47281/api/plugins/proxbox/endpoints/proxmox/1/', display: 'pve-a', name: 'pve-a' },
+  job_id: 'backup-x',
+  enabled: true,
+  schedule: '02:00',
+  next_run: null,
+  node: null,
+  storage: null,
+  selection: [101, 102],
+  status: { value: 'active', label: 'Active' },
+  keep_last: null,
+  keep_daily: null,
+  keep_weekly: null,
+  keep_monthly: null,
+  keep_yearly: null,
+  keep_all: null,
+  raw_config: { id: 'backup-x', node: 'pve1-b', vmid: '101,102', 'prune-backups': 'keep-daily=7,keep-last=3' },
+};
+
+describe('the real plugin\'s shapes (issue: three wrong verdicts against a real NetBox)', () => {
+  test('a routine stored by the sync (node null, the node in raw_config) covers only guests on raw_config.node', () => {
+    // Prepare
+    const vms = [vm(1, { node: 'pve1-a' }), vm(2, { node: 'pve1-b' })];
+    const links = vms.map((spec, index) => vmLinkRecord(syncStateRow(spec, index + 1))).filter((link): link is VmLinkRecord => link !== null);
+
+    // Act
+    const report = computeCoverage({
+      target: 'dc1',
+      generatedAt: NOW,
+      policy: POLICY,
+      vms: vms.map((spec) => vmRecord(virtualMachine(spec))),
+      links,
+      clusters: clusterRecords([1]),
+      proxboxVersion: '0.0.24',
+      routines: [routineRecord(REAL_ROUTINE)],
+      replications: [],
+      backups: { available: true, backups: [] },
+    });
+
+    // Assess
+    expect(uncoveredNames(report)).toEqual(['vm-1']);
+    expect(report.uncovered[0]?.reasons).toEqual([expect.stringContaining('runs only for guests on node pve1-b; the VM is on pve1-a')]);
+  });
+
+  test('raw_config as the sync stores it: vmid a comma string, prune-backups a property string, status a {value, label}', () => {
+    // Act
+    const routine = routineRecord({ ...REAL_ROUTINE, selection: ['x'] });
+
+    // Assess
+    expect(routine).toMatchObject({ node: 'pve1-b', status: 'active', selection: [101, 102], endpointId: 1 });
+    expect(routine.retention).toEqual({ keepLast: 3, keepHourly: null, keepDaily: 7, keepWeekly: null, keepMonthly: null, keepYearly: null, keepAll: false });
+  });
+
+  test('a VM without backups is not made fresh by the backups of another cluster\'s guest with the same VMID', () => {
+    // Prepare: VMID 103 on both clusters, each covered by its own routine; only cluster 2's guest has backups.
+    const onOne = vm(3, { vmid: 103 });
+    const onTwo = vm(4, { vmid: 103, endpoint: 2, link: 'proxmox_vm_id' });
+    const routines: RoutineSpec[] = [
+      { id: 1, jobId: 'c1-daily', selection: [103] },
+      { id: 2, jobId: 'c2-daily', selection: [103], endpoint: 2 },
+    ];
+    const backups = [backupFile(1, onTwo, new Date(NOW.getTime() - 3_600_000))];
+
+    // Act
+    const report = audit({ vms: [onOne, onTwo], routines, backups, policy: { maxBackupAgeHours: 26 } });
+
+    // Assess
+    expect(report.rows.map((row) => [row.name, row.covered, row.newestBackupAt, row.findings])).toEqual([
+      ['vm-3', true, null, ['backup-too-old']],
+      ['vm-4', true, new Date(NOW.getTime() - 3_600_000).toISOString(), []],
+    ]);
+    expect(report.findings.find((finding) => finding.code === 'backup-too-old')?.message).toContain('has no backup file recorded in NetBox');
+  });
+
+  test('a backup row that names no VM is matched by its VMID only where exactly one VM has that VMID', () => {
+    // Prepare
+    const unnamed = { ...backupFile(1, vm(9, { vmid: 103 }), new Date(NOW.getTime() - 3_600_000)), virtual_machine: null };
+    const routines: RoutineSpec[] = [
+      { id: 1, jobId: 'c1-daily', selection: [103, 105] },
+      { id: 2, jobId: 'c2-daily', selection: [103], endpoint: 2 },
+    ];
+    const vms = [vm(3, { vmid: 103 }), vm(4, { vmid: 103, endpoint: 2, link: 'proxmox_vm_id' }), vm(5, { vmid: 105 })];
+    const alone = { ...unnamed, vmid: 105 };
+
+    // Act
+    const report = audit({ vms, routines, backups: [unnamed, alone], policy: { maxBackupAgeHours: 26 } });
+
+    // Assess
+    expect(report.rows.map((row) => [row.name, row.newestBackupAt !== null])).toEqual([
+      ['vm-3', false],
+      ['vm-4', false],
+      ['vm-5', true],
+    ]);
+  });
+
+  test('a VM linked only by the custom field gets its Proxmox endpoint from its NetBox cluster\'s ProxmoxCluster row, with routines on two clusters', () => {
+    // Prepare: VMID 101 on both clusters; the cluster-2 guest is linked only by proxmox_vm_id.
+    const vms = [vm(1, { vmid: 101 }), vm(2, { vmid: 101, endpoint: 2, link: 'proxmox_vm_id' }), vm(3, { vmid: 102, endpoint: 2, link: 'proxmox_vm_id' })];
+    const routines: RoutineSpec[] = [
+      { id: 1, jobId: 'c1-daily', selection: [101, 102] },
+      { id: 2, jobId: 'c2-daily', selection: [101], endpoint: 2 },
+    ];
+
+    // Act
+    const report = audit({ vms, routines });
+
+    // Assess: vm-3 (102 on cluster 2) is not covered by cluster 1's routine naming 102.
+    expect(report.rows.map((row) => [row.name, row.routines])).toEqual([
+      ['vm-1', ['c1-daily']],
+      ['vm-2', ['c2-daily']],
+      ['vm-3', []],
+    ]);
+    expect(report.uncovered).toEqual([{ name: 'vm-3', vmid: 102, reasons: ['no backup routine selects VMID 102'] }]);
+  });
+
+  test('uncovered VMs and no routine on all or a pool: one finding that this Proxbox cannot store such a job, naming its version', () => {
+    // Act
+    const gaps = audit({ vms: [vm(1), vm(2)], routines: [{ id: 1, jobId: 'job', selection: [101] }] });
+    const none = audit({ vms: [vm(1)], routines: [{ id: 1, jobId: 'job', selection: [101] }] });
+    const stored = audit({ vms: [vm(1), vm(2)], routines: [{ id: 1, jobId: 'all', rawConfig: { all: 1, exclude: '102' } }] });
+
+    // Assess
+    expect(gaps.findings.filter((finding) => finding.code === 'selection-unstorable')).toEqual([
+      { severity: 'warning', code: 'selection-unstorable', subject: 'dc1', message: expect.stringContaining('Proxbox 0.0.24 (as NetBox\'s /api/status/ names it) stores a backup routine only with a list of VMIDs') },
+    ]);
+    expect(codesOf(none)).toEqual([]);
+    expect(codesOf(stored)).toEqual(['vm-uncovered']);
+  });
 });

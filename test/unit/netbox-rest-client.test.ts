@@ -85,6 +85,111 @@ describe('pagination', () => {
   });
 });
 
+describe('a list is whole only when its distinct ids match the count at the end (issue: never "covered" from a partial read)', () => {
+  const listVms = (client = clientFor()): Promise<string[]> => client.list('virtualization/virtual-machines/', { operation: 'list virtual machines' }, names);
+  const failure = (promise: Promise<unknown>): Promise<Error> =>
+    promise.then(
+      () => new Error('expected a failure, the list was read'),
+      (caught: unknown) => caught as Error,
+    );
+
+  test('VMs added while page 2 is read shift the pages: the list is read again and is whole the second time', async () => {
+    // Prepare: on the first read only, three VMs are added (sorted before the rest, as names can be) while page 2 is asked for.
+    let added = false;
+    simulator.onListRequest(({ offset }) => {
+      if (offset !== 3 || added) return;
+      added = true;
+      simulator.estate.virtualMachines.unshift(...estateOf([0, 1, 2].map((index) => ({ id: 50 + index, name: `new-${index}`, link: 'proxmox_vm_id' as const, vmid: 500 + index })), []).virtualMachines);
+    });
+
+    // Act
+    const items = await listVms();
+
+    // Assess
+    expect(items).toHaveLength(10);
+    expect(new Set(items).size).toBe(10);
+    expect(items).toEqual(expect.arrayContaining(['new-0', 'new-1', 'new-2', 'vm-7']));
+  });
+
+  test('a list that keeps growing while it is read fails with InconsistentPagination naming what NetBox did, after three reads', async () => {
+    // Prepare: every read of page 2 adds a VM at the front.
+    let next = 50;
+    simulator.onListRequest(({ offset }) => {
+      if (offset === 3) simulator.estate.virtualMachines.unshift(...estateOf([{ id: next, name: `new-${next++}`, link: 'proxmox_vm_id' as const, vmid: next }], []).virtualMachines);
+    });
+
+    // Act
+    const error = await failure(listVms());
+
+    // Assess
+    const last = simulator.requests.at(-1);
+    expect(error).toMatchObject({ name: 'InconsistentPagination' });
+    expect(error.message).toContain('read twice (the pages shifted)');
+    expect(error.message).toMatch(/count went from 9 on the first page to 10 on the last: the list changed while it was read/);
+    expect(error.message).toContain(`X-Request-ID ${last?.requestId ?? '?'}`);
+    expect(error.message).toContain('read 3 times');
+    expect(simulator.requests.filter((request) => request.query.offset === undefined)).toHaveLength(3);
+  });
+
+  test('a next that ends before count is reached fails with InconsistentPagination: nothing is decided from the part read', async () => {
+    // Prepare
+    simulator.endListsEarly('virtual-machines', 3);
+
+    // Act
+    const error = await failure(listVms());
+
+    // Assess
+    expect(error).toMatchObject({ name: 'InconsistentPagination', message: expect.stringContaining('the pages held 3 distinct objects, but NetBox\'s count on the last page') });
+    expect(error.message).toContain('says 7');
+    expect(error.message).toContain('"next" ended before the list did');
+  });
+
+  test('a body cut off mid-stream is a TransientApiError saying so in words, with the X-Request-ID', async () => {
+    // Prepare
+    simulator.cutBodies({ pathIncludes: 'virtual-machines' });
+
+    // Act
+    const error = await failure(listVms());
+
+    // Assess
+    expect(error).toMatchObject({ name: 'TransientApiError', message: expect.stringContaining('the connection broke while NetBox was sending its answer') });
+    expect(error.message).toContain(`X-Request-ID ${simulator.requests[0]?.requestId ?? '?'}`);
+    expect(error.message).not.toMatch(/TypeError|terminated/);
+  });
+
+  test('an answer that is not JSON, or has no results, quotes the X-Request-ID of that answer', async () => {
+    // Prepare
+    simulator.failNext({ pathIncludes: 'virtual-machines' }, 200, { raw: '{"count": 7, "results": [' });
+    simulator.failNext({ pathIncludes: 'backup-routines' }, 200, { body: { detail: 'ok' } });
+
+    // Act
+    const malformed = await failure(listVms());
+    const noResults = await failure(clientFor().list('plugins/proxbox/backup-routines/', { operation: 'list Proxbox backup routines' }, names));
+
+    // Assess
+    const [first, second] = simulator.requests;
+    expect(malformed).toMatchObject({ name: 'VendorApiError', message: expect.stringContaining(`is not JSON`) });
+    expect(malformed.message).toContain(`X-Request-ID ${first?.requestId ?? '?'}`);
+    expect(noResults.message).toContain(`no "results" array) (X-Request-ID ${second?.requestId ?? '?'})`);
+  });
+
+  test('a looping or foreign next quotes the X-Request-ID of the answer that carried it', async () => {
+    // Prepare
+    simulator.loopNextLinks('virtual-machines');
+
+    // Act
+    const looping = await failure(listVms());
+    simulator.loopNextLinks(undefined);
+    simulator.nextLinkOrigin('http://127.0.0.2:9');
+    const foreign = await failure(listVms());
+
+    // Assess
+    const ids = simulator.requests.map((request) => request.requestId);
+    expect(looping.message).toContain(`X-Request-ID ${ids[1] ?? '?'}`);
+    expect(foreign.message).toContain(`X-Request-ID ${ids.at(-1) ?? '?'}`);
+  });
+});
+
 describe('requests', () => {
   test('every path gets its trailing slash and goes below /api/ of the base URL', () => {
     // Act
@@ -164,7 +269,7 @@ describe('errors', () => {
     const error = await client.list('virtualization/virtual-machines/', { operation: 'list virtual machines' }, names).catch((caught: unknown) => caught);
 
     // Assess
-    expect(error).toMatchObject({ name: 'VendorApiError', status: 302, message: expect.stringContaining('check baseUrl') });
+    expect(error).toMatchObject({ name: 'VendorApiError', status: 301, message: expect.stringContaining('check baseUrl') });
   });
 
   test('the likely permission is derived from the path', () => {

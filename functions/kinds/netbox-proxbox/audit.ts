@@ -5,7 +5,20 @@ import type { NetboxRestClient } from '../../netbox-rest/client';
 import { VendorApiError } from '../../shared/errors';
 import type { CoveragePolicy } from './config';
 import { computeCoverage, findingsBySeverity, type AuditReport, type BackupsRead, type Severity } from './coverage';
-import { backupRecord, replicationRecord, routineRecord, vmLinkRecord, vmRecord, type BackupRecord, type ReplicationRecord, type RoutineRecord, type VmLinkRecord, type VmRecord } from './records';
+import {
+  backupRecord,
+  proxmoxClusterRecord,
+  replicationRecord,
+  routineRecord,
+  vmLinkRecord,
+  vmRecord,
+  type BackupRecord,
+  type ProxmoxClusterRecord,
+  type ReplicationRecord,
+  type RoutineRecord,
+  type VmLinkRecord,
+  type VmRecord,
+} from './records';
 import { renderMarkdown } from './report';
 
 /** Where the audit keeps its objects: JSON documents under the archive prefix. */
@@ -27,7 +40,9 @@ export interface StoredPart {
 
 export const NETBOX_PATHS = {
   virtualMachines: 'virtualization/virtual-machines/',
+  status: 'status/',
   vmLinks: 'plugins/proxbox/sync-state/virtual-machines/',
+  proxmoxClusters: 'plugins/proxbox/proxmox-clusters/',
   routines: 'plugins/proxbox/backup-routines/',
   replications: 'plugins/proxbox/replications/',
   backups: 'plugins/proxbox/backups/',
@@ -66,21 +81,80 @@ export function readVirtualMachines(client: NetboxRestClient, store: AuditStore,
   return storeList(store, key, () => client.list(NETBOX_PATHS.virtualMachines, { operation: 'list virtual machines' }, vmRecord));
 }
 
-/** The sync-state rows; a NetBox whose Proxbox predates them answers 404, and the custom fields are the only links. */
-export async function readVmLinks(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
-  try {
-    return await storeList(store, key, async () =>
-      (await client.list(NETBOX_PATHS.vmLinks, { operation: 'list Proxbox VM sync state' }, vmLinkRecord)).filter((link): link is VmLinkRecord => link !== null),
-    );
-  } catch (error) {
-    if (!isMissingEndpoint(error)) throw error;
-    await store.putJson(key, []);
-    return { key, count: 0, available: false, reason: 'this Proxbox has no sync-state endpoint; VMIDs come from the custom fields proxmox_vm_id / proxmox_id only' };
-  }
+/** What ties NetBox's VMs to Proxmox, stored as the `vm-links` part: one document, as it is read in one step. */
+export interface ProxmoxLinks {
+  /** Sync-state rows (VM -> VMID, node, endpoint). */
+  readonly links: readonly VmLinkRecord[];
+  /** ProxmoxCluster rows (NetBox cluster -> Proxmox endpoint). */
+  readonly clusters: readonly ProxmoxClusterRecord[];
+  /** The installed netbox-proxbox version, from /api/status/ (null where NetBox does not say). */
+  readonly proxboxVersion: string | null;
 }
 
-export function readRoutines(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
-  return storeList(store, key, () => client.list(NETBOX_PATHS.routines, { operation: 'list Proxbox backup routines' }, routineRecord));
+/**
+ * The installed netbox-proxbox version from /api/status/ (which lists every plugin), or
+ * null on a NetBox without that endpoint. A NetBox that lists its plugins without Proxbox
+ * fails the audit here, saying so: every list after this one would answer 404.
+ */
+export async function readProxboxVersion(client: NetboxRestClient): Promise<string | null> {
+  let status: unknown;
+  try {
+    status = await client.get(NETBOX_PATHS.status, { operation: 'read /api/status/' });
+  } catch (error) {
+    if (isMissingEndpoint(error)) return null;
+    throw error;
+  }
+  const fields = (status && typeof status === 'object' ? status : {}) as Record<string, unknown>;
+  const plugins = fields.plugins;
+  if (!plugins || typeof plugins !== 'object' || Array.isArray(plugins)) return null;
+  const entry = Object.entries(plugins as Record<string, unknown>).find(([name]) => name === 'netbox_proxbox');
+  if (entry) return typeof entry[1] === 'string' ? entry[1] : 'of unknown version';
+  const installed = Object.keys(plugins);
+  throw new VendorApiError(
+    `The Proxbox plugin (netbox_proxbox) is not installed on this NetBox${typeof fields['netbox-version'] === 'string' ? ` ${fields['netbox-version']}` : ''}: ` +
+      `its /api/status/ lists ${installed.length > 0 ? `the plugins ${installed.join(', ')}` : 'no plugins'}. The audit reads Proxbox's backup routines, so it needs netbox-proxbox installed and synced from Proxmox.`,
+  );
+}
+
+/**
+ * The Proxbox version, the sync-state rows and the ProxmoxCluster rows. A Proxbox that
+ * predates an endpoint answers 404: without sync-state rows the custom fields are the only
+ * links; without ProxmoxCluster rows a VM's endpoint is known only from its sync-state row.
+ */
+export async function readVmLinks(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
+  const proxboxVersion = await readProxboxVersion(client);
+  let clusters: ProxmoxClusterRecord[] = [];
+  try {
+    clusters = (await client.list(NETBOX_PATHS.proxmoxClusters, { operation: 'list Proxbox Proxmox clusters' }, proxmoxClusterRecord)).filter((row): row is ProxmoxClusterRecord => row !== null);
+  } catch (error) {
+    if (!isMissingEndpoint(error)) throw error;
+  }
+  let links: VmLinkRecord[] = [];
+  let missing: string | undefined;
+  try {
+    links = (await client.list(NETBOX_PATHS.vmLinks, { operation: 'list Proxbox VM sync state' }, vmLinkRecord)).filter((link): link is VmLinkRecord => link !== null);
+  } catch (error) {
+    if (!isMissingEndpoint(error)) throw error;
+    missing = 'this Proxbox has no sync-state endpoint; VMIDs come from the custom fields proxmox_vm_id / proxmox_id only';
+  }
+  const document: ProxmoxLinks = { links, clusters, proxboxVersion };
+  await store.putJson(key, document);
+  return missing === undefined ? { key, count: links.length, available: true } : { key, count: 0, available: false, reason: missing };
+}
+
+/** Every backup routine; a Proxbox without the endpoint fails naming the installed version (the routines are what coverage is judged by). */
+export async function readRoutines(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
+  try {
+    return await storeList(store, key, () => client.list(NETBOX_PATHS.routines, { operation: 'list Proxbox backup routines' }, routineRecord));
+  } catch (error) {
+    if (!isMissingEndpoint(error)) throw error;
+    const version = await readProxboxVersion(client);
+    throw new VendorApiError(
+      `${(error as Error).message}: the installed Proxbox${version === null ? '' : ` ${version}`} has no ${NETBOX_PATHS.routines} endpoint; ` +
+        'the audit reads backup routines as netbox-proxbox 0.0.24 serves them (Proxbox versions before backup routines cannot be audited).',
+      404,
+    );
+  }
 }
 
 export function readReplications(client: NetboxRestClient, store: AuditStore, key: string): Promise<StoredPart> {
@@ -142,12 +216,16 @@ export async function computeAudit(
   const backups: BackupsRead = parts.backups.available
     ? { available: true, backups: await list<BackupRecord>(store, parts.backups) }
     : { available: false, reason: parts.backups.reason ?? 'the backups endpoint could not be read' };
+  const proxmox = (await store.getJson(parts.links.key)) as ProxmoxLinks | null;
+  if (!proxmox || !Array.isArray(proxmox.links) || !Array.isArray(proxmox.clusters)) throw new VendorApiError(`The audit's stored links ${parts.links.key} are not a links document.`);
   const report = computeCoverage({
     target: input.target,
     generatedAt: input.now,
     policy: input.policy,
     vms: await list<VmRecord>(store, parts.vms),
-    links: await list<VmLinkRecord>(store, parts.links),
+    links: proxmox.links,
+    clusters: proxmox.clusters,
+    proxboxVersion: proxmox.proxboxVersion,
     routines: await list<RoutineRecord>(store, parts.routines),
     replications: await list<ReplicationRecord>(store, parts.replications),
     backups,

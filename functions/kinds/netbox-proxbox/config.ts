@@ -21,7 +21,7 @@ export const netboxProxboxTargetSchema = z
     kind: z.literal('netbox-proxbox'),
     /** The NetBox itself, e.g. https://netbox.dc1.example; `/api/` is added. */
     baseUrl: apiBaseUrl,
-    /** A NetBox API token: 40 hex (v1, sent as `Token`) or `nbt_…` (v2, sent as `Bearer`). */
+    /** A NetBox API token: v1, 40 letters and digits (sent as `Token`), or `nbt_…` (v2, sent as `Bearer`). */
     credentials: credentialsRef,
     tls: tlsSettings.optional(),
     /** When the audit runs (it makes no backups). */

@@ -2,7 +2,7 @@
 // Pure: it takes the records read from NetBox and the policy, and returns the report.
 // The rules are DESIGN.md's ("Self-hosted NetBox and Proxbox", the `offsite audit` contract).
 import type { CoveragePolicy } from './config';
-import type { BackupRecord, ReplicationRecord, RetentionRecord, RoutineRecord, VmLinkRecord, VmRecord } from './records';
+import type { BackupRecord, ProxmoxClusterRecord, ReplicationRecord, RetentionRecord, RoutineRecord, VmLinkRecord, VmRecord } from './records';
 
 export type Severity = 'critical' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
@@ -16,7 +16,8 @@ export type FindingCode =
   | 'backup-too-old'
   | 'backup-freshness-unknown'
   | 'replication-missing'
-  | 'selection-unknown-vmid';
+  | 'selection-unknown-vmid'
+  | 'selection-unstorable';
 
 export interface Finding {
   readonly severity: Severity;
@@ -69,6 +70,10 @@ export interface CoverageInput {
   readonly policy: CoveragePolicy;
   readonly vms: readonly VmRecord[];
   readonly links: readonly VmLinkRecord[];
+  /** The plugin's ProxmoxCluster rows: which Proxmox endpoint each NetBox cluster is synced from. */
+  readonly clusters: readonly ProxmoxClusterRecord[];
+  /** The installed netbox-proxbox version as /api/status/ names it (null: not known). */
+  readonly proxboxVersion: string | null;
   readonly routines: readonly RoutineRecord[];
   readonly replications: readonly ReplicationRecord[];
   readonly backups: BackupsRead;
@@ -94,6 +99,7 @@ const SEVERITY_OF: Record<FindingCode, Severity> = {
   'retention-below-minimum': 'warning',
   'backup-freshness-unknown': 'warning',
   'selection-unknown-vmid': 'warning',
+  'selection-unstorable': 'warning',
 };
 
 function finding(code: FindingCode, subject: string, message: string): Finding {
@@ -121,9 +127,10 @@ type Selection = { readonly selects: true } | { readonly selects: false; readonl
  */
 export function selects(routine: RoutineRecord, vm: ScopedVm, severalEndpoints = false): Selection {
   if (routine.endpointId !== null && vm.endpointId !== null && routine.endpointId !== vm.endpointId) return { selects: false };
-  // Routines on several Proxmox clusters, and a VM whose cluster NetBox does not record
-  // (linked only by a custom field): its VMID may belong to another cluster's guest, so a
-  // routine of one cluster is not taken as its cover.
+  // Routines on several Proxmox clusters, and a VM whose Proxmox endpoint NetBox does not
+  // record (linked only by a custom field, in a NetBox cluster no ProxmoxCluster row ties to
+  // an endpoint): its VMID may belong to another cluster's guest, so a routine of one
+  // cluster is not taken as its cover.
   const endpointUnknown = severalEndpoints && routine.endpointId !== null && vm.endpointId === null;
   let named: boolean;
   if (routine.pool !== null) {
@@ -134,7 +141,7 @@ export function selects(routine: RoutineRecord, vm: ScopedVm, severalEndpoints =
   else named = routine.all && !routine.exclude.includes(vm.vmid);
   if (!named) return { selects: false };
   if (endpointUnknown) {
-    return { selects: false, near: `${routine.jobId} would select VMID ${vm.vmid} on Proxmox endpoint ${routine.endpointId ?? '?'}, but NetBox does not record which Proxmox cluster the VM is on and VMIDs repeat across clusters` };
+    return { selects: false, near: `${routine.jobId} would select VMID ${vm.vmid} on Proxmox endpoint ${routine.endpointId ?? '?'}, but NetBox does not record which Proxmox cluster the VM is on (its NetBox cluster ${vm.cluster ?? 'is not set'}${vm.cluster === null ? '' : ' is tied to no Proxmox endpoint by a Proxbox ProxmoxCluster row'}) and VMIDs repeat across clusters` };
   }
   if (routine.node !== null && vm.node !== routine.node) {
     return { selects: false, near: `${routine.jobId} would select it but runs only for guests on node ${routine.node}; the VM is on ${vm.node ?? 'a node NetBox does not record'}` };
@@ -168,9 +175,21 @@ export function retentionShortfalls(retention: RetentionRecord, minimum: Coverag
   });
 }
 
-function scope(vms: readonly VmRecord[], links: readonly VmLinkRecord[], ignoreTags: readonly string[]): { inScope: ScopedVm[]; known: ScopedVm[]; withoutVmid: number; ignoredByTag: number } {
+function scope(
+  vms: readonly VmRecord[],
+  links: readonly VmLinkRecord[],
+  clusters: readonly ProxmoxClusterRecord[],
+  ignoreTags: readonly string[],
+): { inScope: ScopedVm[]; known: ScopedVm[]; withoutVmid: number; ignoredByTag: number } {
   const linkOf = new Map<number, VmLinkRecord>();
   for (const link of links) if (!linkOf.has(link.vmId)) linkOf.set(link.vmId, link);
+  // A NetBox cluster the sync ties to two endpoints tells nothing: left unknown.
+  const endpointsOfCluster = new Map<number, Set<number>>();
+  for (const cluster of clusters) endpointsOfCluster.set(cluster.netboxClusterId, (endpointsOfCluster.get(cluster.netboxClusterId) ?? new Set<number>()).add(cluster.endpointId));
+  const endpointOf = (vm: VmRecord): number | null => {
+    const endpoints = vm.clusterId === null ? undefined : endpointsOfCluster.get(vm.clusterId);
+    return endpoints?.size === 1 ? ([...endpoints][0] ?? null) : null;
+  };
   const ignored = new Set(ignoreTags);
   const inScope: ScopedVm[] = [];
   const known: ScopedVm[] = [];
@@ -184,7 +203,7 @@ function scope(vms: readonly VmRecord[], links: readonly VmLinkRecord[], ignoreT
       withoutVmid += 1;
       continue;
     }
-    const scoped: ScopedVm = { vm, vmid, node: link?.node ?? vm.device, cluster: link?.cluster ?? vm.cluster, endpointId: link?.endpointId ?? null, pool: link?.pool ?? vm.pool };
+    const scoped: ScopedVm = { vm, vmid, node: link?.node ?? vm.device, cluster: link?.cluster ?? vm.cluster, endpointId: link?.endpointId ?? endpointOf(vm), pool: link?.pool ?? vm.pool };
     known.push(scoped);
     if (vm.tags.some((tag) => ignored.has(tag))) ignoredByTag += 1;
     else inScope.push(scoped);
@@ -192,6 +211,13 @@ function scope(vms: readonly VmRecord[], links: readonly VmLinkRecord[], ignoreT
   return { inScope, known, withoutVmid, ignoredByTag };
 }
 
+/**
+ * The newest backup per NetBox VM. A row names its VM (the real plugin refuses one that
+ * does not, and deletes rows with their VM), and is matched by it alone: a VMID repeats
+ * across Proxmox clusters. Only a row naming no VM (another Proxbox's data) is matched by
+ * its VMID, and then only to the one VM NetBox links to that VMID (byVmid keys a VMID only
+ * rows without a VM carry; the caller checks the VMID is unique).
+ */
 function newestBackups(backups: BackupsRead): { byVm: Map<number, string>; byVmid: Map<number, string> } {
   const byVm = new Map<number, string>();
   const byVmid = new Map<number, string>();
@@ -203,8 +229,8 @@ function newestBackups(backups: BackupsRead): { byVm: Map<number, string>; byVmi
   };
   for (const backup of backups.backups) {
     if (backup.createdAt === null) continue;
-    keepNewest(byVm, backup.vmId, backup.createdAt);
-    keepNewest(byVmid, backup.vmid, backup.createdAt);
+    if (backup.vmId !== null) keepNewest(byVm, backup.vmId, backup.createdAt);
+    else keepNewest(byVmid, backup.vmid, backup.createdAt);
   }
   return { byVm, byVmid };
 }
@@ -216,7 +242,9 @@ function hoursBetween(earlier: string, later: Date): number {
 export function computeCoverage(input: CoverageInput): AuditReport {
   const { policy, routines } = input;
   const findings: Finding[] = [];
-  const { inScope, known, withoutVmid, ignoredByTag } = scope(input.vms, input.links, policy.ignoreTags);
+  const { inScope, known, withoutVmid, ignoredByTag } = scope(input.vms, input.links, input.clusters, policy.ignoreTags);
+  const vmsPerVmid = new Map<number, number>();
+  for (const vm of known) vmsPerVmid.set(vm.vmid, (vmsPerVmid.get(vm.vmid) ?? 0) + 1);
 
   const problems = new Map<RoutineRecord, FindingCode | undefined>(routines.map((routine) => [routine, routineProblem(routine)]));
   for (const routine of routines) {
@@ -287,7 +315,7 @@ export function computeCoverage(input: CoverageInput): AuditReport {
       findings.push(finding('vm-uncovered', vm.vm.name, `VM ${vm.vm.name} (VMID ${vm.vmid}) has no working backup routine: ${why.join('; ')}.`));
       codes.push('vm-uncovered');
     }
-    const newestAt = newest.byVm.get(vm.vm.id) ?? newest.byVmid.get(vm.vmid) ?? null;
+    const newestAt = newest.byVm.get(vm.vm.id) ?? (vmsPerVmid.get(vm.vmid) === 1 ? newest.byVmid.get(vm.vmid) : undefined) ?? null;
     if (covering.length > 0 && checkAge && input.backups.available) {
       const maxHours = policy.maxBackupAgeHours ?? 0;
       if (newestAt === null || hoursBetween(newestAt, input.generatedAt) > maxHours) {
@@ -328,6 +356,9 @@ export function computeCoverage(input: CoverageInput): AuditReport {
     });
   }
 
+  const unstorable = unstorableSelections(input, uncovered.length);
+  if (unstorable) findings.push(unstorable);
+
   const rank = (severity: Severity): number => SEVERITIES.indexOf(severity);
   findings.sort((a, b) => rank(a.severity) - rank(b.severity) || a.code.localeCompare(b.code) || a.subject.localeCompare(b.subject));
   uncovered.sort((a, b) => a.name.localeCompare(b.name) || a.vmid - b.vmid);
@@ -344,6 +375,23 @@ export function computeCoverage(input: CoverageInput): AuditReport {
     routines: routines.length,
     backupsChecked: checkAge && input.backups.available,
   };
+}
+
+/**
+ * Proxbox 0.0.24's REST API refuses a backup routine with a blank selection, and its sync
+ * sends `[]` for a Proxmox job on `all` or a pool: such a job is not in NetBox at all, and
+ * the VMs it backs up look uncovered. Said once, where it matters (VMs are uncovered), unless
+ * NetBox holds such a routine, which shows this Proxbox can store them.
+ */
+function unstorableSelections(input: CoverageInput, uncovered: number): Finding | undefined {
+  if (uncovered === 0 || input.routines.some((routine) => routine.all || routine.pool !== null)) return undefined;
+  const plugin = input.proxboxVersion === null ? 'The installed Proxbox' : `Proxbox ${input.proxboxVersion} (as NetBox's /api/status/ names it)`;
+  return finding(
+    'selection-unstorable',
+    input.target,
+    `${plugin} stores a backup routine only with a list of VMIDs: a Proxmox backup job that selects all guests or a pool cannot be stored by its sync (its REST API refuses an empty selection), so no such job is in NetBox. ` +
+      `If Proxmox has one, some of the ${uncovered} VM${uncovered === 1 ? '' : 's'} reported uncovered may be backed up by it: check Datacenter → Backup in Proxmox.`,
+  );
 }
 
 /** Findings per severity, every severity present (0 when none): what the metrics publish. */

@@ -42,8 +42,8 @@ export const netboxProxboxKind = {
     audit: {
       auditFailed:
         '(NotAuthorized = the NetBox token in the target\'s secret is wrong, expired or lacks a view permission, the message names it and quotes the X-Request-ID to find in NetBox\'s logs; ' +
-        'TransientApiError = NetBox did not answer (down? "network" subnets/security groups? tls.ca?); VendorApiError = an unexpected answer (404: is the Proxbox plugin installed?); ' +
-        'InconsistentPagination = NetBox\'s next links left its own address or did not advance, check the reverse proxy; CredentialsUnavailable = the secret cannot be read).',
+        'TransientApiError = NetBox did not answer (down? "network" subnets/security groups? tls.ca?); VendorApiError = an unexpected answer, or no Proxbox plugin (the message says); ' +
+        'InconsistentPagination = next links left NetBox or stalled (proxy?), or a list never matched its count: no report; CredentialsUnavailable = secret unreadable).',
       coverageGap:
         'Open the newest report under <prefix><target>/audit/ in the archive bucket (the .md next to the .json), or run `offsite audit <target>`: ' +
         'it names each uncovered VM and why (no routine selects its VMID, the only routine is disabled or stale, node or pool mismatch). Fix the backup job in Proxmox and let Proxbox sync',

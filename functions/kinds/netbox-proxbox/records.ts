@@ -12,10 +12,19 @@ export interface VmRecord {
   /** custom_fields.proxmox_id (the oldest link). */
   readonly legacyVmid: number | null;
   readonly cluster: string | null;
+  /** The NetBox cluster's id: the plugin's ProxmoxCluster rows tie it to a Proxmox endpoint. */
+  readonly clusterId: number | null;
   /** The NetBox device the VM is pinned to (Proxbox makes one per Proxmox node). */
   readonly device: string | null;
   /** custom_fields.proxmox_pool, where someone records it (no Proxbox document names a pool field). */
   readonly pool: string | null;
+}
+
+/** A Proxbox ProxmoxCluster row: which Proxmox endpoint a NetBox cluster is synced from (the sync fills it). */
+export interface ProxmoxClusterRecord {
+  readonly netboxClusterId: number;
+  readonly endpointId: number;
+  readonly name: string | null;
 }
 
 /** A sync-state row: Proxbox's newest link from a NetBox VM to its Proxmox VMID. */
@@ -46,13 +55,13 @@ export interface RoutineRecord {
   readonly status: string | null;
   readonly schedule: string;
   readonly nextRun: string | null;
-  /** The node that runs it: it then selects only guests on that node. */
+  /** The node that runs it (the `node` field, else raw_config.node, where proxbox-api's sync leaves it): it then selects only guests on that node. */
   readonly node: string | null;
   readonly endpointId: number | null;
   readonly storage: string | null;
   /** VMIDs named by the job (`selection`, else raw_config.vmid). */
   readonly selection: readonly number[];
-  /** raw_config `all`: every guest, minus `exclude`. */
+  /** raw_config `all`: every guest, minus `exclude` (Proxbox 0.0.24's REST API cannot store such a routine: its selection may not be blank). */
   readonly all: boolean;
   readonly exclude: readonly number[];
   /** raw_config `pool`: wins over VMIDs and `all` (Proxmox's precedence). */
@@ -126,6 +135,7 @@ export function vmRecord(value: unknown): VmRecord {
     customVmid: integer(custom.proxmox_vm_id),
     legacyVmid: integer(custom.proxmox_id),
     cluster: nameOf(vm.cluster),
+    clusterId: integer(object(vm.cluster).id),
     device: nameOf(vm.device),
     pool: text(custom.proxmox_pool),
   };
@@ -141,17 +151,33 @@ export function vmLinkRecord(value: unknown): VmLinkRecord | null {
     vmId,
     vmid,
     node: text(row.proxmox_node_name) ?? nameOf(row.proxmox_node),
-    cluster: text(row.proxmox_cluster_name),
+    // The real plugin links the ProxmoxCluster row and may leave the name blank.
+    cluster: text(row.proxmox_cluster_name) ?? nameOf(row.proxmox_cluster),
     endpointId: integer(object(row.endpoint).id) ?? integer(row.endpoint),
     // Not in any document: read when a Proxbox version carries it.
     pool: text(row.proxmox_pool) ?? text(row.pool),
   };
 }
 
+/**
+ * Proxmox's `prune-backups` as the job carries it: a property string
+ * ("keep-daily=7,keep-last=3", as proxbox-api stores it in raw_config) or an object.
+ */
+export function pruneBackups(value: unknown): Json {
+  if (typeof value !== 'string') return object(value);
+  const options: Json = {};
+  for (const part of value.split(',')) {
+    const [name, setting] = part.split('=').map((piece) => piece.trim());
+    if (name && setting !== undefined) options[name] = setting;
+  }
+  return options;
+}
+
 export function routineRecord(value: unknown): RoutineRecord {
   const routine = object(value);
   const raw = object(routine.raw_config);
-  const keep = (name: string): number | null => integer(routine[name]) ?? integer(raw[name.replace('_', '-')]);
+  const prune = pruneBackups(raw['prune-backups']);
+  const keep = (name: string): number | null => integer(routine[name]) ?? integer(raw[name.replace('_', '-')]) ?? integer(prune[name.replace('_', '-')]);
   const selection = vmidList(routine.selection);
   return {
     id: integer(routine.id) ?? -1,
@@ -160,7 +186,8 @@ export function routineRecord(value: unknown): RoutineRecord {
     status: choice(routine.status),
     schedule: typeof routine.schedule === 'string' ? routine.schedule.trim() : '',
     nextRun: text(routine.next_run),
-    node: nameOf(routine.node),
+    // proxbox-api's sync writes `node` as null and leaves the job's node in raw_config.
+    node: nameOf(routine.node) ?? text(raw.node),
     endpointId: integer(object(routine.endpoint).id) ?? integer(routine.endpoint),
     storage: nameOf(routine.storage),
     selection: selection.length > 0 ? selection : vmidList(raw.vmid),
@@ -174,9 +201,18 @@ export function routineRecord(value: unknown): RoutineRecord {
       keepWeekly: keep('keep_weekly'),
       keepMonthly: keep('keep_monthly'),
       keepYearly: keep('keep_yearly'),
-      keepAll: routine.keep_all === true || flag(raw['keep-all']),
+      keepAll: routine.keep_all === true || flag(raw['keep-all']) || flag(prune['keep-all']),
     },
   };
+}
+
+/** A ProxmoxCluster row, or null when it links no NetBox cluster or no endpoint (nothing to learn from it). */
+export function proxmoxClusterRecord(value: unknown): ProxmoxClusterRecord | null {
+  const row = object(value);
+  const netboxClusterId = integer(object(row.netbox_cluster).id) ?? integer(row.netbox_cluster);
+  const endpointId = integer(object(row.endpoint).id) ?? integer(row.endpoint);
+  if (netboxClusterId === null || endpointId === null) return null;
+  return { netboxClusterId, endpointId, name: text(row.name) };
 }
 
 export function replicationRecord(value: unknown): ReplicationRecord {
