@@ -174,7 +174,7 @@ export class Drills extends Construct {
       alarmName: `${props.namePrefix}-drills-overdue`,
       alarmDescription:
         'One or more targets have no restore drill that passed within their drill schedule (drill.schedule plus the poll budget plus one hour), or none passed yet; the state reason names them. ' +
-        'First: `offsite status` (LAST DRILL PASSED), then the drill state machine\'s executions (failing? not started = EventBridge Scheduler → Schedules → <prefix>-drill-<target>).',
+        'First: `offsite status` (LAST DRILL PASSED), then the drill state machine\'s executions (failing? not started = EventBridge Scheduler → Schedules → <prefix>-<kind>-drill-<8 hex>, then the <kind>-drill-fan-out executions).',
       metric: new cloudwatch.Metric({ namespace: 'offsite', metricName: 'OverdueDrills', dimensionsMap: { Job: 'freshness' }, statistic: 'Maximum', period: Duration.hours(1) }),
       threshold: 1,
       evaluationPeriods: 1,

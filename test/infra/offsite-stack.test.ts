@@ -288,7 +288,7 @@ describe('stack', () => {
     // Assess
     const errors = Annotations.fromStack(stack).findError('*', Match.anyValue()).map((error) => String(error.entry.data));
     expect(errors).toEqual([
-      'Target "web-01": credentials.secret is "offsite/vps-web-01"; expected a secret named under "offsite/vps/" (e.g. "offsite/vps/web-01"): the vps functions may read only secrets named offsite/vps/* (secretPrefix "offsite/"). Rename the secret or set secretPrefix.',
+      'Target "web-01": credentials.secret is "offsite/vps-web-01"; expected a secret named under "offsite/vps/" (e.g. "offsite/vps/web-01"): the VPS provider functions may read only secrets named offsite/vps/* (secretPrefix "offsite/"). Rename the secret or set secretPrefix.',
       expect.stringMatching(/^Target "ar-02": auth\.password\.secret is "arn:.*:secret:offsite\/netbox-cloud\/ar02-AbCdEf"; expected a secret named under "offsite\/appliance\/"/),
       expect.stringMatching(/^Target "ar-03": auth\.password\.secret is "arn:aws:secretsmanager:us-east-1:.*"; expected a secret in eu-west-1, the stack's region/),
     ]);
