@@ -7,7 +7,9 @@
 // Lambda Tasks. A drill machine's child restore (`states:startExecution.sync:2`) runs
 // in-process inside the drill's execution, as the local runner runs it: its history is
 // Task events on the drill's RunRestore state, and it is not listed as an execution of its
-// own (in AWS it is one, on the restore machine). Not emulated: request signatures and IAM (any credentials are accepted),
+// own (in AWS it is one, on the restore machine). Each backup lifecycle's fan-out
+// (`<LifecycleId>FanOutStateMachineArn`) runs its targets' child executions the same way.
+// Not emulated: request signatures and IAM (any credentials are accepted),
 // quotas and throttling, express workflows, redrive, history of Map/Parallel branches as
 // separate chains, and state output in StateExited (the next state's input stands in).
 import { randomUUID } from 'node:crypto';

@@ -11,8 +11,10 @@ import {
   executionName,
   followHistory,
   remoteClients,
+  RemoteError,
   stackOutputs,
   startExecution,
+  stateMachineOutputKey,
   stateMachineArnFrom,
   stopExecution,
   type RemoteClients,
@@ -167,7 +169,15 @@ export function remoteFanOutRunner(config: OffsiteConfig, io: CliIo, options: Re
   let outputs: Promise<Readonly<Record<string, string>>> | undefined;
   return async (lifecycle, input, onEvent) => {
     outputs ??= stackOutputs(clients, where.stackName);
-    const arn = stateMachineArnFrom(await outputs, `${lifecycle.id}FanOut`, where.stackName);
+    const available = await outputs;
+    // The stack deploys a kind's fan-out only when one of its targets has a schedule.
+    if (available[stateMachineOutputKey(`${lifecycle.id}FanOut`)] === undefined && available[stateMachineOutputKey(lifecycle.id)] !== undefined) {
+      throw new RemoteError(
+        `The stack ${where.stackName} has no fan-out for ${lifecycle.kind} (output ${stateMachineOutputKey(`${lifecycle.id}FanOut`)}): it is deployed only for kinds with a scheduled target. ` +
+          `Leave the kind out with --kind, or back its targets up one at a time with \`offsite backup <target> --remote\`.`,
+      );
+    }
+    const arn = stateMachineArnFrom(available, `${lifecycle.id}FanOut`, where.stackName);
     // "<kind>-all_backup_<time>_<hex>": no target is named so (names hold no "_"), and `executions` does not mistake it for one.
     const name = executionName(`${lifecycle.kind}-all`, lifecycle.purpose, (options.now ?? (() => new Date()))());
     const { executionArn } = await startExecution(clients, arn, name, input);
