@@ -129,3 +129,26 @@ test('the dashboard graphs failed drills per drill machine and the overdue drill
   }
   expect(body).toMatch(/"offsite","OverdueDrills","Job","freshness"/);
 });
+
+test("a drill's secrets outside the drill prefixes are synthesis errors naming target and field; the drills above have none", () => {
+  // Prepare: the lab box's password among the production appliances', the drill token among NetBox Cloud's.
+  const config = testConfig({
+    targets: [
+      {
+        name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-123', instanceId: 'nb-a12ff000777', credentials: { secret: 'offsite/netbox-cloud/netbox-prod' },
+        drill: { to: 'nb-b34ee000888', checks: { restored: { baseUrl: 'https://nb-lab.cloud.example', credentials: { secret: 'offsite/netbox-cloud/lab-token' } } } },
+      },
+      { name: 'appliance-ar11', kind: 'appliance', baseUrl: 'https://ar11.example.net', auth: { method: 'basic', username: 'b', password: { secret: 'offsite/appliance/ar11' } }, drill: { to: 'appliance-lab' } },
+      { name: 'appliance-lab', kind: 'appliance', baseUrl: 'https://lab.example.net', auth: { method: 'basic', username: 'd', password: { secret: 'offsite/appliance/lab' } } },
+    ],
+  });
+  // Act
+  const misplaced = synthesize(config, { bundle: false, id: 'Misplaced' });
+  const errorsOf = (stack: SynthesizedStack): string[] => Annotations.fromStack(stack.stack).findError('*', Match.anyValue()).map((error) => String(error.entry.data));
+  // Assess
+  expect(errorsOf(synth)).toEqual([]);
+  expect(errorsOf(misplaced)).toEqual([
+    expect.stringMatching(/^Target "netbox-prod": drill\.checks\.restored\.credentials\.secret is "offsite\/netbox-cloud\/lab-token"; expected a secret named under "offsite\/drill\/".*the drill checks may read only/),
+    expect.stringMatching(/^Target "appliance-lab": auth\.password\.secret is "offsite\/appliance\/lab"; expected a secret named under "offsite\/appliance\/drill\/".*a drill destination/),
+  ]);
+});
