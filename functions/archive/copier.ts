@@ -2,14 +2,14 @@ import { createHash, type Hash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { CopyCancelled, CopyVerificationFailed, DownloadStalled, DownloadUrlRefused, TransientApiError, VendorApiError } from '../shared/errors';
 import { headerValue, networkReason, parseRetryAfter, statusError } from '../shared/http';
 import { parseVendorChecksum } from './checksum';
 import { checkDownloadUrl, guardedLookup, type DownloadHostPolicy, type ResolveHost } from './download-guard';
 import { manifestKeyFor, type Manifest } from './manifest';
+import { PartUpload, partChecksum, payloadCanGoUnsigned } from './part-upload';
 
 /** Where the bytes come from: a URL plus headers, resolved inside the copy function. */
 export interface UrlSource {
@@ -79,25 +79,21 @@ export interface CopyResult {
 }
 
 /**
- * Counts and hashes the bytes as they pass, and refuses to end the stream unless size
- * and vendor checksum match. Failing in flush() means the upload never sees the end
- * of its body, so lib-storage aborts the multipart upload instead of completing it: a
- * mismatched copy never becomes an object.
+ * Counts and hashes bytes, and checks them against the expected size and vendor checksum:
+ * update() refuses a byte beyond the expected size at once, finish() the wrong size or
+ * checksum at the end.
  */
-export class VerifyingStream extends Transform {
+export class StreamVerifier {
   bytes = 0;
+  sha256Hex = '';
   private readonly sha256 = createHash('sha256');
   private readonly vendorHash: Hash | undefined;
-  private held: Buffer | undefined;
-  sha256Hex = '';
 
   constructor(
     private readonly expected: CopyRequest['expected'],
     private readonly vendorChecksum: ReturnType<typeof parseVendorChecksum>,
-    private readonly onBytes: (bytes: number) => void,
-    private readonly options: VerifyingStreamOptions = {},
+    private readonly options: Pick<VerifyingStreamOptions, 'subject' | 'authority'> = {},
   ) {
-    super();
     this.vendorHash = vendorChecksum && vendorChecksum.algorithm !== 'sha256' ? createHash(vendorChecksum.algorithm) : undefined;
   }
 
@@ -109,15 +105,66 @@ export class VerifyingStream extends Transform {
     return this.options.authority ?? 'the vendor reported';
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** Counts and hashes one chunk; throws CopyVerificationFailed when it takes the bytes past the expected size. */
+  update(chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.expected.sizeBytes !== null && this.bytes > this.expected.sizeBytes) {
-      callback(new CopyVerificationFailed(`${capitalized(this.subject)} is longer than the ${this.expected.sizeBytes} bytes ${this.authority}.`));
-      return;
+      throw new CopyVerificationFailed(`${capitalized(this.subject)} is longer than the ${this.expected.sizeBytes} bytes ${this.authority}.`);
     }
     this.sha256.update(chunk);
     this.vendorHash?.update(chunk);
-    this.onBytes(this.bytes);
+  }
+
+  /** After the last chunk: sets sha256Hex, and throws CopyVerificationFailed when the size or the vendor checksum differs. */
+  finish(): void {
+    this.sha256Hex = this.sha256.digest('hex');
+    if (this.expected.sizeBytes !== null && this.bytes !== this.expected.sizeBytes) {
+      throw new CopyVerificationFailed(`${capitalized(this.subject)} ended after ${this.bytes} bytes; ${this.authority} ${this.expected.sizeBytes}.`);
+    }
+    if (this.vendorChecksum) {
+      const actual = this.vendorHash ? this.vendorHash.digest('hex') : this.sha256Hex;
+      if (actual !== this.vendorChecksum.hex) {
+        throw new CopyVerificationFailed(`${this.vendorChecksum.algorithm} of ${this.subject} is ${actual}; ${this.authority} ${this.vendorChecksum.hex}.`);
+      }
+    }
+  }
+}
+
+/**
+ * A StreamVerifier as a Transform, for a body piped to a receiver (the appliance upload):
+ * it refuses to end the stream unless size and checksum match, so the receiver never sees
+ * the end of a mismatched body.
+ */
+export class VerifyingStream extends Transform {
+  private readonly verifier: StreamVerifier;
+  private held: Buffer | undefined;
+
+  constructor(
+    expected: CopyRequest['expected'],
+    vendorChecksum: ReturnType<typeof parseVendorChecksum>,
+    private readonly onBytes: (bytes: number) => void,
+    private readonly options: VerifyingStreamOptions = {},
+  ) {
+    super();
+    this.verifier = new StreamVerifier(expected, vendorChecksum, options);
+  }
+
+  get bytes(): number {
+    return this.verifier.bytes;
+  }
+
+  get sha256Hex(): string {
+    return this.verifier.sha256Hex;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.verifier.update(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    this.onBytes(this.verifier.bytes);
     if (!this.options.holdLastChunk) {
       callback(null, chunk);
       return;
@@ -128,17 +175,11 @@ export class VerifyingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.sha256Hex = this.sha256.digest('hex');
-    if (this.expected.sizeBytes !== null && this.bytes !== this.expected.sizeBytes) {
-      callback(new CopyVerificationFailed(`${capitalized(this.subject)} ended after ${this.bytes} bytes; ${this.authority} ${this.expected.sizeBytes}.`));
+    try {
+      this.verifier.finish();
+    } catch (error) {
+      callback(error as Error);
       return;
-    }
-    if (this.vendorChecksum) {
-      const actual = this.vendorHash ? this.vendorHash.digest('hex') : this.sha256Hex;
-      if (actual !== this.vendorChecksum.hex) {
-        callback(new CopyVerificationFailed(`${this.vendorChecksum.algorithm} of ${this.subject} is ${actual}; ${this.authority} ${this.vendorChecksum.hex}.`));
-        return;
-      }
     }
     callback(null, this.held);
   }
@@ -235,7 +276,7 @@ function openDownload(source: UrlSource, signal: AbortSignal, redirects = 0, red
 /**
  * Streams one vendor download into the archive: multipart upload, SHA-256 and size
  * computed in the stream, manifest written only after the object is complete and
- * verified. On any failure the multipart upload is aborted (lib-storage) and an object
+ * verified. On any failure the multipart upload is aborted (PartUpload) and an object
  * already completed is deleted, so nothing is left that looks like a backup.
  */
 export async function copyToArchive(request: CopyRequest): Promise<CopyResult> {
@@ -279,30 +320,27 @@ async function copyOpened(
   const expected = { ...request.expected, sizeBytes: totalBytes };
   const vendorChecksum = parseVendorChecksum(request.expected.checksum);
 
-  const verifier = new VerifyingStream(expected, vendorChecksum, (bytes) => onBytes(bytes, totalBytes));
-  const upload = new Upload({
-    client: request.s3,
-    params: { Bucket: request.bucket, Key: request.objectKey, Body: verifier, ContentType: contentType, ...checksumParams(request) },
-    partSize: request.partSizeBytes ?? partSizeFor(totalBytes),
-    queueSize: request.queueSize ?? 4,
-    leavePartsOnError: false,
-  });
-
-  // Whichever side fails first stops the other: a broken download ends the upload's
-  // body (so lib-storage aborts the multipart upload), a failed upload stops the download.
-  const feeding = pipeline(body, verifier).catch((error: unknown) => {
-    throw downloadError(error, request.source, abort);
-  });
-  const uploading = upload.done().catch((error: unknown) => {
-    abort.abort();
-    body.destroy();
-    throw error;
+  const verifier = new StreamVerifier(expected, vendorChecksum);
+  const upload = new PartUpload({
+    s3: request.s3,
+    bucket: request.bucket,
+    key: request.objectKey,
+    contentType,
+    partSizeBytes: request.partSizeBytes ?? partSizeFor(totalBytes),
+    partsInFlight: request.queueSize ?? PARTS_IN_FLIGHT,
+    checksum: await partChecksum(request.s3, request.checksumAlgorithm),
+    unsignedPayload: await payloadCanGoUnsigned(request.s3),
   });
   let objectCompleted = false;
   try {
-    const [fed, done] = await Promise.allSettled([feeding, uploading]);
-    if (fed.status === 'rejected') throw fed.reason;
-    if (done.status === 'rejected') throw done.reason;
+    // Whichever side fails first stops the other: a broken download or a verification
+    // failure aborts the multipart upload (below), a failed part stops the download.
+    await feed(body, verifier, upload, (bytes) => onBytes(bytes, totalBytes)).catch((error: unknown) => {
+      throw upload.error ?? downloadError(error, request.source, abort);
+    });
+    // Size and checksum are verified before the last part goes up and the object exists.
+    verifier.finish();
+    await upload.complete();
     objectCompleted = true;
     const manifest: Manifest = {
       formatVersion: 1,
@@ -325,8 +363,7 @@ async function copyOpened(
   } catch (error) {
     abort.abort();
     body.destroy();
-    verifier.destroy();
-    await upload.abort().catch(() => undefined);
+    await upload.abort();
     if (objectCompleted) {
       // The bytes landed but the manifest did not: remove them so no manifest-less copy remains.
       await request.s3.send(new DeleteObjectCommand({ Bucket: request.bucket, Key: request.objectKey })).catch(() => undefined);
@@ -335,11 +372,41 @@ async function copyOpened(
   }
 }
 
+/**
+ * Moves the body through the verifier into the upload, chunk by chunk, with 'data'
+ * events (no Transform or async iterator per chunk): the body is paused while every part
+ * buffer is busy. Resolves when the body has ended and the last chunk is in a part
+ * buffer; rejects with the body's error, a verification failure or the upload's failure.
+ */
+async function feed(body: Readable, verifier: StreamVerifier, upload: PartUpload, onBytes: (bytes: number) => void): Promise<void> {
+  let waiting: Promise<void> | undefined;
+  body.on('data', (chunk: Buffer) => {
+    try {
+      verifier.update(chunk);
+      onBytes(verifier.bytes);
+      const busy = upload.write(chunk);
+      if (busy) {
+        body.pause();
+        waiting = busy.then(() => {
+          body.resume();
+        });
+        waiting.catch((error: unknown) => body.destroy(error as Error));
+      }
+    } catch (error) {
+      body.destroy(error as Error);
+    }
+  });
+  await finished(body);
+  await waiting;
+}
+
 function checksumParams(request: Pick<CopyRequest, 'checksumAlgorithm'>): { ChecksumAlgorithm?: 'CRC32' } {
   return request.checksumAlgorithm ? { ChecksumAlgorithm: request.checksumAlgorithm } : {};
 }
 
 const MIB = 1024 * 1024;
+/** Parts uploaded at once (see partSizeFor). */
+const PARTS_IN_FLIGHT = 4;
 /** S3 allows 10 000 parts; stay below that with room for a size that was reported low. */
 const MAX_PARTS = 9000;
 
