@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { MemoryFigures, RawReadResult, SourceReady, StoreReady } from './bench-child';
+import type { CpuFigures, MemoryFigures, RawReadResult, SourceReady, StoreReady } from './bench-child';
 
 export const MIB = 1024 * 1024;
+export const GIB = 1024 * MIB;
 /** The done criterion of both directions: peak RSS of the process as deployed under 200 MB (decimal) for at least 1 GiB. */
 export const MEMORY_LIMIT_BYTES = 200 * 1000 * 1000;
 export const MEMORY_CHECK_MIN_MIB = 1024;
@@ -281,6 +282,20 @@ export async function runCommand(argv: readonly string[], workDir: string, timeo
   return { ok: true, elapsedMs };
 }
 
+/** User + system CPU seconds from a `/usr/bin/time -v -o file` report. */
+export function cpuSecondsFrom(timeFile: string): number | undefined {
+  if (!existsSync(timeFile)) return undefined;
+  const report = readFileSync(timeFile, 'utf8');
+  const user = /User time \(seconds\): ([\d.]+)/.exec(report)?.[1];
+  const system = /System time \(seconds\): ([\d.]+)/.exec(report)?.[1];
+  return user === undefined || system === undefined ? undefined : Number(user) + Number(system);
+}
+
+/** User + system CPU seconds a measured Node child reported, per GiB moved. */
+export function cpuPerGiB(cpu: CpuFigures | undefined, sizeBytes: number): number | undefined {
+  return cpu === undefined ? undefined : (cpu.userMicros + cpu.systemMicros) / 1e6 / (sizeBytes / GIB);
+}
+
 /** "Maximum resident set size" from a `/usr/bin/time -v -o file` report, in KiB. */
 export function maxRssKiBFrom(timeFile: string): number | undefined {
   if (!existsSync(timeFile)) return undefined;
@@ -299,6 +314,8 @@ export interface Row {
   readonly seconds?: number;
   readonly mibPerSecond?: number;
   readonly peakRssMiB?: number;
+  /** User + system CPU seconds of the measured process per GiB moved. */
+  readonly cpuSecondsPerGiB?: number;
   readonly note: string;
 }
 
@@ -313,6 +330,7 @@ export function rawReadRow(name: string, raw: RawReadResult, sizeBytes: number):
       seconds: raw.elapsedMs / 1000,
       ...(rate !== undefined ? { mibPerSecond: rate } : {}),
       peakRssMiB: mib(peakRssBytes(raw.memory)),
+      ...(raw.cpu ? { cpuSecondsPerGiB: cpuPerGiB(raw.cpu, sizeBytes) } : {}),
       note: complete ? 'read and discarded' : `FAILED: ${raw.error ?? `read ${raw.bytes} of ${sizeBytes} bytes`}`,
     },
   };
@@ -338,8 +356,8 @@ export function printColumns(header: readonly string[], lines: readonly (readonl
 
 export function printRows(rows: readonly Row[]): void {
   printColumns(
-    ['peer', 'seconds', 'MiB/s', 'peak RSS MiB', 'notes'],
-    rows.map((row) => [row.name, fixed(row.seconds, 2), fixed(row.mibPerSecond, 1), fixed(row.peakRssMiB, 1), row.note]),
+    ['peer', 'seconds', 'MiB/s', 'CPU s/GiB', 'peak RSS MiB', 'notes'],
+    rows.map((row) => [row.name, fixed(row.seconds, 2), fixed(row.mibPerSecond, 1), fixed(row.cpuSecondsPerGiB, 2), fixed(row.peakRssMiB, 1), row.note]),
   );
 }
 
