@@ -80,7 +80,6 @@ function markUnsigned(args: { readonly request: unknown }): void {
 export class PartUpload {
   private readonly stop = new AbortController();
   private readonly free: Buffer[] = [];
-  private buffersMade = 0;
   private current: Buffer | undefined;
   private filled = 0;
   private partNumber = 0;
@@ -100,23 +99,24 @@ export class PartUpload {
 
   /**
    * Copies the chunk into the part being filled, starting the upload of a full part when
-   * more bytes follow it. Returns a promise when every buffer is busy: write again only once it
-   * has resolved. Throws (or rejects) with the upload's failure.
+   * more bytes follow it. Returns a promise when partsInFlight parts are uploading and the
+   * next one is full: write again only once it has resolved. Throws (or rejects) with the
+   * upload's failure.
    */
   write(chunk: Buffer): Promise<void> | undefined {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.failure) throw this.failure.error;
+      this.throwIfFailed();
       if (this.state === 'aborted') throw new Error(`The upload of ${this.options.key} was aborted`);
-      if (this.current && this.filled === this.current.length) this.dispatch();
-      if (!this.current) {
-        const buffer = this.takeBuffer();
-        if (!buffer) {
+      if (this.current && this.filled === this.current.length) {
+        if (this.inFlight.size >= this.options.partsInFlight) {
           const rest = chunk.subarray(offset);
-          return this.bufferFreed().then(() => this.write(rest));
+          return this.partStored().then(() => this.write(rest));
         }
-        this.current = buffer;
+        this.dispatch();
       }
+      // At most partsInFlight buffers are uploading, so one of partsInFlight + 1 is free.
+      this.current ??= this.free.pop() ?? Buffer.allocUnsafeSlow(this.options.partSizeBytes);
       const copied = chunk.copy(this.current, this.filled, offset);
       this.filled += copied;
       offset += copied;
@@ -183,16 +183,7 @@ export class PartUpload {
     if (this.failure) throw this.failure.error;
   }
 
-  private takeBuffer(): Buffer | undefined {
-    const reused = this.free.pop();
-    if (reused) return reused;
-    if (this.buffersMade > this.options.partsInFlight) return undefined;
-    this.buffersMade += 1;
-    // Outside Node's small-buffer pool: each part buffer is its own allocation, kept for the copy.
-    return Buffer.allocUnsafeSlow(this.options.partSizeBytes);
-  }
-
-  private bufferFreed(): Promise<void> {
+  private partStored(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.wakeWriter = () => {
         this.wakeWriter = undefined;
