@@ -412,10 +412,9 @@ async function measureRclone(
 const SWEEP: readonly { readonly partMiB: number; readonly inFlight: number }[] = [
   { partMiB: 5, inFlight: 2 },
   { partMiB: 5, inFlight: 4 },
+  { partMiB: 5, inFlight: 8 },
   { partMiB: 8, inFlight: 4 },
   { partMiB: 16, inFlight: 2 },
-  { partMiB: 16, inFlight: 4 },
-  { partMiB: 32, inFlight: 2 },
 ];
 
 async function runSweep(context: BenchContext, launch: NodeLaunch, baseJob: CopierJob, sink: DiscardSink): Promise<void> {
