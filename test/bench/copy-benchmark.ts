@@ -79,6 +79,7 @@ import {
   peakRssBytes,
   printColumns,
   printRows,
+  processCpuSeconds,
   progress,
   ratio,
   rawReadRow,
@@ -329,8 +330,11 @@ async function measureCopier(
   verify: (result: CopierResult) => Promise<string[]>,
   verified: string,
   timeoutMs: number,
+  storePid?: number,
 ): Promise<CopierMeasurement> {
+  const storeBefore = processCpuSeconds(storePid);
   const result = await runChildJob<CopierResult>(launch, job, name, timeoutMs, env);
+  const storeCpu = storeShare(storeBefore, processCpuSeconds(storePid), job.sizeBytes);
   let problems: string[];
   if (!result.ok) {
     problems = [`copy failed: ${result.error ?? '?'}`];
@@ -355,9 +359,14 @@ async function measureCopier(
       ...(rate !== undefined ? { mibPerSecond: rate } : {}),
       ...(cpuSecondsPerGiB !== undefined ? { cpuSecondsPerGiB } : {}),
       peakRssMiB: mib(peakBytes),
-      note: problems.length === 0 ? verified : `FAILED: ${problems.join('; ')}`,
+      note: (problems.length === 0 ? verified : `FAILED: ${problems.join('; ')}`) + storeCpu,
     },
   };
+}
+
+/** The store's CPU seconds per GiB over one copy into it, as a note ('' when not measured). */
+function storeShare(before: number | undefined, after: number | undefined, sizeBytes: number): string {
+  return before === undefined || after === undefined ? '' : `; the store used ${((after - before) / (sizeBytes / GIB)).toFixed(2)} CPU s/GiB`;
 }
 
 interface RcloneMeasurement {
@@ -375,7 +384,10 @@ async function measureRclone(
   verified: string,
 ): Promise<RcloneMeasurement> {
   const { source, tools, workDir, sizeBytes, stepTimeoutMs } = context;
+  const storePid = endpoint === context.store ? context.storePid : undefined;
+  const storeBefore = processCpuSeconds(storePid);
   const run = await runRclone(source.url, endpoint, name.replace(/\W+/g, '-'), tools, workDir, stepTimeoutMs);
+  const storeCpu = storeShare(storeBefore, processCpuSeconds(storePid), sizeBytes);
   let problems: string[] = run.ok ? [] : [run.error ?? 'failed'];
   if (run.ok) {
     progress(`    verifying what ${name} stored`);
@@ -396,7 +408,8 @@ async function measureRclone(
       ...(peakMiB !== undefined ? { peakRssMiB: peakMiB } : {}),
       note:
         (problems.length === 0 ? verified : `FAILED: ${problems.join('; ')}`) +
-        (tools.gnuTime ? '; time, CPU and RSS of the whole rclone process' : '; CPU and peak RSS not measured (no GNU /usr/bin/time)'),
+        (tools.gnuTime ? '; time, CPU and RSS of the whole rclone process' : '; CPU and peak RSS not measured (no GNU /usr/bin/time)') +
+        storeCpu,
     },
   };
 }
@@ -499,14 +512,14 @@ async function measureDownload(context: BenchContext, bundle: Bundle, options: O
   // The copier runs with the copy function's NODE_OPTIONS, as it does in Lambda and in the CLI.
   const copierFromSource = tsLaunch('copier-run.ts');
   const copierLaunch = { ...copierFromSource, execArgv: [...COPY_NODE_OPTIONS.split(' '), ...copierFromSource.execArgv] };
-  copiers.push(await measureCopier('offsite copier (tsx) -> S3', copierLaunch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs));
+  copiers.push(await measureCopier('offsite copier (tsx) -> S3', copierLaunch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs, context.storePid));
   let deployed: CopierMeasurement | undefined;
   let deployedIntoSink: CopierMeasurement | undefined;
   if (bundle.launch) {
     progress(`offsite copier as deployed (esbuild bundle, node ${COPY_NODE_OPTIONS}) into the local S3 store`);
     const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
     const launch = { ...bundle.launch, execArgv: [...bundle.launch.execArgv, ...profile] };
-    deployed = await measureCopier('offsite copier (bundle) -> S3', launch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs);
+    deployed = await measureCopier('offsite copier (bundle) -> S3', launch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs, context.storePid);
     copiers.push(deployed);
     if (options.cpuProfileDir) console.log(`CPU profile of the deployed copier's copy into the store: ${options.cpuProfileDir}`);
 
@@ -672,7 +685,7 @@ async function main(): Promise<number> {
   console.log(`store:  s3rver ${store.endpoint} (pid ${storeChild.pid ?? '?'}), bucket ${BUCKET}, data under ${workDir}`);
   console.log('');
 
-  const context: BenchContext = { sizeMiB: options.sizeMiB, sizeBytes, source, store, s3, tools, workDir, stepTimeoutMs };
+  const context: BenchContext = { sizeMiB: options.sizeMiB, sizeBytes, source, store, ...(storeChild.pid ? { storePid: storeChild.pid } : {}), s3, tools, workDir, stepTimeoutMs };
   const outcomes: DirectionOutcome[] = [];
   const runs: Record<Direction, () => Promise<DirectionOutcome>> = {
     download: () => runDownloadDirection(context, copierBundle, options),

@@ -296,6 +296,21 @@ export function cpuPerGiB(cpu: CpuFigures | undefined, sizeBytes: number): numbe
   return cpu === undefined ? undefined : (cpu.userMicros + cpu.systemMicros) / 1e6 / (sizeBytes / GIB);
 }
 
+/**
+ * User + system CPU seconds a running process (and its waited-for children) has used so
+ * far, from /proc/PID/stat; undefined where there is no /proc. For the store's share of a
+ * copy: the difference of two readings around it.
+ */
+export function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const ticksPerSecond = 100; // USER_HZ on Linux (getconf CLK_TCK)
+  return Number.isFinite(ticks) ? ticks / ticksPerSecond : undefined;
+}
+
 /** "Maximum resident set size" from a `/usr/bin/time -v -o file` report, in KiB. */
 export function maxRssKiBFrom(timeFile: string): number | undefined {
   if (!existsSync(timeFile)) return undefined;
@@ -416,6 +431,8 @@ export interface BenchContext {
   readonly sizeBytes: number;
   readonly source: SourceReady;
   readonly store: StoreReady;
+  /** The store's process, for its CPU time. */
+  readonly storePid?: number;
   /** The orchestrator's own client for the store, for seeding and checking. */
   readonly s3: S3Client;
   readonly tools: ToolCheck;
