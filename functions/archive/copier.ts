@@ -424,13 +424,14 @@ const MAX_PARTS = 9000;
 
 /**
  * 5 MiB parts (the S3 minimum), four uploading while a fifth fills: 25 MiB of part
- * buffers. Measured by npm run bench's sweep (1 GiB): larger parts save little CPU (the
- * per-part cost is small next to the per-byte cost: 2.8-3.0 CPU s/GiB for 5, 8 and
- * 16 MiB parts) and were no faster into the local store (5 MiB x 4: 60 MiB/s, 8 x 4: 56,
- * 16 x 2: 45), but each part in flight adds its size to the peak RSS (165, 191 and
- * 209 MiB, against the 200 MB bound). Four in flight rather than fewer because in AWS
- * every part waits a round trip to S3, which a local store cannot show. A large backup gets parts just
- * big enough to stay within S3's part count.
+ * buffers. Measured at 1 GiB with the bench's source, bundle and endpoints (npm run
+ * bench, and its sweep into the discard sink): larger parts save little CPU (2.6-3.8
+ * CPU s/GiB for 5 to 16 MiB parts, within the machine's noise) and were no faster into
+ * the local store (5 MiB x 4: 60 MiB/s, 8 x 4: 56, 16 x 2: 45), while each part in flight
+ * adds its size to the peak RSS (165, 191 and 209 MiB into the store, against the 200 MB
+ * bound). Four in flight rather than fewer because in AWS every part waits a round trip
+ * to S3, which a local store cannot show. A large backup gets parts just big enough to
+ * stay within S3's part count.
  */
 export function partSizeFor(totalBytes: number | null): number {
   const needed = totalBytes === null ? 0 : Math.ceil(totalBytes / MAX_PARTS / MIB) * MIB;
