@@ -61,8 +61,21 @@ export function crc32Base64(data: Uint8Array): string {
 /** Where the signer looks first: with this header it takes the value instead of hashing the body. */
 const UNSIGNED_PAYLOAD = { step: 'build', name: 'offsiteUnsignedPayload' } as const;
 
-function markUnsigned(args: { readonly request: unknown }): void {
-  (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+/** Build-step middleware that makes the signer take UNSIGNED-PAYLOAD instead of hashing the body (see payloadCanGoUnsigned). */
+function unsignedPayload<Args extends { readonly request: unknown }, Result>(next: (args: Args) => Result): (args: Args) => Result {
+  return (args) => {
+    (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    return next(args);
+  };
+}
+
+/**
+ * The checksum fields of a write: the value, and the algorithm's name, which S3 (and
+ * moto) read from x-amz-sdk-checksum-algorithm when deciding whether a write into an
+ * Object Lock bucket is checked. The SDK does not add that header when the value is given.
+ */
+function checksumFields(checksum: 'CRC32' | undefined, data: Uint8Array): { ChecksumAlgorithm?: 'CRC32'; ChecksumCRC32?: string } {
+  return checksum ? { ChecksumAlgorithm: checksum, ChecksumCRC32: crc32Base64(data) } : {};
 }
 
 /**
@@ -131,23 +144,8 @@ export class PartUpload {
     const { s3, bucket, key, contentType, checksum } = this.options;
     if (this.partNumber === 0) {
       const body = this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0);
-      const command = new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.length,
-        ContentType: contentType,
-        ...(checksum ? { ChecksumCRC32: crc32Base64(body) } : {}),
-      });
-      if (this.options.unsignedPayload) {
-        command.middlewareStack.add(
-          (next) => (args) => {
-            markUnsigned(args);
-            return next(args);
-          },
-          UNSIGNED_PAYLOAD,
-        );
-      }
+      const command = new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType, ...checksumFields(checksum, body) });
+      if (this.options.unsignedPayload) command.middlewareStack.add(unsignedPayload, UNSIGNED_PAYLOAD);
       await s3.send(command, { abortSignal: this.stop.signal });
     } else {
       if (this.filled > 0) this.dispatch();
@@ -240,27 +238,11 @@ export class PartUpload {
   private async sendPart(partNumber: number, data: Buffer): Promise<void> {
     const uploadId = await this.started();
     const { s3, bucket, key, checksum } = this.options;
-    const checksumCrc32 = checksum ? crc32Base64(data) : undefined;
-    const command = new UploadPartCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId: uploadId,
-      PartNumber: partNumber,
-      Body: data,
-      ContentLength: data.length,
-      ...(checksumCrc32 ? { ChecksumCRC32: checksumCrc32 } : {}),
-    });
-    if (this.options.unsignedPayload) {
-      command.middlewareStack.add(
-        (next) => (args) => {
-          markUnsigned(args);
-          return next(args);
-        },
-        UNSIGNED_PAYLOAD,
-      );
-    }
+    const fields = checksumFields(checksum, data);
+    const command = new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: data, ContentLength: data.length, ...fields });
+    if (this.options.unsignedPayload) command.middlewareStack.add(unsignedPayload, UNSIGNED_PAYLOAD);
     const answer = await s3.send(command, { abortSignal: this.stop.signal });
     if (!answer.ETag) throw new Error(`UploadPart ${partNumber} of ${key} answered without an ETag`);
-    this.parts.push({ PartNumber: partNumber, ETag: answer.ETag, ...(checksumCrc32 ? { ChecksumCRC32: checksumCrc32 } : {}) });
+    this.parts.push({ PartNumber: partNumber, ETag: answer.ETag, ...(fields.ChecksumCRC32 ? { ChecksumCRC32: fields.ChecksumCRC32 } : {}) });
   }
 }

@@ -102,6 +102,28 @@ describe('PartUpload', () => {
     expect((await readObject(s3, BUCKET, 't/unsigned.backup')).equals(body)).toBe(true);
   });
 
+  test('with a checksum, a single-request copy and every part name their algorithm, which an Object Lock bucket requires (x-amz-sdk-checksum-algorithm)', async () => {
+    // Prepare
+    const s3 = localS3Client(store);
+    const sent: Sent[] = [];
+    recordRequests(s3, sent);
+    const small = randomBytes(256 * 1024);
+    const large = randomBytes(11 * MIB);
+
+    // Act
+    await copyToArchive(copyRequest(s3, 't/locked-small.backup', small, { checksumAlgorithm: 'CRC32' }));
+    await copyToArchive(copyRequest(s3, 't/locked-large.backup', large, { checksumAlgorithm: 'CRC32' }));
+
+    // Assess
+    const writes = sent.filter((entry) => entry.operation === 'UploadPartCommand' || (entry.operation === 'PutObjectCommand' && !entry.headers['content-type']?.includes('json')));
+    expect(writes.map((entry) => entry.operation)).toEqual(['PutObjectCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand']);
+    for (const write of writes) {
+      expect(write.headers['x-amz-sdk-checksum-algorithm']).toBe('CRC32');
+      expect(write.headers['x-amz-checksum-crc32']).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+    }
+    expect((await readObject(s3, BUCKET, 't/locked-small.backup')).equals(small)).toBe(true);
+  });
+
   test('keeps no more than partsInFlight parts uploading and holds the writer back until one is stored', async () => {
     // Prepare: every UploadPart is held until released.
     const s3 = localS3Client(store);
