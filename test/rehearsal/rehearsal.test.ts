@@ -53,8 +53,13 @@ describe('what the services do with the roles', () => {
 
 describe.each([0, 1])('the stack as synthesized (%#: 0 = Object Lock off, 1 = on)', (index) => {
   const stack = (): StackUnderRehearsal => (stacks()[index] as [string, StackUnderRehearsal])[1];
-  // Not yet on the Object Lock bucket: the runs that read copies back from moto's locked
-  // bucket find no verified copy (and the audit's first write fails); not diagnosed yet.
+  // Not yet on the Object Lock bucket: moto refuses a PutObject without a checksum there
+  // (MissingUploadObjectWithObjectLockHeaders, as S3 does). The rehearsal's configuration
+  // sets archive.endpoint, for which archiveClient sends checksums only when required, and
+  // only the copier adds CRC32 under Object Lock; so writes such as the audit's work files
+  // are refused here (in AWS, without an endpoint, the SDK adds a checksum by default).
+  // The restore and drills find no verified copy there and verify reads none: not yet
+  // diagnosed (moto's handling of the copier's checksummed multipart uploads?).
   const readsBack = index === 1 ? test.skip : test;
 
   test('a NetBox Cloud backup, its archive prune included', async () => {
