@@ -28,8 +28,12 @@ export interface AwsProxyOptions {
   readonly callerOf: (accessKeyId: string) => Caller | undefined;
   /** The stand-in secret a SecretId (name or ARN) names. */
   readonly secretFor: (secretId: string) => StandInSecret | undefined;
-  /** The S3-compatible store that holds a bucket (the local store, or moto's for Object Lock). */
-  readonly storeFor: (bucket: string) => string | undefined;
+  /**
+   * The S3-compatible store that holds a bucket (the local store, or moto's for Object
+   * Lock), and whether it wants the caller's signature: s3rver checks signatures against
+   * its own key but serves unsigned requests; moto checks none but refuses anonymous reads.
+   */
+  readonly storeFor: (bucket: string) => { readonly endpoint: string; readonly keepSignature: boolean } | undefined;
   readonly bucketPolicyFor: (bucket: string) => PolicyDocument | undefined;
   readonly alarmExists: (name: string) => boolean;
 }
@@ -141,6 +145,29 @@ export function s3Checks(method: string, url: URL, headers: IncomingMessage['hea
   }
 }
 
+/** An aws-chunked body (`<hex size>[;chunk-signature=…]\r\n<bytes>\r\n` … `0\r\n<trailers>\r\n`): its bytes and its trailing headers. */
+export function decodeAwsChunked(body: Buffer): { payload: Buffer; trailers: Record<string, string> } {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (;;) {
+    const lineEnd = body.indexOf('\r\n', offset);
+    if (lineEnd < 0) throw new Error('aws-chunked body without a chunk header');
+    const size = Number.parseInt(body.subarray(offset, lineEnd).toString('latin1').split(';')[0] ?? '', 16);
+    if (!Number.isFinite(size)) throw new Error('aws-chunked body with a malformed chunk size');
+    offset = lineEnd + 2;
+    if (size === 0) break;
+    parts.push(body.subarray(offset, offset + size));
+    offset += size + 2;
+  }
+  const trailers: Record<string, string> = {};
+  for (const line of body.subarray(offset).toString('latin1').split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  delete trailers['x-amz-trailer-signature'];
+  return { payload: Buffer.concat(parts), trailers };
+}
+
 export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy> {
   const decisions: AccessDecision[] = [];
   const findings: ProxyFinding[] = [];
@@ -213,7 +240,8 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     jsonError(response, 400, 'UnknownOperationException', `The rehearsal has no stand-in for ${target}`);
   }
 
-  async function serveS3(request: IncomingMessage, response: ServerResponse, caller: Caller, body: Buffer): Promise<void> {
+  async function serveS3(request: IncomingMessage, response: ServerResponse, caller: Caller, received: Buffer): Promise<void> {
+    let body = received;
     const url = new URL(request.url ?? '/', 'http://rehearsal');
     const checks = s3Checks(request.method ?? 'GET', url, request.headers, body);
     const bucket = checks[0]?.bucket ?? '';
@@ -227,14 +255,34 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>${escapeXml(bucket)}</BucketName></Error>`);
       return;
     }
-    // Forwarded unsigned: the stores accept anonymous requests, and the caller's access key is the rehearsal's own.
     const headers = { ...request.headers };
-    delete headers.authorization;
-    delete headers['x-amz-security-token'];
+    if (!store.keepSignature) {
+      delete headers.authorization;
+      delete headers['x-amz-security-token'];
+    }
     delete headers.host;
+    const chunked = String(headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
+    if (chunked) {
+      // The SDK's default checksums (as deployed, without archive.endpoint) stream the body
+      // aws-chunked with the checksum as a trailer; the local store reads only plain bodies.
+      const { payload, trailers } = decodeAwsChunked(body);
+      body = payload;
+      Object.assign(headers, trailers);
+      delete headers['x-amz-trailer'];
+      delete headers['x-amz-decoded-content-length'];
+      headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      const encodings = String(headers['content-encoding'] ?? '')
+        .split(',')
+        .map((encoding) => encoding.trim())
+        .filter((encoding) => encoding !== '' && encoding !== 'aws-chunked');
+      if (encodings.length > 0) headers['content-encoding'] = encodings.join(',');
+      else delete headers['content-encoding'];
+    }
+    // The body was read whole: it goes on with its length, never re-chunked.
+    delete headers['transfer-encoding'];
     headers['content-length'] = String(body.length);
     await new Promise<void>((resolve, reject) => {
-      const forwarded = httpRequest(new URL(request.url ?? '/', store), { method: request.method, headers }, (answer) => {
+      const forwarded = httpRequest(new URL(request.url ?? '/', store.endpoint), { method: request.method, headers }, (answer) => {
         response.writeHead(answer.statusCode ?? 500, answer.headers);
         answer.pipe(response);
         answer.on('end', resolve);

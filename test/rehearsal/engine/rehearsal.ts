@@ -39,6 +39,8 @@ export interface StackUnderRehearsal {
   fire(scheduleText: string): Promise<RehearsalRun>;
   /** Checks what the Lambda and Step Functions services do with the roles on every run (logs, traces). */
   platformProblems(): Promise<string[]>;
+  /** The last log lines of the functions whose logical id starts with the text (to see why a run failed). */
+  logsOf(logicalIdPrefix: string): string[];
 }
 
 export interface Rehearsal {
@@ -48,6 +50,8 @@ export interface Rehearsal {
   /** The same targets on a bucket with Object Lock (GOVERNANCE, 1 day), in moto's S3, which enforces it. */
   readonly locked: StackUnderRehearsal;
   readonly synthSeconds: number;
+  /** Every authorization decision so far. */
+  decisions(): readonly AccessDecision[];
   /** The unlocked stack with its template changed in memory (same bundles, same sandbox). */
   variant(mutate: (template: Template) => void): Promise<StackUnderRehearsal>;
   stop(): Promise<void>;
@@ -139,7 +143,7 @@ export async function startRehearsal(): Promise<Rehearsal> {
     region: REGION,
     callerOf: (accessKeyId) => callers.get(accessKeyId),
     secretFor: (secretId) => [...secrets.values()].find((secret) => secret.name === secretId || secret.arn === secretId),
-    storeFor: (bucket) => (bucket === LOCKED_BUCKET ? moto.endpoint : sandbox.s3.endpoint),
+    storeFor: (bucket) => (bucket === LOCKED_BUCKET ? { endpoint: moto.endpoint, keepSignature: true } : { endpoint: sandbox.s3.endpoint, keepSignature: false }),
     bucketPolicyFor: (bucket) => models.map((model) => model.bucketPolicies.get(bucket)).find((policy) => policy !== undefined),
     alarmExists: (name) => models.some((model) => model.alarmNames.has(name)),
   });
@@ -154,7 +158,8 @@ export async function startRehearsal(): Promise<Rehearsal> {
   try {
     const sandboxConfig = JSON.parse(await readFile(sandbox.configPath, 'utf8')) as { archive: Record<string, unknown>; targets: unknown[] } & Record<string, unknown>;
     const targets = credentialsAsSecrets(sandboxConfig.targets, sandbox.env, secrets);
-    const archive = { bucket: sandboxConfig.archive.bucket, prefix: sandboxConfig.archive.prefix, region: REGION, endpoint: proxy.endpoint, forcePathStyle: true };
+    // As deployed: no archive.endpoint. The functions reach S3 through AWS_ENDPOINT_URL, with the SDK's own defaults (checksums included).
+    const archive = { bucket: sandboxConfig.archive.bucket, prefix: sandboxConfig.archive.prefix, region: REGION };
     const unlockedPath = join(directory, 'offsite.config.json');
     const lockedPath = join(directory, 'offsite.locked.config.json');
     await writeFile(unlockedPath, JSON.stringify({ ...sandboxConfig, archive, targets }, null, 2));
@@ -208,6 +213,8 @@ export async function startRehearsal(): Promise<Rehearsal> {
             if (!schedule) throw new Error(`${stackName} has no schedule named like ${scheduleText} (it has ${model.schedules.map((candidate) => candidate.name).join(', ')})`);
             return (await runner.fire(schedule)).outcome;
           }),
+        logsOf: (logicalIdPrefix) =>
+          [...model.functions.values()].filter((fn) => fn.logicalId.startsWith(logicalIdPrefix)).flatMap((fn) => pool.logsOf(fn).map((line) => `${fn.logicalId}: ${line}`)),
         async platformProblems() {
           const problems: string[] = [];
           const check = async (caller: string, role: FunctionModel['role'], action: string, resource: string): Promise<void> => {
@@ -241,6 +248,7 @@ export async function startRehearsal(): Promise<Rehearsal> {
       unlocked,
       locked,
       synthSeconds,
+      decisions: () => proxy.decisions,
       variant(mutate) {
         const template = JSON.parse(pristine) as Template;
         mutate(template);
