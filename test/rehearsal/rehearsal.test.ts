@@ -47,7 +47,7 @@ const stacks = (): [string, StackUnderRehearsal][] => [
 ];
 
 describe('what the services do with the roles', () => {
-  test('every function may write its log group and traces, every state machine its log delivery and traces', async () => {
+  test('Lambda and Step Functions may assume the roles; every function may write its log group and traces, every state machine its log delivery and traces', async () => {
     // Act
     const problems = [...(await rehearsal.unlocked.platformProblems()), ...(await rehearsal.locked.platformProblems())];
 
@@ -138,6 +138,7 @@ describe.each([
 
     // Assess
     expectClean(run);
+    expect(run.decisions[0]).toMatchObject({ caller: 'scheduler.amazonaws.com', action: 'sts:AssumeRole', allowed: true });
     expect(run.decisions.filter((decision) => decision.action === 'lambda:InvokeFunction' && decision.caller.endsWith('-fan-out')).length).toBeGreaterThan(0);
   });
 
@@ -240,5 +241,21 @@ describe('the rehearsal catches a permission the stack lacks', () => {
     // Assess
     expect(run.outcome.succeeded).toBe(false);
     expect(`${run.outcome.error}: ${run.outcome.cause}`).toMatch(/offsite\.config\.json/);
+  });
+
+  test('with a trust policy naming another schedule group, the schedule cannot start its fan-out', async () => {
+    // Prepare
+    const stack = await rehearsal.variant((template) => {
+      const role = Object.entries(template.Resources).find(([logicalId, resource]) => resource.Type === 'AWS::IAM::Role' && logicalId.startsWith('SchedulesRole'))?.[1];
+      const trust = JSON.stringify(role?.Properties?.AssumeRolePolicyDocument).replace(/schedule-group\/default/g, 'schedule-group/offsite');
+      if (role?.Properties) role.Properties.AssumeRolePolicyDocument = JSON.parse(trust) as Json;
+    });
+
+    // Act
+    const run = await stack.fire('netbox-cloud-backup-');
+
+    // Assess
+    expect(run.outcome).toMatchObject({ succeeded: false, error: 'AccessDenied' });
+    expect(run.problems).toEqual([expect.stringMatching(/^denied: scheduler\.amazonaws\.com \(role Offsite-SchedulesRole\S+\) may not sts:AssumeRole on arn:aws:iam::123456789012:role\/Offsite-SchedulesRole\S+: ImplicitlyDenied$/)]);
   });
 });

@@ -47,3 +47,20 @@ export async function evaluate(request: AccessRequest, account: string): Promise
   if (result.resultType === 'error') return { ...request, allowed: false, result: `evaluator error: ${JSON.stringify(result.errors)}` };
   return { ...request, allowed: result.overallResult === 'Allowed', result: result.overallResult };
 }
+
+/** Whether the service may assume the role, by the role's trust policy, with the context the service sends. */
+export async function evaluateAssumeRole(service: string, role: RoleModel, context: Readonly<Record<string, string>>, account: string): Promise<AccessDecision> {
+  const request = { caller: service, role, action: 'sts:AssumeRole', resource: role.arn, context };
+  const result = await runSimulation(
+    {
+      request: { principal: service, action: 'sts:AssumeRole', resource: { resource: role.arn, accountId: account }, contextVariables: { ...context } },
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: role.trustPolicy,
+    },
+    {},
+  );
+  if (result.resultType === 'error') return { ...request, allowed: false, result: `evaluator error: ${JSON.stringify(result.errors)}` };
+  return { ...request, allowed: result.overallResult === 'Allowed', result: result.overallResult };
+}

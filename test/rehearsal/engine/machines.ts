@@ -6,7 +6,7 @@
 // DescribeExecution, StopExecution, the managed events rule), a schedule's target.
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { allStates, runDefinition, type JsonValue, type LifecycleOutcome, type StateList, type TaskHandlers } from '../../../bin/local/local-runner';
-import { evaluate, type AccessDecision } from './iam';
+import { evaluate, evaluateAssumeRole, type AccessDecision } from './iam';
 import type { FunctionIdentity, LambdaPool } from './lambda-pool';
 import type { FunctionModel, RoleModel, ScheduleModel, StackModel, StateMachineModel } from './template';
 
@@ -112,6 +112,11 @@ export class MachineRunner {
     const machine = this.options.stack.stateMachineByArn(schedule.targetArn);
     const fn = this.options.stack.functionByArn(schedule.targetArn);
     const caller = `schedule ${schedule.name}`;
+    // Scheduler assumes the role for the schedule's group (the default one), naming the account and the group.
+    const { region, account } = this.options.stack.deployment;
+    const assumed = await evaluateAssumeRole('scheduler.amazonaws.com', schedule.role, { 'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:scheduler:${region}:${account}:schedule-group/default` }, account);
+    this.options.decisions.push(assumed);
+    if (!assumed.allowed) return { outcome: { succeeded: false, error: 'AccessDenied', cause: `scheduler.amazonaws.com may not assume ${schedule.role.arn} for ${caller}` } };
     if (machine) {
       if (!(await this.allow(caller, schedule.role, 'states:StartExecution', machine.arn))) return { outcome: { succeeded: false, error: 'AccessDenied', cause: `${caller} may not start ${machine.arn}` } };
       return { outcome: await this.start(machine, input) };

@@ -13,7 +13,7 @@ import type { JsonValue, LifecycleOutcome } from '../../../bin/local/local-runne
 import { localS3Client } from '../../../bin/sandbox/local-s3';
 import { startSandboxEnvironment, type SandboxEnvironment } from '../../../bin/sandbox/sandbox';
 import { startAwsProxy, type AwsProxy, type Caller, type StandInSecret } from './aws-proxy';
-import { describeDecision, evaluate, type AccessDecision } from './iam';
+import { describeDecision, evaluate, evaluateAssumeRole, type AccessDecision } from './iam';
 import { LambdaPool, type FunctionIdentity } from './lambda-pool';
 import { MachineRunner } from './machines';
 import { readStack, type FunctionModel, type ScheduleModel, type StackModel, type Template } from './template';
@@ -37,7 +37,7 @@ export interface StackUnderRehearsal {
   run(machineSuffix: string, input: JsonValue): Promise<RehearsalRun>;
   /** Fires the schedule whose name contains the text, as EventBridge Scheduler would. */
   fire(scheduleText: string): Promise<RehearsalRun>;
-  /** Checks what the Lambda and Step Functions services do with the roles on every run (logs, traces). */
+  /** Checks what the Lambda and Step Functions services do with the roles on every run (assume them, write logs and traces). */
   platformProblems(): Promise<string[]>;
   /** The last log lines of the functions whose logical id starts with the text (to see why a run failed). */
   logsOf(logicalIdPrefix: string): string[];
@@ -221,6 +221,13 @@ export async function startRehearsal(): Promise<Rehearsal> {
             const decision = await evaluate({ caller, role, action, resource }, ACCOUNT);
             if (!decision.allowed) problems.push(`denied: ${describeDecision(decision)}`);
           };
+          const assume = async (service: string, role: FunctionModel['role'], context: Record<string, string> = {}): Promise<void> => {
+            const decision = await evaluateAssumeRole(service, role, context, ACCOUNT);
+            if (!decision.allowed) problems.push(`denied: ${service} may not assume ${role.name}: ${decision.result}`);
+          };
+          for (const fn of model.functions.values()) await assume('lambda.amazonaws.com', fn.role);
+          // Step Functions assumes a machine's role naming the account and the machine.
+          for (const machine of model.stateMachines.values()) await assume('states.amazonaws.com', machine.role, { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': machine.arn });
           for (const fn of model.functions.values()) {
             const stream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${fn.logGroupName}:log-stream:rehearsal`;
             await check(`Lambda for ${fn.logicalId}`, fn.role, 'logs:CreateLogStream', stream);

@@ -33,6 +33,8 @@ export interface RoleModel {
   readonly arn: string;
   /** Inline policies (AWS::IAM::Policy, the role's own Policies) and customer managed policies attached to it. */
   readonly policies: { readonly name: string; readonly document: PolicyDocument }[];
+  /** Who may assume it (AssumeRolePolicyDocument). */
+  readonly trustPolicy: PolicyDocument;
 }
 
 export interface FunctionModel {
@@ -246,6 +248,7 @@ export function readStack(template: Template, deployment: Deployment, cloudAssem
       name: resolver.ref(logicalId),
       arn: resolver.getAtt(logicalId, 'Arn'),
       policies: inline.map((policy) => ({ name: policy.PolicyName, document: policy.PolicyDocument })),
+      trustPolicy: resolver.value(properties.AssumeRolePolicyDocument ?? { Statement: [] }) as unknown as PolicyDocument,
     });
   }
   for (const [logicalId, resource] of [...ofType('AWS::IAM::Policy'), ...ofType('AWS::IAM::ManagedPolicy')]) {
