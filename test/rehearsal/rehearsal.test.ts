@@ -142,6 +142,18 @@ describe.each([
     expect(run.decisions.filter((decision) => decision.action === 'lambda:InvokeFunction' && decision.caller.endsWith('-fan-out')).length).toBeGreaterThan(0);
   });
 
+  test('the audit schedule fires the audit fan-out, and a drill schedule starts its drill machine', async () => {
+    // Act
+    const audit = await stack().fire('netbox-proxbox-audit-');
+    const drill = await stack().fire(`drill-${SANDBOX_NETBOX_TARGET}`);
+
+    // Assess
+    expectClean(audit);
+    expectClean(drill);
+    expect(audit.decisions.filter((decision) => decision.action === 'states:StartExecution').map((decision) => decision.resource)).toEqual([expect.stringMatching(/-netbox-proxbox-audit-fan-out$/), expect.stringMatching(/-netbox-proxbox-audit$/)]);
+    expect(drill.decisions.filter((decision) => decision.action === 'states:StartExecution').map((decision) => decision.resource)).toEqual([expect.stringMatching(/-netbox-cloud-drill$/), expect.stringMatching(/-netbox-cloud-restore$/)]);
+  });
+
   test('the verify schedule invokes the verify job, which reads every copy back and records it', async () => {
     // Act
     const run = await stack().fire('-verify');
