@@ -164,10 +164,22 @@ function validatedMachine(definition: StateMachineDefinition): StateMachine {
 export async function runLifecycle(options: RunLifecycleOptions): Promise<LifecycleOutcome> {
   const definition = loadLocalDefinition(options.lifecycle, options.childLifecycles);
   const executionName = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  return runDefinition(definition, localTaskHandlers(definition, executionName, options), { ...options, executionName });
+}
+
+export type TaskHandlers = Record<string, (input: JsonValue) => Promise<JsonValue>>;
+export type RunDefinitionOptions = Omit<RunLifecycleOptions, 'lifecycle' | 'childLifecycles'> & { readonly executionName: string };
+
+/**
+ * Runs a definition with the given Task handlers (by state name). runLifecycle uses it
+ * for the ASL files; the deploy rehearsal for the definitions as synthesized.
+ */
+export async function runDefinition(definition: StateMachineDefinition, taskHandlers: TaskHandlers, options: RunDefinitionOptions): Promise<LifecycleOutcome> {
+  const { executionName } = options;
   const machine = validatedMachine(definition);
   const execution = machine.run(options.input, {
     overrides: {
-      taskResourceLocalHandlers: localTaskHandlers(definition, executionName, options),
+      taskResourceLocalHandlers: taskHandlers,
       waitTimeOverrides: { ...options.waitOverridesMs },
       retryIntervalOverrides: { ...options.retryOverridesMs },
     },

@@ -411,10 +411,6 @@ async function feed(body: Readable, verifier: StreamVerifier, upload: PartUpload
   await waiting;
 }
 
-function checksumParams(request: Pick<CopyRequest, 'checksumAlgorithm'>): { ChecksumAlgorithm?: 'CRC32' } {
-  return request.checksumAlgorithm ? { ChecksumAlgorithm: request.checksumAlgorithm } : {};
-}
-
 const MIB = 1024 * 1024;
 /** Parts uploaded at once (see partSizeFor). */
 const PARTS_IN_FLIGHT = 4;
