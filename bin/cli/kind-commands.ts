@@ -2,7 +2,7 @@
 // copies (vps: the provider holds them). Kinds without an entry use the archive's
 // behaviour. This runs on the laptop only, so it may import a kind's domain code and
 // clients (the kind definitions must not).
-import type { ArchiveListing } from '../../functions/archive/catalog';
+import type { ArchiveListing } from '../../functions/archive/listing';
 import type { PruneReport } from '../../functions/archive/prune-report';
 import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
 import type { TargetKind, TargetOfKind } from '../../functions/kinds/registry';

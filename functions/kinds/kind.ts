@@ -150,7 +150,14 @@ export interface KindDefinition<Target extends { readonly name: string; readonly
   readonly backup?: KindBackupRules<Target>;
   /** Restore drills (`drill` on a target, `offsite drill`); absent: the kind has none. */
   readonly drill?: KindDrillRules<Target>;
+  /** The error classes only this kind throws (its errors.ts), by export name: its ASL may name them, no other may. */
+  readonly errors?: KindErrorClasses;
+  /** The Error names only this kind's Fail states use, and what each means (its outcomes.ts). */
+  readonly outcomes?: Readonly<Record<string, string>>;
 }
+
+/** An errors.ts module's exports: each an Error class whose `name` is its export name. */
+export type KindErrorClasses = { readonly [exportName: string]: new (message: string) => Error };
 
 /**
  * The lifecycle a target's `schedule` starts: its backup where the kind has one, else its

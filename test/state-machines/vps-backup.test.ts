@@ -1,5 +1,5 @@
 import { lifecycleFor } from '../../functions/catalog';
-import { listArchivedCopies } from '../../functions/archive/catalog';
+import { listArchivedCopies } from '../../functions/archive/listing';
 import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
 import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/sandbox';
 import { backupCommand } from '../../bin/cli/commands';

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ArchiveListing, ArchivedCopy } from '../../functions/archive/catalog';
+import type { ArchiveListing, ArchivedCopy } from '../../functions/archive/listing';
 import type { ApplianceTarget } from '../../functions/kinds/appliance/config';
 import { applianceAuthenticator, type ApplianceLogin } from '../../functions/kinds/appliance/auth';
 import { ApplianceClient, type ApplianceBackup } from '../../functions/kinds/appliance/client';

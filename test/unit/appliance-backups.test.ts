@@ -1,6 +1,7 @@
 import type { ApplianceClient } from '../../functions/kinds/appliance/client';
 import { checkBackup, createBackup } from '../../functions/kinds/appliance/backups';
-import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { CopyVerificationFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { ApplianceBackupFailed, ApplianceStorageFull } from '../../functions/kinds/appliance/errors';
 import { startPoll } from '../../functions/shared/poll';
 import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 import { MADE_BY_OFFSITE, archiveOf, archivedCopy, backup, handWrittenAppliance, readNoCopies, sleep, startQuickSimulator, target } from '../support/appliance';

@@ -1,6 +1,7 @@
 import type { ApplianceClient } from '../../functions/kinds/appliance/client';
 import { resolveRestore, restoreSelection } from '../../functions/kinds/appliance/restore-plan';
-import { BackupNotFound, InvalidInput, SoftwareVersionMismatch } from '../../functions/shared/errors';
+import { BackupNotFound, InvalidInput } from '../../functions/shared/errors';
+import { SoftwareVersionMismatch } from '../../functions/kinds/appliance/errors';
 import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 import { NO_COPIES, archiveOf, archivedCopy, startQuickSimulator, target } from '../support/appliance';
 

@@ -8,7 +8,8 @@ import {
   type RestoreBaseline,
   type RestoreStarted,
 } from '../../functions/kinds/appliance/restore-run';
-import { RebootWindowExceeded, RestoreFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { RestoreFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { RebootWindowExceeded } from '../../functions/kinds/appliance/errors';
 import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 import { clock, handWrittenAppliance, sleep, startQuickSimulator, target } from '../support/appliance';
 

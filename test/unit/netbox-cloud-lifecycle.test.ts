@@ -13,7 +13,8 @@ import {
   type RestoreState,
   type RetrievalState,
 } from '../../functions/kinds/netbox-cloud/lifecycle';
-import { BackupNotFound, RequestOutcomeUnknown, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { BackupNotFound, RequestOutcomeUnknown, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { TargetVersionUnavailable } from '../../functions/kinds/netbox-cloud/errors';
 import { startPoll } from '../../functions/shared/poll';
 
 const target: NetboxCloudTarget = {

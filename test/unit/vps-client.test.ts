@@ -1,4 +1,5 @@
-import { InconsistentPagination, NotAuthorized, RateLimited, RestoreInProgress, ServerNotFound, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { InconsistentPagination, NotAuthorized, RateLimited, RestoreInProgress, TransientApiError, VendorApiError } from '../../functions/shared/errors';
+import { ServerNotFound } from '../../functions/kinds/vps/errors';
 import { rateLimitResetSeconds, VpsClient } from '../../functions/kinds/vps/client';
 import { startVpsSimulator, type VpsSimulator } from '../../bin/sandbox/vps';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLES } from '../../catalog';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { isLifecycleMachine, planFleetRun } from '../fan-out';
 

@@ -1,4 +1,4 @@
-import type { ArchiveListing } from '../../archive/catalog';
+import type { ArchiveListing } from '../../archive/listing';
 import type { KindDrillRules } from '../../drill/rules';
 import type { ApplianceBackup } from './client';
 import type { ApplianceTarget } from './config';

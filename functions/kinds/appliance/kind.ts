@@ -4,6 +4,8 @@ import { API_CALL, COPY_NODE_OPTIONS, STREAMING, copyToArchiveFunction } from '.
 import type { CredentialReference, KindDefinition } from '../kind';
 import { applianceTargetSchema, type ApplianceTarget } from './config';
 import { applianceDrill } from './drill';
+import * as errors from './errors';
+import { APPLIANCE_OUTCOMES } from './outcomes';
 import type { RestorePlan } from './restore-plan';
 
 const call = { ...API_CALL, network: 'private-network' } as const;
@@ -108,4 +110,6 @@ export const applianceKind = {
     },
   },
   drill: applianceDrill,
+  errors,
+  outcomes: APPLIANCE_OUTCOMES,
 } as const satisfies KindDefinition<ApplianceTarget>;

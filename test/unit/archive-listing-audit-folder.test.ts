@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
-import { listArchivedCopies } from '../../functions/archive/catalog';
+import { listArchivedCopies } from '../../functions/archive/listing';
 import { localS3Client } from '../support/harness';
 
 const BUCKET = 'offsite-archive';
