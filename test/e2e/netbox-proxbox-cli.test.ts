@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
 import { coverEverythingRoutine, SANDBOX_UNCOVERED } from '../../bin/sandbox/netbox-proxbox/estate';
-import { SANDBOX_NETBOX_TARGET, SANDBOX_PROXBOX_TARGET, startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { SANDBOX_NETBOX_TARGET } from '../../bin/sandbox/netbox-cloud/sandbox-round';
+import { SANDBOX_PROXBOX_TARGET } from '../../bin/sandbox/netbox-proxbox/sandbox-round';
 
 interface CliRun {
   readonly code: number | null;

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
-import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET, startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
 
 interface CliRun {
   readonly code: number | null;

@@ -1,7 +1,7 @@
 import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies } from '../../functions/archive/listing';
 import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
-import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/sandbox';
+import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
 import { backupCommand } from '../../bin/cli/commands';
 import type { LifecycleRunner } from '../../bin/cli/lifecycle-runner';
 import { OFFSITE_DESCRIPTION_MARKER, offsiteDescription } from '../../functions/shared/provenance';

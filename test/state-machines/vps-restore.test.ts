@@ -1,6 +1,6 @@
 import { lifecycleFor } from '../../functions/catalog';
 import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
-import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/sandbox';
+import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
 import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, startHarness, type Harness } from '../support/harness';
 
 describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {

@@ -9,7 +9,9 @@ import { allStates, loadLocalDefinition, runLifecycle, type JsonValue, type Life
 import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
 
 export { localS3Client } from '../../bin/sandbox/local-s3';
-export { SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
+export { SANDBOX_BUCKET } from '../../bin/sandbox/sandbox';
+export { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
+export { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
 /** Every state of every lifecycle, Map item processors included: what the harness shortens is read from the ASL itself. */
 const STATES = LIFECYCLES.flatMap((lifecycle) => allStates(loadLocalDefinition(lifecycle).States as unknown as StateList));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
+import { loadSandboxKind } from '../../bin/sandbox/kinds';
 import { ARCHIVE_JOBS } from '../../functions/archive/jobs';
 import { FUNCTIONS } from '../../functions/catalog';
 import type { KindAlarmHints, LifecyclePurpose } from '../../functions/kinds/kind';
@@ -39,6 +40,14 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     }
   });
 
+  test('brings its sandbox part, which the sandbox loads by its folder (bin/sandbox/<kind>/sandbox-round.ts)', async () => {
+    // Act
+    const entry = await loadSandboxKind(kind);
+
+    // Assess
+    expect({ kind, shorthand: typeof entry.shorthand, start: typeof entry.start, round: typeof entry.round }).toEqual({ kind, shorthand: 'string', start: 'function', round: 'function' });
+  });
+
   test('its transfer states are states of its lifecycles', () => {
     for (const lifecycle of definition.lifecycles) {
       const state = (definition.transferStates as Partial<Record<LifecyclePurpose, string | undefined>>)[lifecycle.purpose];
@@ -60,6 +69,15 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     const texts: Record<string, string | undefined> = { ...flat, 'audit.auditFailed': hints.audit?.auditFailed, 'audit.coverageGap': hints.audit?.coverageGap };
     for (const alarm of [...purposes].flatMap((purpose) => expected[purpose] ?? [])) expect({ alarm, length: (texts[alarm] ?? '').length > 20 }).toEqual({ alarm, length: true });
   });
+});
+
+test('exactly one kind offers the restore the sandbox plays in remote mode, and the shorthands are distinct', async () => {
+  // Act
+  const entries = await Promise.all(TARGET_KINDS.map((kind) => loadSandboxKind(kind)));
+
+  // Assess
+  expect(entries.filter((entry) => entry.remoteRestore !== undefined)).toHaveLength(1);
+  expect(new Set(entries.map((entry) => entry.shorthand)).size).toBe(entries.length);
 });
 
 test('function ids are unique across kinds', () => {

@@ -6,8 +6,15 @@ import { startNetboxProxboxSimulator, type NetboxProxboxSimulator, type NetboxPr
 export const SANDBOX_PROXBOX_TARGET = 'netbox-proxbox-sandbox';
 const TOKEN_ENV = 'OFFSITE_SANDBOX_NETBOX_TOKEN';
 
+declare module '../kinds' {
+  interface SandboxSimulators {
+    netboxProxbox: { simulator: NetboxProxboxSimulator; options: NetboxProxboxSimulatorOptions; target: true };
+  }
+}
+
 /** Self-hosted NetBox + Proxbox in the sandbox: audit an estate with gaps, then add a routine covering every VM and audit again. */
-export const netboxProxboxSandbox: SandboxKind<NetboxProxboxSimulator, NetboxProxboxSimulatorOptions> = {
+export const sandboxKind: SandboxKind<NetboxProxboxSimulator, NetboxProxboxSimulatorOptions> = {
+  shorthand: 'netboxProxbox',
   start: (options) => startNetboxProxboxSimulator({ estate: sandboxEstate(), ...options }),
   targets: (simulator, _poll, overrides) => ({
     targets: [
