@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { findTarget, resolveConfigPath } from '../../functions/config/load';
+import { KIND_LIST } from '../../functions/kinds/registry';
 import { InvalidInput } from '../../functions/shared/errors';
 import { backupCommand, listCommand, restoreCommand, restoreDestination, useConfig, type CliIo } from './commands';
 import { sandboxCommand } from '../sandbox/sandbox';
@@ -33,6 +34,14 @@ async function typedConfirmation(expected: string): Promise<string | undefined> 
   } finally {
     prompt.close();
   }
+}
+
+/** `offsite audit`'s help: each auditing kind's words, e.g. "netbox-proxbox: the backup coverage report (…)". */
+function auditHelp(): string {
+  return KIND_LIST.flatMap((definition) => {
+    const wording = (definition as { readonly auditWording?: { readonly help: string } }).auditWording;
+    return wording ? [`${definition.kind}: ${wording.help}`] : [];
+  }).join('; ');
 }
 
 /** The command line: every command, option and action (bin/offsite.ts runs it; the README test parses with it). */
@@ -145,7 +154,7 @@ export function program(): Command {
 
   withRemoteOptions(cli
     .command('audit')
-    .description('netbox-proxbox: the backup coverage report (which VMs have no working backup routine); exit 1 while any VM in scope is uncovered or NetBox cannot be read')
+    .description(auditHelp())
     .argument('<target>', 'a configured target name')
     .option('--json', 'print the report as JSON'))
     .action(async (targetName: string, options: { json?: boolean } & RemoteOptions) => {

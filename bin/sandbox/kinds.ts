@@ -70,8 +70,10 @@ export interface SandboxSimulators {}
 export type AnySandboxKind = SandboxKind<unknown, unknown>;
 
 /** The sandbox part of a kind (bin/sandbox/<kind>/sandbox-round.ts), loaded by that path. */
-export async function loadSandboxKind(kind: string): Promise<AnySandboxKind> {
-  const module = (await import(`./${kind}/sandbox-round.ts`)) as { sandboxKind?: AnySandboxKind };
+export function loadSandboxKind(kind: string): AnySandboxKind {
+  // require, not import(): it loads TypeScript under the CLI's tsx hook and jest alike.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const module = require(`./${kind}/sandbox-round.ts`) as { sandboxKind?: AnySandboxKind };
   if (module.sandboxKind === undefined) throw new Error(`bin/sandbox/${kind}/sandbox-round.ts exports no sandboxKind`);
   return module.sandboxKind;
 }

@@ -78,7 +78,7 @@ async function startKind(entry: AnySandboxKind, options: SandboxOptions): Promis
 
 /** Every kind's simulator, one after the other (a failure stops those already started). */
 async function startSimulators(options: SandboxOptions): Promise<RunningKind[]> {
-  const entries = [...(await Promise.all(TARGET_KINDS.map((kind) => loadSandboxKind(kind)))), ...(options.extraKinds ?? [])];
+  const entries = [...TARGET_KINDS.map((kind) => loadSandboxKind(kind)), ...(options.extraKinds ?? [])];
   const running: RunningKind[] = [];
   try {
     for (const entry of entries) running.push(await startKind(entry, options));

@@ -10,14 +10,16 @@ import type { DrillCheckResult, DrillCopy } from './rules';
 export type KindDrillChecker = (config: OffsiteConfig, target: TargetConfig, copy: DrillCopy, output: unknown) => Promise<DrillCheckResult[]>;
 
 /** The kind's `runDrillChecks` (undefined when its file exports none); a kind without the file fails to load, naming the path. */
-export async function drillCheckerOf(kind: string): Promise<KindDrillChecker | undefined> {
-  // The `.ts` extension lets the bundler expand the pattern to the kinds' files.
-  const module = (await import(`../kinds/${kind}/handlers/drill-checks.ts`)) as { runDrillChecks?: unknown };
+export function drillCheckerOf(kind: string): KindDrillChecker | undefined {
+  // require, not import(): it loads TypeScript wherever offsite runs (the CLI's tsx hook, jest),
+  // and the bundler expands the pattern (with its `.ts`) to the kinds' files.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const module = require(`../kinds/${kind}/handlers/drill-checks.ts`) as { runDrillChecks?: unknown };
   return typeof module.runDrillChecks === 'function' ? (module.runDrillChecks as KindDrillChecker) : undefined;
 }
 
 export async function runDrillChecks(config: OffsiteConfig, target: TargetConfig, copy: DrillCopy, output: unknown): Promise<DrillCheckResult[]> {
-  const checker = await drillCheckerOf(target.kind);
+  const checker = drillCheckerOf(target.kind);
   if (!checker) throw new Error(`No drill checks for ${target.kind} targets`);
   return checker(config, target, copy, output);
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
+import { kindCommandsModule } from '../../bin/cli/kind-commands';
 import { loadSandboxKind } from '../../bin/sandbox/kinds';
 import { ARCHIVE_JOBS } from '../../functions/archive/jobs';
 import { FUNCTIONS } from '../../functions/catalog';
@@ -40,12 +41,25 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     }
   });
 
-  test('brings its sandbox part, which the sandbox loads by its folder (bin/sandbox/<kind>/sandbox-round.ts)', async () => {
+  test('brings its sandbox part, which the sandbox loads by its folder (bin/sandbox/<kind>/sandbox-round.ts)', () => {
     // Act
-    const entry = await loadSandboxKind(kind);
+    const entry = loadSandboxKind(kind);
 
     // Assess
     expect({ kind, shorthand: typeof entry.shorthand, start: typeof entry.start, round: typeof entry.round }).toEqual({ kind, shorthand: 'string', start: 'function', round: 'function' });
+  });
+
+  test('its command-line hooks, when it names a file (cli), live in its folder and export kindCommands; an auditing kind presents its report', () => {
+    // Prepare
+    const file = (definition as { readonly cli?: string }).cli;
+    const audits = definition.lifecycles.some((lifecycle) => lifecycle.purpose === 'audit');
+
+    // Act
+    const commands = file === undefined ? {} : (kindCommandsModule(file) as { kindCommands?: { audit?: unknown } }).kindCommands;
+
+    // Assess
+    if (file !== undefined) expect(file).toMatch(new RegExp(`^functions/kinds/${kind}/`));
+    expect({ kind, commands: commands !== undefined, presentsAudit: typeof commands?.audit === 'function' }).toEqual({ kind, commands: true, presentsAudit: audits });
   });
 
   test('its transfer states are states of its lifecycles', () => {
@@ -71,9 +85,9 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
   });
 });
 
-test('exactly one kind offers the restore the sandbox plays in remote mode, and the shorthands are distinct', async () => {
+test('exactly one kind offers the restore the sandbox plays in remote mode, and the shorthands are distinct', () => {
   // Act
-  const entries = await Promise.all(TARGET_KINDS.map((kind) => loadSandboxKind(kind)));
+  const entries = TARGET_KINDS.map((kind) => loadSandboxKind(kind));
 
   // Assess
   expect(entries.filter((entry) => entry.remoteRestore !== undefined)).toHaveLength(1);

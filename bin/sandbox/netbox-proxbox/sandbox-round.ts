@@ -1,4 +1,5 @@
 import { auditCommand } from '../../cli/audit';
+import type { AuditReport } from '../../../functions/kinds/netbox-proxbox/coverage';
 import type { SandboxKind } from '../kinds';
 import { coverEverythingRoutine, SANDBOX_UNCOVERED, sandboxEstate } from './estate';
 import { startNetboxProxboxSimulator, type NetboxProxboxSimulator, type NetboxProxboxSimulatorOptions } from '.';
@@ -32,7 +33,7 @@ export const sandboxKind: SandboxKind<NetboxProxboxSimulator, NetboxProxboxSimul
   }),
   describe: (simulator) => `NetBox + Proxbox simulator at ${simulator.url}`,
   async round({ simulator, config, io, step }) {
-    const first = await auditCommand(config, SANDBOX_PROXBOX_TARGET, io);
+    const first = await auditCommand<AuditReport>(config, SANDBOX_PROXBOX_TARGET, io);
     const named = (first.report?.uncovered ?? []).map((vm) => vm.name).sort();
     step(
       first.exitCode === 1 && JSON.stringify(named) === JSON.stringify(SANDBOX_UNCOVERED),
@@ -43,7 +44,7 @@ export const sandboxKind: SandboxKind<NetboxProxboxSimulator, NetboxProxboxSimul
     step(expected.every((code) => codes.has(code)), `netbox-proxbox audit reported the disabled, stale and unscheduled routines, the short retention, the too-old backup and the unknown VMID`);
     io.out('');
     simulator.estate.backupRoutines.push(coverEverythingRoutine(100));
-    const second = await auditCommand(config, SANDBOX_PROXBOX_TARGET, { ...io, out: () => undefined });
+    const second = await auditCommand<AuditReport>(config, SANDBOX_PROXBOX_TARGET, { ...io, out: () => undefined });
     step(second.exitCode === 0 && second.report?.uncovered.length === 0, 'netbox-proxbox audit exits 0 once a routine covers every VM');
   },
   tryCommands: [`npm run offsite -- audit ${SANDBOX_PROXBOX_TARGET}`, `npm run offsite -- audit ${SANDBOX_PROXBOX_TARGET} --json`],

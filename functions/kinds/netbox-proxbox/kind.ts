@@ -49,4 +49,9 @@ export const netboxProxboxKind = {
         'it names each uncovered VM and why (no routine selects its VMID, the only routine is disabled or stale, node or pool mismatch). Fix the backup job in Proxmox and let Proxbox sync',
     },
   },
+  cli: 'functions/kinds/netbox-proxbox/cli.ts',
+  auditWording: {
+    announce: 'which VMs have working backup cover',
+    help: 'the backup coverage report (which VMs have no working backup routine); exit 1 while any VM in scope is uncovered or NetBox cannot be read',
+  },
 } as const satisfies KindDefinition<NetboxProxboxTarget>;

@@ -104,5 +104,6 @@ export const vpsKind = {
     },
   },
   drill: vpsDrill,
+  cli: 'functions/kinds/vps/cli.ts',
   errors,
 } as const satisfies KindDefinition<VpsTarget>;
