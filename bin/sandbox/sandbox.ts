@@ -44,8 +44,8 @@ export type SandboxEnvironment = Simulators & {
 export type SandboxOptions = KindOptions & {
   readonly directory?: string;
   readonly poll?: PollSettings;
-  /** Sandbox parts beyond the registry's kinds (a test's fixture kind), started after them. */
-  readonly extraKinds?: readonly AnySandboxKind[];
+  /** Sandbox parts by kind, instead of bin/sandbox/<kind>/ (a test's fixture kind); those of kinds the registry does not list start after the others. */
+  readonly sandboxParts?: Readonly<Record<string, AnySandboxKind>>;
 };
 
 /** A kind's sandbox entry with its simulator bound, so the rest iterates without knowing simulator types. */
@@ -78,7 +78,9 @@ async function startKind(entry: AnySandboxKind, options: SandboxOptions): Promis
 
 /** Every kind's simulator, one after the other (a failure stops those already started). */
 async function startSimulators(options: SandboxOptions): Promise<RunningKind[]> {
-  const entries = [...TARGET_KINDS.map((kind) => loadSandboxKind(kind)), ...(options.extraKinds ?? [])];
+  const parts = options.sandboxParts ?? {};
+  const kinds = [...TARGET_KINDS, ...Object.keys(parts).filter((kind) => !(TARGET_KINDS as readonly string[]).includes(kind))];
+  const entries = kinds.map((kind) => parts[kind] ?? loadSandboxKind(kind));
   const running: RunningKind[] = [];
   try {
     for (const entry of entries) running.push(await startKind(entry, options));

@@ -42,7 +42,8 @@ import { SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
 import { verificationKeyFor } from '../../functions/archive/verify-records';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
-import { SANDBOX_APPLIANCE_TARGET, SANDBOX_NETBOX_TARGET } from '../support/harness';
+import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
+import { SANDBOX_NETBOX_TARGET } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
 const BUCKET = 'offsite-locked';
 const MIB = 1024 * 1024;

@@ -1,5 +1,6 @@
-import type { JsonValue } from '../../bin/local/local-runner';
-import { readObject, SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../support/harness';
+import type { JsonValue } from '../../../bin/local/local-runner';
+import { readObject, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../../support/harness';
+import { SANDBOX_APPLIANCE_TARGET } from '../../../bin/sandbox/appliance/sandbox-round';
 
 interface BackupOutput {
   backup: { backupId: string };
@@ -32,7 +33,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
   });
 
   async function backUp(): Promise<BackupOutput> {
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
     if (!outcome.succeeded) throw new Error(`the backup failed: ${outcome.error ?? ''} ${outcome.cause ?? ''}`);
     return outcome.output as BackupOutput;
   }
@@ -53,7 +54,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const backup = await backUp();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: true });
@@ -72,7 +73,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const archived = await readObject(harness.s3, SANDBOX_BUCKET, newer.archive.objectKey);
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput());
+      const outcome = await harness.run('appliance', 'restore', restoreInput());
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: true });
@@ -94,12 +95,12 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       // Prepare: replaced hardware, restored once by upload.
       await backUp();
       harness.sandbox.appliance.deleteAllBackups();
-      const first = await harness.runApplianceRestore(restoreInput());
+      const first = await harness.run('appliance', 'restore', restoreInput());
       expect(first).toMatchObject({ succeeded: true });
       const uploaded = (first.output as RestoreOutput).uploaded?.backupId;
 
       // Act
-      const second = await harness.runApplianceRestore(restoreInput());
+      const second = await harness.run('appliance', 'restore', restoreInput());
 
       // Assess
       expect(second).toMatchObject({ succeeded: true });
@@ -113,14 +114,14 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       // Prepare: replaced hardware (two backup slots), restored by upload.
       await backUp();
       harness.sandbox.appliance.deleteAllBackups();
-      const restored = await harness.runApplianceRestore(restoreInput());
+      const restored = await harness.run('appliance', 'restore', restoreInput());
       const uploaded = (restored.output as RestoreOutput).uploaded?.backupId;
 
       // Act
       await intoNextSecond();
-      const first = await harness.runApplianceBackup();
+      const first = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
       await intoNextSecond();
-      const second = await harness.runApplianceBackup();
+      const second = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
       // Assess
       expect([restored.succeeded, first.succeeded, second.succeeded]).toEqual([true, true, true]);
@@ -138,7 +139,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const archived = await readObject(harness.s3, SANDBOX_BUCKET, older.archive.objectKey);
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: undefined, archiveKey: older.archive.objectKey }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: undefined, archiveKey: older.archive.objectKey }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: true });
@@ -153,7 +154,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       await backUp();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: '0b6c3a9e-0000-4000-8000-000000000000' }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: '0b6c3a9e-0000-4000-8000-000000000000' }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'BackupNotFound' });
@@ -167,7 +168,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const requests = requestsFromNow();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId, latest: true }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId, latest: true }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'InvalidInput' });
@@ -185,7 +186,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const requests = requestsFromNow();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput(overrides));
+      const outcome = await harness.run('appliance', 'restore', restoreInput(overrides));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreNotConfirmed' });
@@ -206,7 +207,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness.sandbox.appliance.setSwVersion('12.0.0');
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }));
 
       // Assess
       expect(backupVersion).not.toBe('12.0.0');
@@ -224,7 +225,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness.sandbox.appliance.setSwVersion('12.0.0');
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId, allowVersionMismatch: true }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId, allowVersionMismatch: true }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: true });
@@ -240,7 +241,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const backup = await backUp();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }), { waitsMs: { WaitForRestore: 50 } });
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: true });
@@ -255,7 +256,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const started = Date.now();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 50 });
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }), { waitsMs: { WaitForRestore: 50 } });
 
       // Assess
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -278,7 +279,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness.sandbox.appliance.setRestoreOutcome(status, message);
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreFailed' });
@@ -297,7 +298,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness.sandbox.appliance.setStaleRestoreStatusReads(3);
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreFailed' });
@@ -316,10 +317,10 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness = await startHarness({ appliance: { rebootWindowMs: 2500 } });
       const backup = await backUp();
       harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
-      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
+      const first = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }), { waitsMs: { WaitForRestore: 200 } });
 
       // Act
-      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
+      const second = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }), { waitsMs: { WaitForRestore: 200 } });
 
       // Assess
       expect(first).toMatchObject({ succeeded: true });
@@ -336,11 +337,11 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness = await startHarness({ appliance: { rebootWindowMs: 2500 } });
       const backup = await backUp();
       harness.sandbox.appliance.pinRestoreTime(Math.floor(Date.now() / 1000));
-      const first = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
+      const first = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }), { waitsMs: { WaitForRestore: 200 } });
       harness.sandbox.appliance.setRestoreOutcome('completed_with_errors', 'Restore completed with errors: 2 items');
 
       // Act
-      const second = await harness.runApplianceRestore(restoreInput({ backupId: backup.backup.backupId }), { WaitForRestore: 200 });
+      const second = await harness.run('appliance', 'restore', restoreInput({ backupId: backup.backup.backupId }), { waitsMs: { WaitForRestore: 200 } });
 
       // Assess
       expect(first).toMatchObject({ succeeded: true });
@@ -357,7 +358,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       harness.sandbox.appliance.deleteAllBackups();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput(), { WaitForUploadedBackup: 100 });
+      const outcome = await harness.run('appliance', 'restore', restoreInput(), { waitsMs: { WaitForUploadedBackup: 100 } });
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: true });
@@ -380,7 +381,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       expect(harness.sandbox.appliance.backups().map((held) => held.id).sort()).toEqual([seed?.id, newer.backup.backupId].sort());
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput({ backupId: undefined, archiveKey: older.archive.objectKey }));
+      const outcome = await harness.run('appliance', 'restore', restoreInput({ backupId: undefined, archiveKey: older.archive.objectKey }));
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'ApplianceStorageFull' });
@@ -401,7 +402,7 @@ describe('appliance restore lifecycle (state-machines/appliance-restore.asl.json
       const requests = requestsFromNow();
 
       // Act
-      const outcome = await harness.runApplianceRestore(restoreInput());
+      const outcome = await harness.run('appliance', 'restore', restoreInput());
 
       // Assess
       expect(outcome).toMatchObject({ succeeded: false, error: 'TransientApiError' });

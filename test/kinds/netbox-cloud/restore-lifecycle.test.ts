@@ -1,6 +1,7 @@
-import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud';
-import { REDEPLOY_GRACE_CHECKS, UNCONFIRMED_LOOKUPS } from '../../functions/kinds/netbox-cloud/lifecycle';
-import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE, startHarness, type Harness } from '../support/harness';
+import { GATEWAY_502_HTML } from '../../../bin/sandbox/netbox-cloud';
+import { REDEPLOY_GRACE_CHECKS, UNCONFIRMED_LOOKUPS } from '../../../functions/kinds/netbox-cloud/lifecycle';
+import { startHarness, type Harness } from '../../support/harness';
+import { SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../../bin/sandbox/netbox-cloud/sandbox-round';
 
 function restoreInput(overrides: Record<string, string> = {}): Record<string, string> {
   return { target: 'netbox-sandbox', backupId: 'latest', targetInstanceId: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE, ...overrides };
@@ -31,7 +32,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     const expectedBackup = newestBackupOfSource();
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: true });
@@ -53,7 +54,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
       .sort((a, b) => a.created.localeCompare(b.created))[0];
 
     // Act
-    const outcome = await harness.runRestore(restoreInput({ backupId: oldest?.id ?? '' }));
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput({ backupId: oldest?.id ?? '' }));
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -62,11 +63,11 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
 
   test('reuses a completed, unexpired retrieval instead of requesting another', async () => {
     // Prepare
-    const first = await harness.runRestore(restoreInput());
+    const first = await harness.run('netbox-cloud', 'restore', restoreInput());
     expect(first.succeeded).toBe(true);
 
     // Act
-    const second = await harness.runRestore(restoreInput());
+    const second = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(second.succeeded).toBe(true);
@@ -77,11 +78,11 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
 
   test('requests a new retrieval when the only one has expired', async () => {
     // Prepare
-    await harness.runRestore(restoreInput());
+    await harness.run('netbox-cloud', 'restore', restoreInput());
     harness.sandbox.netboxCloud.expireRetrievals();
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -94,7 +95,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     harness.sandbox.netboxCloud.setVersionAvailable(SANDBOX_RESTORE_INSTANCE, false);
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'TargetVersionUnavailable' });
@@ -109,7 +110,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     harness = await startHarness({ netboxCloud: { redeployDelayMs: 10 * 60 * 1000 } });
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -124,7 +125,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     harness.sandbox.netboxCloud.setRestoreOutcome(SANDBOX_RESTORE_INSTANCE, 'failed');
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreJobFailed' });
@@ -139,7 +140,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 502, { html: GATEWAY_502_HTML, afterHandling: true });
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: true });
@@ -154,7 +155,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-restore/' }, 502, { html: GATEWAY_502_HTML });
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RequestOutcomeUnknown' });
@@ -171,7 +172,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     harness.sandbox.netboxCloud.repeatFirstPage('/backups/');
 
     // Act
-    const outcome = await harness.runRestore(restoreInput());
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'InconsistentPagination' });
@@ -187,7 +188,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
     ['backupId is missing', { target: 'netbox-sandbox', targetInstanceId: SANDBOX_RESTORE_INSTANCE, confirm: SANDBOX_RESTORE_INSTANCE }, 'InvalidInput'],
   ])('fails before any API call when %s', async (_case, input, error) => {
     // Act
-    const outcome = await harness.runRestore(input);
+    const outcome = await harness.run('netbox-cloud', 'restore', input);
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error });
@@ -196,7 +197,7 @@ describe('NetBox Cloud restore lifecycle (state-machines/netbox-cloud-restore.as
 
   test('an unknown backup id fails as BackupNotFound without requesting a retrieval', async () => {
     // Act
-    const outcome = await harness.runRestore(restoreInput({ backupId: 'no-such-backup' }));
+    const outcome = await harness.run('netbox-cloud', 'restore', restoreInput({ backupId: 'no-such-backup' }));
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'BackupNotFound' });

@@ -1,10 +1,10 @@
-import type { ApplianceClient } from '../../functions/kinds/appliance/client';
-import { checkBackup, createBackup } from '../../functions/kinds/appliance/backups';
-import { CopyVerificationFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { ApplianceBackupFailed, ApplianceStorageFull } from '../../functions/kinds/appliance/errors';
-import { startPoll } from '../../functions/shared/poll';
-import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
-import { MADE_BY_OFFSITE, archiveOf, archivedCopy, backup, handWrittenAppliance, readNoCopies, sleep, startQuickSimulator, target } from '../support/appliance';
+import type { ApplianceClient } from '../../../functions/kinds/appliance/client';
+import { checkBackup, createBackup } from '../../../functions/kinds/appliance/backups';
+import { CopyVerificationFailed, TransientApiError, VendorApiError } from '../../../functions/shared/errors';
+import { ApplianceBackupFailed, ApplianceStorageFull } from '../../../functions/kinds/appliance/errors';
+import { startPoll } from '../../../functions/shared/poll';
+import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../../bin/sandbox/appliance';
+import { MADE_BY_OFFSITE, archiveOf, archivedCopy, backup, handWrittenAppliance, readNoCopies, sleep, startQuickSimulator, target } from '../../support/appliance';
 
 describe('appliance backups against the appliance simulator', () => {
   let simulator: ApplianceSimulator;

@@ -8,7 +8,7 @@ import {
   type ApplianceSimulator,
   type ApplianceSimulatorOptions,
   type SimulatedBackup,
-} from '../../bin/sandbox/appliance';
+} from '../../../bin/sandbox/appliance';
 
 type Backup = Omit<SimulatedBackup, 'uploaded'>;
 

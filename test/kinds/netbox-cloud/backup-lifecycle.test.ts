@@ -1,7 +1,8 @@
-import { GATEWAY_502_HTML } from '../../bin/sandbox/netbox-cloud';
-import { manifestSchema } from '../../functions/archive/manifest';
-import { watchConnections } from '../support/connect-guard';
-import { listKeys, openMultipartUploads, readObject, SANDBOX_BUCKET, SANDBOX_SOURCE_INSTANCE, sha256, startHarness, type Harness } from '../support/harness';
+import { GATEWAY_502_HTML } from '../../../bin/sandbox/netbox-cloud';
+import { manifestSchema } from '../../../functions/archive/manifest';
+import { watchConnections } from '../../support/connect-guard';
+import { listKeys, openMultipartUploads, readObject, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../../support/harness';
+import { SANDBOX_SOURCE_INSTANCE, SANDBOX_NETBOX_TARGET } from '../../../bin/sandbox/netbox-cloud/sandbox-round';
 
 interface BackupOutput {
   backup: { backupId: string };
@@ -23,7 +24,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     // Prepare: the simulator lists 3 older scheduled backups per instance, in undocumented order.
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: true });
@@ -54,7 +55,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness = await startHarness({ netboxCloud: { triggerIdForRequests: false, defaultPageSize: 2 } });
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -70,7 +71,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     simulator.failNext({ method: 'GET', pathIncludes: '/backup-retrieved/' }, 502, { times: 1 });
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -88,7 +89,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.neverCompleteBackupRequests(true);
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess: 2+4+8+8+8+8+8+8 >= 60 s of virtual waiting, so 9 checks at most.
     expect(outcome).toMatchObject({ succeeded: false, error: 'BackupRequestTimedOut' });
@@ -105,7 +106,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.disconnectDownloadAfter(9 * 1024 * 1024, 10);
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'TransientApiError' });
@@ -120,7 +121,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     const watch = watchConnections();
 
     // Act
-    const outcome = await harness.runBackup().finally(() => watch.restore());
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET }).finally(() => watch.restore());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'DownloadUrlRefused' });
@@ -136,7 +137,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.corruptNextDownload('flipped-byte');
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'CopyVerificationFailed' });
@@ -149,7 +150,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-requests/' }, 502, { html: GATEWAY_502_HTML, afterHandling: true });
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -163,7 +164,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.failNext({ method: 'POST', pathIncludes: '/backup-retrieved/' }, 0, { afterHandling: true, dropConnection: true });
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -179,7 +180,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.repeatFirstPage('/backups/');
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'InconsistentPagination' });
@@ -195,7 +196,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
     harness.sandbox.netboxCloud.repeatFirstPage('/backups/');
 
     // Act
-    const outcome = await harness.runBackup();
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
 
     // Assess
     expect(outcome.succeeded).toBe(true);
@@ -205,7 +206,7 @@ describe('NetBox Cloud backup lifecycle (state-machines/netbox-cloud-backup.asl.
 
   test('an unknown target fails before any API call, naming the configured targets', async () => {
     // Act
-    const outcome = await harness.runBackup({ target: 'netbox-typo' });
+    const outcome = await harness.run('netbox-cloud', 'backup', { target: 'netbox-typo' });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'InvalidInput' });

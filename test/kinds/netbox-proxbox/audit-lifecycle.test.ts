@@ -1,12 +1,12 @@
-import { lifecycleFor } from '../../functions/catalog';
-import { useConfig } from '../../bin/cli/commands';
-import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
-import { largeEstate, SANDBOX_UNCOVERED, sandboxEstate } from '../../bin/sandbox/netbox-proxbox/estate';
-import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
-import { SANDBOX_PROXBOX_TARGET } from '../../bin/sandbox/netbox-proxbox/sandbox-round';
-import type { AuditReport } from '../../functions/kinds/netbox-proxbox/coverage';
-import { archiveClient } from '../../functions/runtime/archive-client';
-import { listKeys, NO_RETRY_DELAY_MS, readObject, SANDBOX_BUCKET } from '../support/harness';
+import { lifecycleFor } from '../../../functions/catalog';
+import { useConfig } from '../../../bin/cli/commands';
+import { runLifecycle, type LifecycleOutcome } from '../../../bin/local/local-runner';
+import { largeEstate, SANDBOX_UNCOVERED, sandboxEstate } from '../../../bin/sandbox/netbox-proxbox/estate';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../../bin/sandbox/sandbox';
+import { SANDBOX_PROXBOX_TARGET } from '../../../bin/sandbox/netbox-proxbox/sandbox-round';
+import type { AuditReport } from '../../../functions/kinds/netbox-proxbox/coverage';
+import { archiveClient } from '../../../functions/runtime/archive-client';
+import { listKeys, NO_RETRY_DELAY_MS, readObject, SANDBOX_BUCKET } from '../../support/harness';
 
 const LARGE = largeEstate(5000, 50);
 let sandbox: SandboxEnvironment;

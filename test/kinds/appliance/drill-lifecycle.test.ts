@@ -1,12 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { drillCommand, drillReportOf, runDrillLifecycle } from '../../bin/cli/drill';
-import { startApplianceSimulator, type ApplianceSimulator } from '../../bin/sandbox/appliance';
-import { useConfig } from '../../bin/cli/commands';
-import type { OffsiteConfig } from '../../functions/config/schema';
-import type { DrillReport } from '../../functions/drill/report';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_APPLIANCE_TARGET, listKeys, startHarness, type Harness } from '../support/harness';
+import { drillCommand, drillReportOf, runDrillLifecycle } from '../../../bin/cli/drill';
+import { startApplianceSimulator, type ApplianceSimulator } from '../../../bin/sandbox/appliance';
+import { useConfig } from '../../../bin/cli/commands';
+import type { OffsiteConfig } from '../../../functions/config/schema';
+import type { DrillReport } from '../../../functions/drill/report';
+import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, listKeys, startHarness, type Harness } from '../../support/harness';
+import { SANDBOX_APPLIANCE_TARGET } from '../../../bin/sandbox/appliance/sandbox-round';
 
 // An appliance drill end to end: the production appliance (the harness's) is backed up,
 // then its newest archived copy is uploaded to and restored on a second simulator, the
@@ -45,7 +46,7 @@ describe('restore drill — appliance onto a lab box', () => {
     await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
     process.env[LAB_PASSWORD_ENV] = lab.password;
     config = useConfig(path);
-    const backup = await harness.runApplianceBackup();
+    const backup = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
     expect(backup.succeeded).toBe(true);
   });
 
@@ -120,7 +121,7 @@ describe('restore drill — appliance onto a lab box', () => {
     lab.setStorageLimit(2);
     const outcomes = [await runDrillLifecycle(config, SANDBOX_APPLIANCE_TARGET, fast)];
     for (let round = 0; round < 2; round++) {
-      expect((await harness.runApplianceBackup()).succeeded).toBe(true);
+      expect((await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET })).succeeded).toBe(true);
 
       // Act
       outcomes.push(await runDrillLifecycle(config, SANDBOX_APPLIANCE_TARGET, fast));

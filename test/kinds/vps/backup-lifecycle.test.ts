@@ -1,11 +1,10 @@
-import { lifecycleFor } from '../../functions/catalog';
-import { listArchivedCopies } from '../../functions/archive/listing';
-import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
-import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
-import { backupCommand } from '../../bin/cli/commands';
-import type { LifecycleRunner } from '../../bin/cli/lifecycle-runner';
-import { OFFSITE_DESCRIPTION_MARKER, offsiteDescription } from '../../functions/shared/provenance';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_BUCKET, startHarness, type Harness } from '../support/harness';
+import { listArchivedCopies } from '../../../functions/archive/listing';
+import { runLifecycle, type LifecycleOutcome } from '../../../bin/local/local-runner';
+import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../../bin/sandbox/vps/sandbox-round';
+import { backupCommand } from '../../../bin/cli/commands';
+import type { LifecycleRunner } from '../../../bin/cli/lifecycle-runner';
+import { OFFSITE_DESCRIPTION_MARKER, offsiteDescription } from '../../../functions/shared/provenance';
+import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_BUCKET, startHarness, type Harness } from '../../support/harness';
 
 describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
   let harness: Harness;
@@ -21,13 +20,7 @@ describe('VPS backup lifecycle (state-machines/vps-backup.asl.json)', () => {
   let runs = 0;
   function runBackup(): Promise<LifecycleOutcome> {
     runs += 1;
-    return runLifecycle({
-      lifecycle: lifecycleFor('vps', 'backup'),
-      input: { target: SANDBOX_VPS_TARGET },
-      executionName: `vps-backup-test-${runs}`,
-      waitOverridesMs: FAST_WAITS_MS,
-      retryOverridesMs: NO_RETRY_DELAY_MS,
-    });
+    return harness.run('vps', 'backup', { target: SANDBOX_VPS_TARGET }, { executionName: `vps-backup-test-${runs}` });
   }
 
   const quiet = { out: () => undefined, err: () => undefined, errStream: process.stderr };

@@ -1,6 +1,7 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { manifestSchema } from '../../functions/archive/manifest';
-import { listKeys, openMultipartUploads, readObject, SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../support/harness';
+import { manifestSchema } from '../../../functions/archive/manifest';
+import { listKeys, openMultipartUploads, readObject, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../../support/harness';
+import { SANDBOX_APPLIANCE_TARGET } from '../../../bin/sandbox/appliance/sandbox-round';
 
 interface BackupOutput {
   backup: { backupId: string; status: string; notes: string[] };
@@ -26,7 +27,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     const simulator = harness.sandbox.appliance;
 
     // Act
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: true });
@@ -67,13 +68,13 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     const simulator = harness.sandbox.appliance;
     const seeded = simulator.backups().map((backup) => backup.id);
     expect(seeded).toHaveLength(1);
-    const first = await harness.runApplianceBackup();
+    const first = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
     expect(first.succeeded).toBe(true);
     const firstId = (first.output as BackupOutput).backup.backupId;
     await intoNextSecond();
 
     // Act: the second backup makes the first one surplus.
-    const second = await harness.runApplianceBackup();
+    const second = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(second.succeeded).toBe(true);
@@ -86,7 +87,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     await intoNextSecond();
 
     // Act
-    const third = await harness.runApplianceBackup();
+    const third = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess: the second backup is beyond applianceKeep now, but has no verified copy: kept.
     expect(third.succeeded).toBe(true);
@@ -104,7 +105,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     harness.sandbox.appliance.failNextBackup('disk I/O error');
 
     // Act
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'ApplianceBackupFailed' });
@@ -119,7 +120,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     harness = await startHarness({ appliance: { seedBackups: 2, storageLimit: 2 } });
 
     // Act
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'ApplianceStorageFull' });
@@ -141,7 +142,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     // Act: three nights in a row.
     for (let night = 0; night < 3; night += 1) {
       if (night > 0) await intoNextSecond();
-      const outcome = await harness.runApplianceBackup();
+      const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
       expect({ night, succeeded: outcome.succeeded, error: outcome.error }).toEqual({ night, succeeded: true, error: undefined });
       runs.push(outcome.output as BackupOutput);
     }
@@ -162,7 +163,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     simulator.loseNextCreateAnswer(500);
 
     // Act
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: true });
@@ -177,12 +178,12 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     // Prepare: room for three; the second run makes the first surplus, and every DELETE fails.
     harness = await startHarness({ appliance: { storageLimit: 3 } });
     const simulator = harness.sandbox.appliance;
-    expect((await harness.runApplianceBackup()).succeeded).toBe(true);
+    expect((await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET })).succeeded).toBe(true);
     await intoNextSecond();
     simulator.failNextDeletes(100);
 
     // Act
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'PruneFailed' });
@@ -199,7 +200,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     harness = await startHarness();
 
     // Act
-    const outcome = await harness.runApplianceBackup();
+    const outcome = await harness.run('appliance', 'backup', { target: SANDBOX_APPLIANCE_TARGET });
 
     // Assess
     expect(outcome.succeeded).toBe(true);

@@ -1,7 +1,5 @@
-import { lifecycleFor } from '../../functions/catalog';
-import { runLifecycle, type LifecycleOutcome } from '../../bin/local/local-runner';
-import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, startHarness, type Harness } from '../support/harness';
+import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../../bin/sandbox/vps/sandbox-round';
+import { startHarness, type Harness } from '../../support/harness';
 
 describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
   let harness: Harness;
@@ -14,9 +12,6 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     await harness.stop();
   });
 
-  function runRestore(input: Record<string, string>): Promise<LifecycleOutcome> {
-    return runLifecycle({ lifecycle: lifecycleFor('vps', 'restore'), input, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
-  }
 
   const restoreInput = (backupId = 'latest', overrides: Record<string, string> = {}) => ({ target: SANDBOX_VPS_TARGET, backupId, confirm: SANDBOX_VPS_TARGET, ...overrides });
   const restorePosts = () => harness.sandbox.vps.requests.filter((request) => request.method === 'POST' && request.path.endsWith('/restore/'));
@@ -28,7 +23,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     harness.sandbox.vps.addBackup({ serverId: SANDBOX_VPS_SERVER, type: 'manual', ageMs: 60 * 1000, inProgress: true });
 
     // Act
-    const outcome = await runRestore(restoreInput());
+    const outcome = await harness.run('vps', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: true });
@@ -42,7 +37,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     const other = harness.sandbox.vps.listBackups().find((backup) => serverOf(backup) !== SANDBOX_VPS_SERVER);
 
     // Act
-    const outcome = await runRestore(restoreInput(String(other?.id)));
+    const outcome = await harness.run('vps', 'restore', restoreInput(String(other?.id)));
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'BackupNotRestorable' });
@@ -55,7 +50,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     const running = harness.sandbox.vps.addBackup({ serverId: SANDBOX_VPS_SERVER, type: 'manual', inProgress: true });
 
     // Act
-    const outcome = await runRestore(restoreInput(String(running)));
+    const outcome = await harness.run('vps', 'restore', restoreInput(String(running)));
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'BackupNotRestorable' });
@@ -68,7 +63,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     harness.sandbox.vps.setRestoreOutcome(SANDBOX_VPS_SERVER, 'failed');
 
     // Act
-    const outcome = await runRestore(restoreInput());
+    const outcome = await harness.run('vps', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreFailed' });
@@ -77,7 +72,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
 
   test('without the confirmation nothing is called', async () => {
     // Act
-    const outcomes = [await runRestore(restoreInput('latest', { confirm: 'web-01' })), await runRestore({ target: SANDBOX_VPS_TARGET, backupId: 'latest' })];
+    const outcomes = [await harness.run('vps', 'restore', restoreInput('latest', { confirm: 'web-01' })), await harness.run('vps', 'restore', { target: SANDBOX_VPS_TARGET, backupId: 'latest' })];
 
     // Assess
     expect(outcomes.map((outcome) => outcome.error)).toEqual(['RestoreNotConfirmed', 'RestoreNotConfirmed']);
@@ -89,7 +84,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     harness.sandbox.vps.failNext({ method: 'POST', pathIncludes: '/restore/' }, 409, { body: { detail: 'Server is already restoring.' } });
 
     // Act
-    const outcome = await runRestore(restoreInput());
+    const outcome = await harness.run('vps', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreInProgress' });
@@ -103,7 +98,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     harness = await startHarness({ vps: { restoreDurationMs: 60 * 60 * 1000 }, poll: { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 1 } });
 
     // Act
-    const outcome = await runRestore(restoreInput());
+    const outcome = await harness.run('vps', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RestoreTimedOut' });
@@ -115,7 +110,7 @@ describe('VPS restore lifecycle (state-machines/vps-restore.asl.json)', () => {
     harness = await startHarness({ vps: { restoreDurationMs: 0, restoreVisibleReads: 0 }, poll: { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 1 } });
 
     // Act
-    const outcome = await runRestore(restoreInput());
+    const outcome = await harness.run('vps', 'restore', restoreInput());
 
     // Assess
     expect(outcome).toMatchObject({ succeeded: false, error: 'RequestOutcomeUnknown' });

@@ -1,9 +1,9 @@
-import type { ApplianceClient } from '../../functions/kinds/appliance/client';
-import { resolveRestore, restoreSelection } from '../../functions/kinds/appliance/restore-plan';
-import { BackupNotFound, InvalidInput } from '../../functions/shared/errors';
-import { SoftwareVersionMismatch } from '../../functions/kinds/appliance/errors';
-import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
-import { NO_COPIES, archiveOf, archivedCopy, startQuickSimulator, target } from '../support/appliance';
+import type { ApplianceClient } from '../../../functions/kinds/appliance/client';
+import { resolveRestore, restoreSelection } from '../../../functions/kinds/appliance/restore-plan';
+import { BackupNotFound, InvalidInput } from '../../../functions/shared/errors';
+import { SoftwareVersionMismatch } from '../../../functions/kinds/appliance/errors';
+import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../../bin/sandbox/appliance';
+import { NO_COPIES, archiveOf, archivedCopy, startQuickSimulator, target } from '../../support/appliance';
 
 describe('appliance restore plan against the appliance simulator', () => {
   let simulator: ApplianceSimulator;

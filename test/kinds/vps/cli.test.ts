@@ -1,41 +1,13 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../bin/local/repo-root';
-import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
-import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../../bin/sandbox/sandbox';
+import { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from '../../../bin/sandbox/vps/sandbox-round';
+import { runOffsite, type CliRun } from '../../support/cli';
 
 // The CLI as a user runs it: the package's `offsite` bin, in its own process.
-function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('offsite CLI against the VPS simulator', () => {
   let sandbox: SandboxEnvironment;
   const outputs: string[] = [];
   const run = async (args: string[]): Promise<CliRun> => {
-    const result = await offsite(args, sandbox.env);
+    const result = await runOffsite(args, sandbox.env);
     outputs.push(result.stdout, result.stderr);
     return result;
   };

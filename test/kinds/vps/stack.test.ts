@@ -1,6 +1,6 @@
-import { FUNCTIONS } from '../../functions/catalog';
-import { parseConfig } from '../../functions/config/load';
-import { ACCOUNT, REGION, flat, lifecycle, only, secretNamed, synthesize, type SynthesizedStack } from '../support/infra';
+import { FUNCTIONS } from '../../../functions/catalog';
+import { parseConfig } from '../../../functions/config/load';
+import { ACCOUNT, REGION, flat, lifecycle, only, secretNamed, synthesize, type SynthesizedStack } from '../../support/infra';
 
 // The vps kind in the stack: its functions and state machines through the registry, IAM
 // scoped to the vps secrets, its schedule and alarms.

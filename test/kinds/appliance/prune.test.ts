@@ -1,5 +1,5 @@
-import { planPrune } from '../../functions/kinds/appliance/prune';
-import { archiveOf, archivedCopy, backup } from '../support/appliance';
+import { planPrune } from '../../../functions/kinds/appliance/prune';
+import { archiveOf, archivedCopy, backup } from '../../support/appliance';
 
 describe('planPrune', () => {
   test('keeps the newest applianceKeep backups offsite made and deletes older ones with a verified copy', () => {

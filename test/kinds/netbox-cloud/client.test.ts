@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NetboxCloudClient } from '../../functions/kinds/netbox-cloud/client';
-import { InconsistentPagination, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { TargetVersionUnavailable } from '../../functions/kinds/netbox-cloud/errors';
-import { GATEWAY_502_HTML, startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../bin/sandbox/netbox-cloud';
+import { NetboxCloudClient } from '../../../functions/kinds/netbox-cloud/client';
+import { InconsistentPagination, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../../../functions/shared/errors';
+import { TargetVersionUnavailable } from '../../../functions/kinds/netbox-cloud/errors';
+import { GATEWAY_502_HTML, startNetboxCloudSimulator, type NetboxCloudSimulator } from '../../../bin/sandbox/netbox-cloud';
 
 describe('NetboxCloudClient', () => {
   let simulator: NetboxCloudSimulator;

@@ -1,36 +1,10 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../bin/local/repo-root';
-import { coverEverythingRoutine, SANDBOX_UNCOVERED } from '../../bin/sandbox/netbox-proxbox/estate';
-import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
-import { SANDBOX_NETBOX_TARGET } from '../../bin/sandbox/netbox-cloud/sandbox-round';
-import { SANDBOX_PROXBOX_TARGET } from '../../bin/sandbox/netbox-proxbox/sandbox-round';
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { coverEverythingRoutine, SANDBOX_UNCOVERED } from '../../../bin/sandbox/netbox-proxbox/estate';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../../bin/sandbox/sandbox';
+import { SANDBOX_NETBOX_TARGET } from '../../../bin/sandbox/netbox-cloud/sandbox-round';
+import { SANDBOX_PROXBOX_TARGET } from '../../../bin/sandbox/netbox-proxbox/sandbox-round';
+import { runOffsite } from '../../support/cli';
 
 // The CLI as a user runs it: the package's `offsite` bin, in its own process.
-function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
-  // As a user's shell has it: no log level set, so the functions' logs stay silent.
-  const { POWERTOOLS_LOG_LEVEL: _level, ...userEnvironment } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], { cwd: REPO_ROOT, env: { ...userEnvironment, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('offsite audit against the NetBox + Proxbox simulator', () => {
   let sandbox: SandboxEnvironment;
 
@@ -44,7 +18,7 @@ describe('offsite audit against the NetBox + Proxbox simulator', () => {
 
   test('--json prints the contract document alone on stdout and exits 1 while VMs are uncovered', async () => {
     // Act
-    const run = await offsite(['audit', SANDBOX_PROXBOX_TARGET, '--json'], sandbox.env);
+    const run = await runOffsite(['audit', SANDBOX_PROXBOX_TARGET, '--json'], sandbox.env);
 
     // Assess
     expect(run.code).toBe(1);
@@ -59,7 +33,7 @@ describe('offsite audit against the NetBox + Proxbox simulator', () => {
 
   test('the table names each VM with its routines, newest backup age, replication and findings', async () => {
     // Act
-    const run = await offsite(['audit', SANDBOX_PROXBOX_TARGET], sandbox.env);
+    const run = await runOffsite(['audit', SANDBOX_PROXBOX_TARGET], sandbox.env);
 
     // Assess
     expect(run.code).toBe(1);
@@ -73,7 +47,7 @@ describe('offsite audit against the NetBox + Proxbox simulator', () => {
     const badToken = 'ffffffffffffffffffffffffffffffffffffffff';
 
     // Act
-    const run = await offsite(['audit', SANDBOX_PROXBOX_TARGET, '--json'], { ...sandbox.env, OFFSITE_SANDBOX_NETBOX_TOKEN: badToken });
+    const run = await runOffsite(['audit', SANDBOX_PROXBOX_TARGET, '--json'], { ...sandbox.env, OFFSITE_SANDBOX_NETBOX_TOKEN: badToken });
 
     // Assess
     const refused = sandbox.netboxProxbox.requests.filter((request) => request.auth === 'invalid');
@@ -87,8 +61,8 @@ describe('offsite audit against the NetBox + Proxbox simulator', () => {
 
   test('restore of a netbox-proxbox target and audit of a kind without one are refused with exit 2', async () => {
     // Act
-    const restore = await offsite(['restore', SANDBOX_PROXBOX_TARGET, '--backup', 'latest', '--yes'], sandbox.env);
-    const audit = await offsite(['audit', SANDBOX_NETBOX_TARGET], sandbox.env);
+    const restore = await runOffsite(['restore', SANDBOX_PROXBOX_TARGET, '--backup', 'latest', '--yes'], sandbox.env);
+    const audit = await runOffsite(['audit', SANDBOX_NETBOX_TARGET], sandbox.env);
 
     // Assess
     expect([restore.code, audit.code]).toEqual([2, 2]);
@@ -101,7 +75,7 @@ describe('offsite audit against the NetBox + Proxbox simulator', () => {
     sandbox.netboxProxbox.estate.backupRoutines.push(coverEverythingRoutine(100));
 
     // Act
-    const run = await offsite(['audit', SANDBOX_PROXBOX_TARGET, '--json'], sandbox.env);
+    const run = await runOffsite(['audit', SANDBOX_PROXBOX_TARGET, '--json'], sandbox.env);
 
     // Assess
     expect(run.code).toBe(0);

@@ -3,16 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ArchiveListing, ArchivedCopy } from '../../functions/archive/listing';
-import type { ApplianceBackup, ApplianceClient } from '../../functions/kinds/appliance/client';
-import { checkUploadedBackup, uploadFromArchive } from '../../functions/kinds/appliance/upload';
-import { CopyVerificationFailed, TransientApiError } from '../../functions/shared/errors';
-import { ApplianceBackupFailed, ApplianceStorageFull } from '../../functions/kinds/appliance/errors';
-import { startPoll } from '../../functions/shared/poll';
-import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
-import { MADE_BY_OFFSITE, NO_COPIES, archiveOf, archivedCopy, backup, handWrittenAppliance, simulatorClient, sleep, target } from '../support/appliance';
-import { localS3Client } from '../support/harness';
+import type { ArchiveListing, ArchivedCopy } from '../../../functions/archive/listing';
+import type { ApplianceBackup, ApplianceClient } from '../../../functions/kinds/appliance/client';
+import { checkUploadedBackup, uploadFromArchive } from '../../../functions/kinds/appliance/upload';
+import { CopyVerificationFailed, TransientApiError } from '../../../functions/shared/errors';
+import { ApplianceBackupFailed, ApplianceStorageFull } from '../../../functions/kinds/appliance/errors';
+import { startPoll } from '../../../functions/shared/poll';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../../bin/sandbox/appliance';
+import { startLocalS3, type LocalS3 } from '../../../bin/sandbox/local-s3';
+import { MADE_BY_OFFSITE, NO_COPIES, archiveOf, archivedCopy, backup, handWrittenAppliance, simulatorClient, sleep, target } from '../../support/appliance';
+import { localS3Client } from '../../support/harness';
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');

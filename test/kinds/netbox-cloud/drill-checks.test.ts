@@ -1,7 +1,7 @@
-import { parseConfig } from '../../functions/config/load';
-import type { DrillCopy } from '../../functions/drill/rules';
-import type { NetboxCloudTarget } from '../../functions/kinds/netbox-cloud/config';
-import { netboxCloudDrillChecks } from '../../functions/kinds/netbox-cloud/drill-checks';
+import { parseConfig } from '../../../functions/config/load';
+import type { DrillCopy } from '../../../functions/drill/rules';
+import type { NetboxCloudTarget } from '../../../functions/kinds/netbox-cloud/config';
+import { netboxCloudDrillChecks } from '../../../functions/kinds/netbox-cloud/drill-checks';
 
 const archive = { bucket: 'acme-offsite', prefix: 'backups/', region: 'eu-west-1' };
 const netbox = { name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-1', instanceId: 'nb-a12ff000777', credentials: { env: 'KEY' } };

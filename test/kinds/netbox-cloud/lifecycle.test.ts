@@ -1,5 +1,5 @@
-import type { NetboxCloudTarget } from '../../functions/kinds/netbox-cloud/config';
-import type { Backup, BackupRequest, RestoreJob, Retrieval } from '../../functions/kinds/netbox-cloud/client';
+import type { NetboxCloudTarget } from '../../../functions/kinds/netbox-cloud/config';
+import type { Backup, BackupRequest, RestoreJob, Retrieval } from '../../../functions/kinds/netbox-cloud/client';
 import {
   checkBackupRequest,
   checkRestore,
@@ -12,10 +12,10 @@ import {
   type BackupRequestState,
   type RestoreState,
   type RetrievalState,
-} from '../../functions/kinds/netbox-cloud/lifecycle';
-import { BackupNotFound, RequestOutcomeUnknown, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { TargetVersionUnavailable } from '../../functions/kinds/netbox-cloud/errors';
-import { startPoll } from '../../functions/shared/poll';
+} from '../../../functions/kinds/netbox-cloud/lifecycle';
+import { BackupNotFound, RequestOutcomeUnknown, TransientApiError, VendorApiError } from '../../../functions/shared/errors';
+import { TargetVersionUnavailable } from '../../../functions/kinds/netbox-cloud/errors';
+import { startPoll } from '../../../functions/shared/poll';
 
 const target: NetboxCloudTarget = {
   name: 'netbox-prod',

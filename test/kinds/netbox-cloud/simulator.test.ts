@@ -8,7 +8,7 @@ import {
   type NetboxCloudSimulatorOptions,
   type RestoreJobItem,
   type RetrievalItem,
-} from '../../bin/sandbox/netbox-cloud';
+} from '../../../bin/sandbox/netbox-cloud';
 
 interface Page<T> {
   data: T[];

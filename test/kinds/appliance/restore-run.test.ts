@@ -1,4 +1,4 @@
-import type { ApplianceClient } from '../../functions/kinds/appliance/client';
+import type { ApplianceClient } from '../../../functions/kinds/appliance/client';
 import {
   checkRestore,
   isRebootSymptom,
@@ -7,11 +7,11 @@ import {
   startRestorePoll,
   type RestoreBaseline,
   type RestoreStarted,
-} from '../../functions/kinds/appliance/restore-run';
-import { RestoreFailed, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { RebootWindowExceeded } from '../../functions/kinds/appliance/errors';
-import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
-import { clock, handWrittenAppliance, sleep, startQuickSimulator, target } from '../support/appliance';
+} from '../../../functions/kinds/appliance/restore-run';
+import { RestoreFailed, TransientApiError, VendorApiError } from '../../../functions/shared/errors';
+import { RebootWindowExceeded } from '../../../functions/kinds/appliance/errors';
+import type { ApplianceSimulator, ApplianceSimulatorOptions } from '../../../bin/sandbox/appliance';
+import { clock, handWrittenAppliance, sleep, startQuickSimulator, target } from '../../support/appliance';
 
 const NO_RESTORE_YET = { previousStatus: 'not_run', previousRestoreTime: 0 };
 

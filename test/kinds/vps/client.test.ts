@@ -1,7 +1,7 @@
-import { InconsistentPagination, NotAuthorized, RateLimited, RestoreInProgress, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { ServerNotFound } from '../../functions/kinds/vps/errors';
-import { rateLimitResetSeconds, VpsClient } from '../../functions/kinds/vps/client';
-import { startVpsSimulator, type VpsSimulator } from '../../bin/sandbox/vps';
+import { InconsistentPagination, NotAuthorized, RateLimited, RestoreInProgress, TransientApiError, VendorApiError } from '../../../functions/shared/errors';
+import { ServerNotFound } from '../../../functions/kinds/vps/errors';
+import { rateLimitResetSeconds, VpsClient } from '../../../functions/kinds/vps/client';
+import { startVpsSimulator, type VpsSimulator } from '../../../bin/sandbox/vps';
 
 describe('VpsClient against the VPS simulator', () => {
   let simulator: VpsSimulator;

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { applianceAuthenticator, type ApplianceLogin, type TokenCache } from '../../functions/kinds/appliance/auth';
-import { ApplianceClient } from '../../functions/kinds/appliance/client';
-import { applianceTransport, type ApplianceTls } from '../../functions/kinds/appliance/transport';
-import { CertificateRejected, NotAuthorized, TransientApiError, VendorApiError } from '../../functions/shared/errors';
-import { ApplianceStorageFull } from '../../functions/kinds/appliance/errors';
-import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
+import { applianceAuthenticator, type ApplianceLogin, type TokenCache } from '../../../functions/kinds/appliance/auth';
+import { ApplianceClient } from '../../../functions/kinds/appliance/client';
+import { applianceTransport, type ApplianceTls } from '../../../functions/kinds/appliance/transport';
+import { CertificateRejected, NotAuthorized, TransientApiError, VendorApiError } from '../../../functions/shared/errors';
+import { ApplianceStorageFull } from '../../../functions/kinds/appliance/errors';
+import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../../bin/sandbox/appliance';
 
 const TIMEOUT_MS = 5000;
 

@@ -1,7 +1,7 @@
-import { backupFile, backupRoutine, proxmoxCluster, replication, sandboxEstate, SANDBOX_UNCOVERED, syncStateRow, virtualMachine, type RoutineSpec, type VmSpec } from '../../bin/sandbox/netbox-proxbox/estate';
-import type { CoveragePolicy } from '../../functions/kinds/netbox-proxbox/config';
-import { computeCoverage, type AuditReport, type BackupsRead } from '../../functions/kinds/netbox-proxbox/coverage';
-import { backupRecord, proxmoxClusterRecord, replicationRecord, routineRecord, vmLinkRecord, vmRecord, type ProxmoxClusterRecord, type VmLinkRecord } from '../../functions/kinds/netbox-proxbox/records';
+import { backupFile, backupRoutine, proxmoxCluster, replication, sandboxEstate, SANDBOX_UNCOVERED, syncStateRow, virtualMachine, type RoutineSpec, type VmSpec } from '../../../bin/sandbox/netbox-proxbox/estate';
+import type { CoveragePolicy } from '../../../functions/kinds/netbox-proxbox/config';
+import { computeCoverage, type AuditReport, type BackupsRead } from '../../../functions/kinds/netbox-proxbox/coverage';
+import { backupRecord, proxmoxClusterRecord, replicationRecord, routineRecord, vmLinkRecord, vmRecord, type ProxmoxClusterRecord, type VmLinkRecord } from '../../../functions/kinds/netbox-proxbox/records';
 
 const NOW = new Date('2026-04-02T06:00:00Z');
 const POLICY: CoveragePolicy = { requireReplication: false, ignoreTags: [] };
