@@ -9,7 +9,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LifecyclePurpose } from '../functions/kinds/kind';
 import { KINDS, type TargetKind } from '../functions/kinds/registry';
-import { AUDIT_METRICS, AUDIT_METRICS_NAMESPACE } from '../functions/kinds/netbox-proxbox/metric-names';
+import { AUDIT_GROUP_DIMENSION, AUDIT_METRICS, AUDIT_METRICS_NAMESPACE } from '../functions/kinds/netbox-proxbox/metric-names';
 
 export interface AlarmedLifecycle {
   readonly purpose: LifecyclePurpose;
@@ -18,8 +18,16 @@ export interface AlarmedLifecycle {
   readonly stateMachine: sfn.IStateMachine;
   /** The state machine's name, as shown in the Step Functions console. */
   readonly stateMachineName: string;
-  /** Targets an audit lifecycle reports on: each gets a coverage-gap alarm on its AuditUncoveredVirtualMachines. */
-  readonly auditedTargets?: readonly string[];
+  /** The groups an audit lifecycle reports on (its targets by schedule expression): each gets one coverage-gap alarm. */
+  readonly auditGroups?: readonly AuditGroup[];
+}
+
+export interface AuditGroup {
+  /** scheduleGroupTag of the expression (functions/fleet/groups.ts): the AuditGroup dimension the audits publish. */
+  readonly tag: string;
+  /** The schedule expression; undefined for the targets audited by hand only. */
+  readonly expression?: string;
+  readonly targets: readonly string[];
 }
 
 export interface LifecycleAlarmsProps {
@@ -135,20 +143,23 @@ export class LifecycleAlarms extends Construct {
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `The coverage AUDIT of ${aTarget(kind)} hit the state machine's hard time limit: no report was written. ` +
         `${open}, filter Timed out: the last state shows which NetBox list it was reading; a NetBox that answers very slowly (or a huge page count) is the usual cause.`);
-    for (const target of lifecycle.auditedTargets ?? []) {
-      const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}CoverageGap${target.replace(/(^|-)([a-z0-9])/g, (_m, _sep: string, ch: string) => ch.toUpperCase())}`, {
-        alarmName: `${name}-coverage-gap-${target}`,
+    for (const group of lifecycle.auditGroups ?? []) {
+      const which = group.expression === undefined ? 'audited by hand (no schedule)' : `audited on ${group.expression}`;
+      const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}CoverageGap${group.tag.replace(/(^|-)([a-z0-9])/g, (_m, _sep: string, ch: string) => ch.toUpperCase())}`, {
+        alarmName: `${name}-coverage-gap-${group.tag}`,
         alarmDescription: this.fit(
-          `COVERAGE GAP: the newest audit of ${target} found VMs in scope without a working backup routine (${AUDIT_METRICS.uncovered} > 0): ` +
-            'those VMs would be lost today. ' +
-            `${hints?.coverageGap ?? 'Open the newest audit report'}. Stays in alarm until an audit finds every VM covered; a failed audit raises its own alarm.`,
+          `COVERAGE GAP: an audit of the ${group.targets.length} ${kind} target(s) ${which} found VMs in scope without a working backup routine (${AUDIT_METRICS.uncovered} > 0 today): ` +
+            'those VMs would be lost today. `offsite status` or the Step Functions executions of ' + name + ' show which target; ' +
+            `${hints?.coverageGap ?? 'Open the newest audit report'}. Clears with the group's first audit of a later UTC day that finds every VM covered; a failed audit raises its own alarm.`,
         ),
+        // The largest uncovered count any audit of the group published in the UTC day: a
+        // group's audits run together, so one day holds every target's latest verdict.
         metric: new cloudwatch.Metric({
           namespace: AUDIT_METRICS_NAMESPACE,
           metricName: AUDIT_METRICS.uncovered,
-          dimensionsMap: { Target: target },
+          dimensionsMap: { [AUDIT_GROUP_DIMENSION]: group.tag },
           statistic: 'Maximum',
-          period: Duration.hours(1),
+          period: Duration.days(1),
         }),
         threshold: 0,
         evaluationPeriods: 1,

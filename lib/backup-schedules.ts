@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ArnFormat, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -9,6 +8,7 @@ import { lifecycleFor, type LifecycleSpec } from '../functions/catalog';
 import type { TargetConfig } from '../functions/config/schema';
 import { scheduledPurpose } from '../functions/kinds/kind';
 import { kindOf } from '../functions/kinds/registry';
+import { expressionTag } from '../functions/fleet/groups';
 
 export interface BackupSchedulesProps {
   /** All configured targets; those with a `schedule` are run by their group's schedule. */
@@ -44,9 +44,7 @@ export function scheduleGroups(targets: readonly TargetConfig[]): ScheduleGroup[
 }
 
 /** Eight hex digits of the expression: the same group keeps the same schedule name on every deploy. */
-export function expressionTag(expression: string): string {
-  return createHash('sha256').update(expression).digest('hex').slice(0, 8);
-}
+export { expressionTag };
 
 /**
  * One EventBridge Scheduler schedule per scheduled group — per distinct (lifecycle,

@@ -104,16 +104,14 @@ export class OffsiteDashboard extends Construct {
         ? new cloudwatch.TextWidget({ markdown: '## Coverage gaps\nNo audited targets configured (netbox-proxbox).', width: 24, height: 2 })
         : new cloudwatch.GraphWidget({
             title: 'Coverage gaps (uncovered VMs, findings) per audited target',
-            left: props.auditedTargets.map((target) => offsiteMetric('AuditUncoveredVirtualMachines', { Target: target }, 'Maximum', DAY, `${target} uncovered`)),
+            // One search each, not a metric per target: the dashboard stays the same size however many NetBox instances are audited.
+            left: [
+              new cloudwatch.MathExpression({ expression: `SEARCH('{offsite,Target} MetricName="AuditUncoveredVirtualMachines"', 'Maximum', 86400)`, label: 'uncovered', period: DAY }),
+            ],
             // Findings are published per Severity too: summed over whichever severities exist.
-            right: props.auditedTargets.map(
-              (target) =>
-                new cloudwatch.MathExpression({
-                  expression: `SUM(SEARCH('{offsite,Severity,Target} MetricName="AuditFindings" Target="${target}"', 'Maximum', 86400))`,
-                  label: `${target} findings`,
-                  period: DAY,
-                }),
-            ),
+            right: [
+              new cloudwatch.MathExpression({ expression: `SEARCH('{offsite,Severity,Target} MetricName="AuditFindings"', 'Maximum', 86400)`, label: 'findings', period: DAY }),
+            ],
             width: 24,
           }),
     );

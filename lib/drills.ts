@@ -4,6 +4,7 @@ import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, Token, 
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -12,11 +13,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { functionArnPlaceholder } from '../functions/catalog';
-import type { CredentialsRef, OffsiteConfig, TargetConfig } from '../functions/config/schema';
+import type { OffsiteConfig, TargetConfig } from '../functions/config/schema';
 import { DRILL_DEFINITION_FILE, DRILL_FUNCTIONS, DRILL_LIFECYCLES, DRILL_OVERDUE_ALARM_ENV, RESTORE_STATE_MACHINE_PLACEHOLDER } from '../functions/drill/jobs';
 import { kindOf } from '../functions/kinds/registry';
+import { expressionTag } from '../functions/fleet/groups';
+import { FanOutStateMachine } from './fleet-fan-out';
 import type { OffsiteFunction } from './offsite-function';
 import { REPO_ROOT } from './offsite-function';
+import { drillSecretPrefixes, secretsUnder, secretsUnderNagId } from './secret-grants';
 
 export interface DrillsProps {
   readonly config: OffsiteConfig;
@@ -26,25 +30,6 @@ export interface DrillsProps {
   readonly bucket: s3.IBucket;
   readonly topic: sns.ITopic;
   readonly namePrefix: string;
-}
-
-function secretArn(stack: Stack, ref: CredentialsRef): string[] {
-  if (!('secret' in ref)) return [];
-  return [ref.secret.startsWith('arn:') ? ref.secret : stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ref.secret}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
-}
-
-/** The secrets the drill checks read: the drills' own tokens, and the credentials of the destinations (appliance lab boxes; vps: the account's token). */
-export function drillSecretArns(stack: Stack, config: OffsiteConfig): string[] {
-  const arns = new Set<string>();
-  for (const target of config.targets) {
-    const drill = (target as { drill?: { to: string | number; checks?: { restored?: { credentials: CredentialsRef }; source?: { credentials: CredentialsRef } } } }).drill;
-    if (!drill) continue;
-    for (const api of [drill.checks?.restored, drill.checks?.source]) for (const arn of api ? secretArn(stack, api.credentials) : []) arns.add(arn);
-    // The destination is reached with the credentials of the target the checks call.
-    const destination = target.kind === 'appliance' ? config.targets.find((candidate) => candidate.name === drill.to) : target.kind === 'vps' ? target : undefined;
-    for (const { ref } of destination ? kindOf(destination).credentialReferences(destination) : []) for (const arn of secretArn(stack, ref)) arns.add(arn);
-  }
-  return [...arns];
 }
 
 /**
@@ -58,6 +43,8 @@ export class Drills extends Construct {
   /** The drill machines with their names, in kind order (the dashboard graphs them). */
   readonly machines: { readonly kind: string; readonly stateMachine: sfn.StateMachine; readonly stateMachineName: string }[] = [];
   readonly schedules: Schedule[] = [];
+  /** By drill lifecycle id: the fan-out each kind's drill schedules start (kinds with a scheduled drill). */
+  readonly fanOuts = new Map<string, FanOutStateMachine>();
   readonly failedAlarms: cloudwatch.Alarm[] = [];
   readonly overdueAlarm?: cloudwatch.Alarm;
 
@@ -73,8 +60,14 @@ export class Drills extends Construct {
       return found;
     };
 
-    const secrets = drillSecretArns(stack, props.config);
-    if (secrets.length > 0) fn('DrillChecks').addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
+    // The drills' own tokens and the destinations' credentials, by name prefix (lib/secret-grants.ts): fixed, however many drills.
+    for (const namePrefix of drillSecretPrefixes(props.config)) {
+      fn('DrillChecks').addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretsUnder(stack, namePrefix)] }));
+      Validations.of(fn('DrillChecks').role).acknowledge({
+        id: secretsUnderNagId(stack, namePrefix),
+        reason: `GetSecretValue on the secrets named under "${namePrefix}" only: the drill checks' tokens and the drill destinations' credentials, named there by the operator; synth refuses a drill secret named elsewhere.`,
+      });
+    }
     const reports = `${props.config.archive.prefix}*/drills/*`;
     fn('DrillReport').addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.bucket.arnForObjects(reports)] }));
     Validations.of(fn('DrillReport').role).acknowledge({
@@ -82,10 +75,11 @@ export class Drills extends Construct {
       reason: 'PutObject on drill report documents only (<prefix><target>/drills/<time>.json, named at run time); no write to copies or manifests, no delete.',
     });
 
+    const lambdas = new Map<string, lambda.IFunction>([...props.functions].map(([functionId, offsite]) => [functionId, offsite.function]));
     const text = readFileSync(join(REPO_ROOT, DRILL_DEFINITION_FILE), 'utf8');
     const role = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
-      description: 'offsite: lets EventBridge Scheduler start the drill state machines',
+      description: 'offsite: lets EventBridge Scheduler start the drill fan-out state machines',
     });
     const timeZone = TimeZone.of(props.config.timezone);
     for (const spec of DRILL_LIFECYCLES) {
@@ -148,15 +142,29 @@ export class Drills extends Construct {
       failed.addAlarmAction(action);
       this.failedAlarms.push(failed);
 
-      for (const target of targets) {
+      // Drill schedules by group, as backups: one schedule per (kind, drill expression) starts a
+      // fan-out over this drill machine, which reads the group's targets from the deployed
+      // configuration, so the stack does not grow with the drilled targets.
+      const expressions = [...new Set(targets.flatMap((target) => {
         const expression = (target as { drill?: { schedule?: string } }).drill?.schedule;
-        if (expression === undefined) continue;
+        return expression === undefined ? [] : [expression];
+      }))];
+      if (expressions.length === 0) continue;
+      const fanOut = new FanOutStateMachine(this, `${spec.id}FanOut`, { lifecycle: { stateMachine: machine, stateMachineName: name }, functions: lambdas, namePrefix: props.namePrefix });
+      this.fanOuts.set(spec.id, fanOut);
+      new CfnOutput(this, `${spec.id}FanOutStateMachineArn`, {
+        value: fanOut.stateMachine.stateMachineArn,
+        description: `fan-out running ${spec.id} over a group of drilled targets (${fanOut.stateMachineName}); input {"lifecycle": "${spec.id}", "schedule"?: "<drill expression>", "targets"?: ["<name>"]}`,
+      }).overrideLogicalId(`${spec.id}FanOutStateMachineArn`);
+      for (const expression of expressions) {
+        const count = targets.filter((target) => (target as { drill?: { schedule?: string } }).drill?.schedule === expression).length;
+        const scheduleName = `${props.namePrefix}-${spec.kind}-drill-${expressionTag(expression)}`;
         this.schedules.push(
-          new Schedule(this, `Schedule-${target.name}`, {
-            scheduleName: `${props.namePrefix}-drill-${target.name}`.slice(0, 64),
-            description: `offsite: restore drill of ${target.name} on ${expression} in ${props.config.timezone}`,
+          new Schedule(this, `Schedule-${spec.id}-${expressionTag(expression)}`, {
+            ...(scheduleName.length <= 64 ? { scheduleName } : {}),
+            description: `offsite: restore drills of the ${count} ${spec.kind} target(s) drilled on ${expression} in ${props.config.timezone}`,
             schedule: ScheduleExpression.expression(expression, timeZone),
-            target: new StepFunctionsStartExecution(machine, { role, input: ScheduleTargetInput.fromObject({ target: target.name }) }),
+            target: new StepFunctionsStartExecution(fanOut.stateMachine, { role, input: ScheduleTargetInput.fromObject({ lifecycle: spec.id, schedule: expression }) }),
           }),
         );
       }
@@ -166,7 +174,7 @@ export class Drills extends Construct {
       alarmName: `${props.namePrefix}-drills-overdue`,
       alarmDescription:
         'One or more targets have no restore drill that passed within their drill schedule (drill.schedule plus the poll budget plus one hour), or none passed yet; the state reason names them. ' +
-        'First: `offsite status` (LAST DRILL PASSED), then the drill state machine\'s executions (failing? not started = EventBridge Scheduler → Schedules → <prefix>-drill-<target>).',
+        'First: `offsite status` (LAST DRILL PASSED), then the drill state machine\'s executions (failing? not started = EventBridge Scheduler → Schedules → <prefix>-<kind>-drill-<8 hex>, then the <kind>-drill-fan-out executions).',
       metric: new cloudwatch.Metric({ namespace: 'offsite', metricName: 'OverdueDrills', dimensionsMap: { Job: 'freshness' }, statistic: 'Maximum', period: Duration.hours(1) }),
       threshold: 1,
       evaluationPeriods: 1,

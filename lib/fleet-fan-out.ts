@@ -8,12 +8,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { functionArnPlaceholder } from '../functions/catalog';
 import { FAN_OUT_DEFINITION_FILE, FAN_OUT_TIMEOUT_HOURS, FLEET_FUNCTIONS, LIFECYCLE_STATE_MACHINE_PLACEHOLDER } from '../functions/fleet/jobs';
-import type { LifecycleStateMachine } from './lifecycle-state-machine';
 import { REPO_ROOT } from './offsite-function';
 
 export interface FanOutStateMachineProps {
-  /** The lifecycle whose targets this fan-out runs (its only child). */
-  readonly lifecycle: LifecycleStateMachine;
+  /** The machine whose targets this fan-out runs (its only child): a lifecycle's, or a kind's drill machine. */
+  readonly lifecycle: { readonly stateMachine: sfn.IStateMachine; readonly stateMachineName: string };
   /** The catalog functions by id (the Fleet* functions among them). */
   readonly functions: ReadonlyMap<string, lambda.IFunction>;
   /** Start of the state machine's name, e.g. "offsite" → "offsite-appliance-backup-fan-out". */

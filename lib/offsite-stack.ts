@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, CfnOutput, Stack, Token, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, Token, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
@@ -7,10 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FUNCTIONS, LIFECYCLES, lifecycleFor, type TargetKind } from '../functions/catalog';
-import type { OffsiteConfig } from '../functions/config/schema';
+import type { OffsiteConfig, TargetConfig } from '../functions/config/schema';
+import { scheduleGroupTag } from '../functions/fleet/groups';
 import { scheduledPurpose } from '../functions/kinds/kind';
 import { KIND_LIST, kindOf } from '../functions/kinds/registry';
-import { LifecycleAlarms } from './alarms';
+import { LifecycleAlarms, type AuditGroup } from './alarms';
 import { ApplianceNetwork } from './appliance-network';
 import { ArchiveBucket } from './archive-bucket';
 import { ArchiveJobs } from './archive-jobs';
@@ -20,6 +21,7 @@ import { OffsiteDashboard } from './dashboard';
 import { LifecycleStateMachine } from './lifecycle-state-machine';
 import { FanOutStateMachine } from './fleet-fan-out';
 import { OffsiteFunction } from './offsite-function';
+import { kindSecretPrefix, secretPlacementErrors, secretsUnder, secretsUnderNagId } from './secret-grants';
 
 export interface OffsiteStackProps extends StackProps {
   /** The validated configuration (the same file the CLI reads). */
@@ -27,25 +29,16 @@ export interface OffsiteStackProps extends StackProps {
 }
 
 
-/**
- * The secrets the configuration's targets of one kind reference (credentials, CA
- * bundles), as IAM resource ARNs (deduplicated, in order). A function only ever reads the
- * secrets of targets of its own kind.
- */
-export function referencedSecretArns(scope: Construct, config: OffsiteConfig, kind: TargetKind): string[] {
-  const stack = Stack.of(scope);
-  const arns = new Set<string>();
-  for (const target of config.targets.filter((candidate) => candidate.kind === kind)) {
-    for (const ref of kindOf(target).credentialReferences(target).flatMap(({ ref: reference }) => ('secret' in reference ? [reference.secret] : []))) {
-      // A name matches the secret's full ARN, which ends in "-" and six random characters.
-      arns.add(
-        ref.startsWith('arn:')
-          ? ref
-          : stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${ref}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-      );
-    }
+/** Targets by schedule expression (the unscheduled ones together), in configuration order. */
+function auditGroups(targets: readonly TargetConfig[]): AuditGroup[] {
+  const groups = new Map<string, { tag: string; expression?: string; targets: string[] }>();
+  for (const target of targets) {
+    const tag = scheduleGroupTag(target.schedule);
+    const group = groups.get(tag) ?? { tag, ...(target.schedule === undefined ? {} : { expression: target.schedule }), targets: [] };
+    group.targets.push(target.name);
+    groups.set(tag, group);
   }
-  return [...arns];
+  return [...groups.values()];
 }
 
 /**
@@ -92,11 +85,9 @@ export class OffsiteStack extends Stack {
     // directly. Without `network`, nothing is in a VPC (checkDeployable warns).
     if (config.network) this.applianceNetwork = new ApplianceNetwork(this, 'ApplianceNetwork', config.network);
 
-    const secretArnsByKind = new Map<TargetKind, string[]>();
-    const secretArnsOf = (kind: TargetKind): string[] => {
-      if (!secretArnsByKind.has(kind)) secretArnsByKind.set(kind, referencedSecretArns(this, config, kind));
-      return secretArnsByKind.get(kind) ?? [];
-    };
+    // A kind's functions may read the secrets named under <secretPrefix><kind>/ (lib/secret-grants.ts):
+    // one pattern, however many targets; only for kinds whose targets reference a secret.
+    const kindsWithSecrets = new Set(config.targets.filter((target) => kindOf(target).credentialReferences(target).some(({ ref }) => 'secret' in ref)).map((target) => target.kind));
     // A kind's functions and state machines are deployed only when a target of that kind is
     // configured: the stack grows with the kinds in use, not with every kind offsite knows.
     const configuredKinds = new Set<TargetKind>(config.targets.map((target) => target.kind));
@@ -108,11 +99,15 @@ export class OffsiteStack extends Stack {
         ...(spec.network === 'private-network' && this.applianceNetwork ? { network: this.applianceNetwork } : {}),
       });
       configRead.attachToRole(fn.role);
-      // Only the secrets of targets of the function's own kind; no grant when there are none.
+      // Only the secrets of the function's own kind; no grant when its targets reference none.
       // The archive's own jobs (no kind) call no vendor and get no secret at all.
-      const secretArns = spec.kind === undefined ? [] : secretArnsOf(spec.kind);
-      if (secretArns.length > 0) {
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
+      if (spec.kind !== undefined && kindsWithSecrets.has(spec.kind)) {
+        const secretNames = kindSecretPrefix(config, spec.kind);
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretsUnder(this, secretNames)] }));
+        Validations.of(fn.role).acknowledge({
+          id: secretsUnderNagId(this, secretNames),
+          reason: `GetSecretValue on the secrets named under "${secretNames}" only: the ${spec.kind} targets' credentials, named there by the operator (secretPrefix), so the policy does not grow with the targets; synth refuses a ${spec.kind} secret named elsewhere.`,
+        });
       }
       if (spec.archive === 'write' || spec.archive === 'read-write') this.grantArchiveWrite(fn, config.archive.prefix);
       if (spec.archive === 'read' || spec.archive === 'read-write') this.grantArchiveRead(fn, config.archive.prefix);
@@ -157,8 +152,8 @@ export class OffsiteStack extends Stack {
         kind: lifecycle.spec.kind,
         stateMachine: lifecycle.stateMachine,
         stateMachineName: lifecycle.stateMachineName,
-        // The coverage-gap alarm watches every target an audit lifecycle reports on.
-        auditedTargets: lifecycle.spec.purpose === 'audit' ? config.targets.filter((target) => target.kind === lifecycle.spec.kind).map((target) => target.name) : [],
+        // One coverage-gap alarm per group of targets an audit lifecycle reports on (by schedule expression).
+        auditGroups: lifecycle.spec.purpose === 'audit' ? auditGroups(config.targets.filter((target) => target.kind === lifecycle.spec.kind)) : [],
       })),
     });
 
@@ -241,6 +236,9 @@ export class OffsiteStack extends Stack {
 
   /** Configurations that synthesize but would not work once deployed. */
   private checkDeployable(config: OffsiteConfig): void {
+    // A secret outside the granted prefixes would deploy and then fail every night: refuse it
+    // here (an error annotation fails `cdk synth`, naming each such target and field).
+    for (const misplaced of secretPlacementErrors(config, this)) Annotations.of(this).addError(misplaced);
     if (!Token.isUnresolved(this.region) && this.region !== config.archive.region) {
       Annotations.of(this).addError(
         `This stack deploys to ${this.region} but archive.region is ${config.archive.region}: the bucket would be created in ${this.region} and the functions would look for it in ${config.archive.region}. ` +

@@ -1,6 +1,7 @@
-// `offsite backup --all [--kind K] [--concurrency N]`: the scheduled fan-out
-// (state-machines/fan-out.asl.json) run in this process over the configured targets, one
-// fan-out per kind with a backup, side by side, each at its kind's fleet.maxConcurrency.
+// `offsite backup --all [--kind K] [--concurrency N] [--remote]`: the scheduled fan-out
+// (state-machines/fan-out.asl.json) over the configured targets, one fan-out per kind with a
+// backup, side by side, each at its kind's fleet.maxConcurrency: run in this process, or
+// (--remote) the deployed fan-out machines started and followed, with the same lines.
 import { lifecycleFor, LIFECYCLES, type LifecycleSpec } from '../../functions/catalog';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { MAX_CONCURRENCY_LIMIT } from '../../functions/config/fleet';
@@ -12,12 +13,36 @@ import { runLifecycle, type JsonValue, type LifecycleEvent, type LifecycleOutcom
 import type { CliIo, CommandResult } from './commands';
 import { plainCause } from './format';
 
+/**
+ * Runs one kind's fan-out and tells its states as they are entered: in this process
+ * (LOCAL_FAN_OUT), or the deployed fan-out state machine followed through its history
+ * (bin/remote/remote-runner.ts remoteFanOutRunner, `--all --remote`).
+ */
+export type FanOutRunner = (
+  lifecycle: LifecycleSpec,
+  input: JsonValue,
+  onEvent: (event: LifecycleEvent) => void,
+  overrides: Pick<BackupAllOptions, 'waitOverridesMs' | 'retryOverridesMs'>,
+) => Promise<LifecycleOutcome>;
+
+export const LOCAL_FAN_OUT: FanOutRunner = (lifecycle, input, onEvent, overrides) =>
+  runLifecycle({
+    lifecycle: { definitionFile: FAN_OUT_DEFINITION_FILE },
+    childLifecycles: { [LIFECYCLE_STATE_MACHINE_PLACEHOLDER]: lifecycle },
+    input,
+    onEvent,
+    ...(overrides.waitOverridesMs ? { waitOverridesMs: overrides.waitOverridesMs } : {}),
+    ...(overrides.retryOverridesMs ? { retryOverridesMs: overrides.retryOverridesMs } : {}),
+  });
+
 export interface BackupAllOptions {
   readonly kind?: string | undefined;
   readonly concurrency?: number | undefined;
   /** Milliseconds per Wait state name (tests and the bench shorten the vendors' polls). */
   readonly waitOverridesMs?: Readonly<Record<string, number>>;
   readonly retryOverridesMs?: Readonly<Record<string, number>>;
+  /** Where the fan-outs run; LOCAL_FAN_OUT when absent. */
+  readonly fanOut?: FanOutRunner;
 }
 
 export interface TargetRow {
@@ -74,14 +99,7 @@ export async function backupAllCommand(config: OffsiteConfig, io: CliIo, options
       }
     };
     const input: JsonValue = { lifecycle: lifecycle.id, ...(concurrency !== undefined ? { maxConcurrency: concurrency } : {}) };
-    const outcome = await runLifecycle({
-      lifecycle: { definitionFile: FAN_OUT_DEFINITION_FILE },
-      childLifecycles: { [LIFECYCLE_STATE_MACHINE_PLACEHOLDER]: lifecycle },
-      input,
-      onEvent,
-      ...(options.waitOverridesMs ? { waitOverridesMs: options.waitOverridesMs } : {}),
-      ...(options.retryOverridesMs ? { retryOverridesMs: options.retryOverridesMs } : {}),
-    });
+    const outcome = await (options.fanOut ?? LOCAL_FAN_OUT)(lifecycle, input, onEvent, options);
     return { lifecycle, outcome };
   };
   const results = await Promise.all(lifecycles.map(runOne));

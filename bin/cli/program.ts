@@ -15,7 +15,7 @@ import { protectCommand } from './protect';
 import { executionsCommand } from './executions';
 import { backupAllCommand } from './backup-all';
 import { runnerFor, withRemoteOptions, withStackOptions } from '../remote/cli-options';
-import type { RemoteOptions } from '../remote/remote-runner';
+import { remoteFanOutRunner, type RemoteOptions } from '../remote/remote-runner';
 
 export const io: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -60,14 +60,18 @@ export function program(): Command {
     .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive (--all: every configured target through the fan-out)')
     .argument('[target]', 'a configured target name')
     .option('--json', 'print the result as JSON')
-    .option('--all', 'back up every configured target (in this process), at most fleet.maxConcurrency per kind at once; exit 0 only when all succeeded')
+    .option('--all', 'back up every configured target (in this process, or with --remote through the deployed fan-outs), at most fleet.maxConcurrency per kind at once; exit 0 only when all succeeded')
     .option('--kind <kind>', 'with --all: only targets of this kind')
     .option('--concurrency <n>', "with --all: at most n targets per kind at once instead of the configuration's"))
     .action(async (targetName: string | undefined, options: { json?: boolean; all?: boolean; kind?: string; concurrency?: string } & RemoteOptions) => {
       const config = useConfig(configPath());
       if (options.all || targetName === undefined) {
         if (!options.all || targetName !== undefined) throw new InvalidInput('Give a target name, or --all (not both).');
-        process.exitCode = (await backupAllCommand(config, io, { kind: options.kind, ...(options.concurrency !== undefined ? { concurrency: Number(options.concurrency) } : {}) })).exitCode;
+        // --remote: the deployed fan-outs; otherwise stack options are refused as for one target.
+        const fanOut = runnerFor(config, io, options).where === 'remote' ? remoteFanOutRunner(config, io, options) : undefined;
+        process.exitCode = (
+          await backupAllCommand(config, io, { kind: options.kind, ...(options.concurrency !== undefined ? { concurrency: Number(options.concurrency) } : {}), ...(fanOut ? { fanOut } : {}) })
+        ).exitCode;
         return;
       }
       const result = await backupCommand(config, targetName, io, { json: options.json ?? false }, runnerFor(config, io, options));

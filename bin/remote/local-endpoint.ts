@@ -7,7 +7,9 @@
 // Lambda Tasks. A drill machine's child restore (`states:startExecution.sync:2`) runs
 // in-process inside the drill's execution, as the local runner runs it: its history is
 // Task events on the drill's RunRestore state, and it is not listed as an execution of its
-// own (in AWS it is one, on the restore machine). Not emulated: request signatures and IAM (any credentials are accepted),
+// own (in AWS it is one, on the restore machine). Each backup lifecycle's fan-out
+// (`<LifecycleId>FanOutStateMachineArn`) runs its targets' child executions the same way.
+// Not emulated: request signatures and IAM (any credentials are accepted),
 // quotas and throttling, express workflows, redrive, history of Map/Parallel branches as
 // separate chains, and state output in StateExited (the next state's input stands in).
 import { randomUUID } from 'node:crypto';
@@ -16,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { LIFECYCLES, lifecycleFor, type LifecycleSpec } from '../../functions/catalog';
 import { DRILL_LIFECYCLES, RESTORE_STATE_MACHINE_PLACEHOLDER, type DrillLifecycleSpec } from '../../functions/drill/jobs';
 import { DEFAULT_STACK_NAME } from '../../functions/config/schema';
+import { FAN_OUT_DEFINITION_FILE, LIFECYCLE_STATE_MACHINE_PLACEHOLDER } from '../../functions/fleet/jobs';
 import { allStates, loadLocalDefinition, runLifecycle, type JsonValue, type LifecycleEvent, type LifecycleOutcome, type StateList } from '../local/local-runner';
 import { stateMachineOutputKey } from './sfn';
 
@@ -23,6 +26,16 @@ const ACCOUNT = '000000000000';
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Step Functions' own limit on execution names. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/** A backup lifecycle's fan-out (state-machines/fan-out.asl.json), keyed in the outputs as `<LifecycleId>FanOutStateMachineArn`. */
+interface FanOutMachine {
+  readonly id: string;
+  readonly kind: LifecycleSpec['kind'];
+  readonly purpose: 'backup-fan-out';
+  readonly definitionFile: string;
+  readonly child: LifecycleSpec;
+}
+type LocalMachine = LifecycleSpec | DrillLifecycleSpec | FanOutMachine;
 
 export interface LocalEndpointOptions {
   readonly region?: string;
@@ -198,13 +211,21 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
   const region = options.region ?? 'us-east-1';
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
   const namePrefix = stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-  // Named as the stack names them (lib/offsite-stack.ts, lib/drills.ts): <prefix>-<kind>-<purpose>.
-  const machines = new Map<string, LifecycleSpec | DrillLifecycleSpec>(
-    [...LIFECYCLES, ...DRILL_LIFECYCLES].map((lifecycle) => [`arn:aws:states:${region}:${ACCOUNT}:stateMachine:${namePrefix}-${lifecycle.kind}-${lifecycle.purpose}`, lifecycle]),
+  // Named as the stack names them (lib/offsite-stack.ts, lib/drills.ts, lib/fleet-fan-out.ts):
+  // <prefix>-<kind>-<purpose>, and each backup lifecycle's fan-out <prefix>-<kind>-backup-fan-out.
+  const fanOuts = LIFECYCLES.filter((lifecycle) => lifecycle.purpose === 'backup').map(
+    (child): FanOutMachine => ({ id: `${child.id}FanOut`, kind: child.kind, purpose: 'backup-fan-out', definitionFile: FAN_OUT_DEFINITION_FILE, child }),
   );
-  /** A drill machine's one child, the kind's restore machine, as the stack fills its ${RestoreStateMachineArn}. */
-  const childrenOf = (lifecycle: LifecycleSpec | DrillLifecycleSpec): Record<string, LifecycleSpec> =>
-    lifecycle.purpose === 'drill' ? { [RESTORE_STATE_MACHINE_PLACEHOLDER]: lifecycleFor(lifecycle.kind, 'restore') } : {};
+  const machines = new Map<string, LocalMachine>(
+    [...LIFECYCLES, ...DRILL_LIFECYCLES, ...fanOuts].map((lifecycle) => [`arn:aws:states:${region}:${ACCOUNT}:stateMachine:${namePrefix}-${lifecycle.kind}-${lifecycle.purpose}`, lifecycle]),
+  );
+  /** A drill machine's one child, the kind's restore machine, as the stack fills its ${RestoreStateMachineArn}; a fan-out's, its lifecycle's. */
+  const childrenOf = (lifecycle: LocalMachine): Record<string, LifecycleSpec> =>
+    'child' in lifecycle
+      ? { [LIFECYCLE_STATE_MACHINE_PLACEHOLDER]: lifecycle.child }
+      : lifecycle.purpose === 'drill'
+        ? { [RESTORE_STATE_MACHINE_PLACEHOLDER]: lifecycleFor(lifecycle.kind, 'restore') }
+        : {};
   const arnOf = (lifecycleId: string): string => {
     const found = [...machines].find(([, lifecycle]) => lifecycle.id === lifecycleId);
     if (!found) throw new Error(`No lifecycle ${lifecycleId}`);

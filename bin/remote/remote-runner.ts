@@ -2,6 +2,7 @@
 // history through the same reporter as a local run and hand back the same outcome.
 import { createInterface } from 'node:readline/promises';
 import { DEFAULT_STACK_NAME, type OffsiteConfig } from '../../functions/config/schema';
+import type { FanOutRunner } from '../cli/backup-all';
 import type { CliIo } from '../cli/commands';
 import type { LifecycleRunner } from '../cli/lifecycle-runner';
 import type { LifecycleEvent } from '../local/local-runner';
@@ -10,8 +11,10 @@ import {
   executionName,
   followHistory,
   remoteClients,
+  RemoteError,
   stackOutputs,
   startExecution,
+  stateMachineOutputKey,
   stateMachineArnFrom,
   stopExecution,
   type RemoteClients,
@@ -150,5 +153,46 @@ export function remoteRunner(config: OffsiteConfig, io: CliIo, options: RemoteRu
       }
       return result.outcome;
     },
+  };
+}
+
+/**
+ * `backup --all --remote`: starts the deployed fan-out of each backup lifecycle (the stack
+ * output `<LifecycleId>FanOutStateMachineArn`) with the input a hand-started partial run
+ * gives, and follows its history; the fan-out's own states (each target's RunTargetLifecycle,
+ * TargetSucceeded, RecordTargetFailure) feed the same lines as a local --all. The stack's
+ * outputs are read once for all kinds.
+ */
+export function remoteFanOutRunner(config: OffsiteConfig, io: CliIo, options: RemoteRunnerOptions): FanOutRunner {
+  const where = remoteTarget(config, options);
+  const clients = options.clients ?? remoteClients(where);
+  let outputs: Promise<Readonly<Record<string, string>>> | undefined;
+  return async (lifecycle, input, onEvent) => {
+    outputs ??= stackOutputs(clients, where.stackName);
+    const available = await outputs;
+    // The stack deploys a kind's fan-out only when one of its targets has a schedule.
+    if (available[stateMachineOutputKey(`${lifecycle.id}FanOut`)] === undefined && available[stateMachineOutputKey(lifecycle.id)] !== undefined) {
+      throw new RemoteError(
+        `The stack ${where.stackName} has no fan-out for ${lifecycle.kind} (output ${stateMachineOutputKey(`${lifecycle.id}FanOut`)}): it is deployed only for kinds with a scheduled target. ` +
+          `Leave the kind out with --kind, or back its targets up one at a time with \`offsite backup <target> --remote\`.`,
+      );
+    }
+    const arn = stateMachineArnFrom(available, `${lifecycle.id}FanOut`, where.stackName);
+    // "<kind>-all_backup_<time>_<hex>": no target is named so (names hold no "_"), and `executions` does not mistake it for one.
+    const name = executionName(`${lifecycle.kind}-all`, lifecycle.purpose, (options.now ?? (() => new Date()))());
+    const { executionArn } = await startExecution(clients, arn, name, input);
+    io.err(`Started ${name} on ${arn.split(':').pop() ?? arn} (stack ${where.stackName}, ${where.region}${where.endpoint ? `, endpoint ${where.endpoint}` : ''})`);
+    if (!where.endpoint) io.err(`  console: https://${where.region}.console.aws.amazon.com/states/home?region=${where.region}#/v2/executions/details/${executionArn}`);
+    const result = await followExecution(
+      { clients, io, ...(options.interrupts ? { interrupts: options.interrupts } : {}), ...(options.choose ? { choose: options.choose } : {}) },
+      executionArn,
+      onEvent,
+      `the Step Functions console, execution ${name} (each target's own execution runs on ${lifecycle.kind}'s ${lifecycle.purpose} machine)`,
+    );
+    if (result.kind === 'left-running') {
+      if (options.onLeftRunning) options.onLeftRunning();
+      process.exit(EXIT_INTERRUPTED);
+    }
+    return result.outcome;
   };
 }

@@ -76,6 +76,15 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'expected a CloudFormation stack name (letters, digits and dashes, at most 128, starting with a letter), such as Offsite')
       .optional(),
+    /**
+     * Where the deployed functions may read secrets: `<secretPrefix><kind>/*` for a kind's
+     * functions, `<secretPrefix>drill/*` for the drill checks (lib/secret-grants.ts); absent:
+     * DEFAULT_SECRET_PREFIX. Synth refuses a secret named elsewhere.
+     */
+    secretPrefix: z
+      .string()
+      .regex(/^([A-Za-z0-9_+=.@-]+\/)*$/, 'expected an empty string or a Secrets Manager name prefix ending in "/", such as "offsite/"')
+      .optional(),
     timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin' }).default('UTC'),
     alarmEmail: z.email({ error: 'expected an e-mail address' }).optional(),
     network: networkPlacement.optional(),
@@ -101,3 +110,6 @@ export type ArchiveConfig = OffsiteConfig['archive'];
 
 /** The stack name when the configuration names none (bin/app.ts deploys under it). */
 export const DEFAULT_STACK_NAME = 'Offsite';
+
+/** The secret name prefix when the configuration names none: a kind's secrets are offsite/<kind>/…. */
+export const DEFAULT_SECRET_PREFIX = 'offsite/';

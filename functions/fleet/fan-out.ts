@@ -2,6 +2,7 @@
 // configuration, so the list never travels in a schedule's input), how one target's failed
 // child execution is reported in a few bytes, and the run's summary.
 import type { LifecycleSpec } from '../catalog';
+import type { TargetConfig } from '../config/schema';
 import { maxConcurrencyFor } from '../config/fleet';
 import type { OffsiteConfig } from '../config/schema';
 import { InvalidInput } from '../shared/errors';
@@ -30,12 +31,20 @@ export interface FleetPlan {
   readonly targets: readonly FleetItem[];
 }
 
+/** What a fan-out needs of the lifecycle it runs: a kind's lifecycle, or its restore drill (functions/drill/jobs.ts). */
+export type FannedOutLifecycle = Pick<LifecycleSpec, 'id' | 'kind'> & { readonly purpose: LifecycleSpec['purpose'] | 'drill' };
+
+/** The schedule expression that runs a target in this lifecycle's groups: a drill's own `drill.schedule`, else the target's `schedule`. */
+function groupScheduleOf(target: TargetConfig, lifecycle: FannedOutLifecycle): string | undefined {
+  return lifecycle.purpose === 'drill' ? (target as { drill?: { schedule?: string } }).drill?.schedule : target.schedule;
+}
+
 /**
  * Whether a state machine ARN is the given lifecycle's machine: deployed as
  * `<stack prefix>-<kind>-<purpose>` (lib/lifecycle-state-machine.ts), run locally as
  * `offsite-local-<lifecycle id>` (bin/local/local-runner.ts).
  */
-export function isLifecycleMachine(arn: string, lifecycle: LifecycleSpec): boolean {
+export function isLifecycleMachine(arn: string, lifecycle: FannedOutLifecycle): boolean {
   const name = arn.split(':').pop() ?? '';
   return name.endsWith(`-${lifecycle.kind}-${lifecycle.purpose}`) || name === `offsite-local-${lifecycle.id}`;
 }
@@ -45,16 +54,17 @@ export function isLifecycleMachine(arn: string, lifecycle: LifecycleSpec): boole
  * a delay (under 80 bytes: names are at most 48 characters), so a group of 1,000 targets is
  * under 80 KB of the 256 KB Step Functions allows in an execution's state.
  */
-export function planFleetRun(config: OffsiteConfig, lifecycle: LifecycleSpec, request: FleetRequest, random: () => number = Math.random): FleetPlan {
+export function planFleetRun(config: OffsiteConfig, lifecycle: FannedOutLifecycle, request: FleetRequest, random: () => number = Math.random): FleetPlan {
   if (request.lifecycle !== lifecycle.id) {
     throw new InvalidInput(`This fan-out runs the ${lifecycle.id} lifecycle; the input names "${request.lifecycle}". Start the ${request.lifecycle} fan-out instead.`);
   }
-  const ofKind = config.targets.filter((target) => target.kind === lifecycle.kind);
-  let chosen = request.schedule === undefined ? ofKind : ofKind.filter((target) => target.schedule === request.schedule);
+  // A drill runs only for targets that have one.
+  const ofKind = config.targets.filter((target) => target.kind === lifecycle.kind && (lifecycle.purpose !== 'drill' || (target as { drill?: unknown }).drill !== undefined));
+  let chosen = request.schedule === undefined ? ofKind : ofKind.filter((target) => groupScheduleOf(target, lifecycle) === request.schedule);
   if (request.targets !== undefined) {
     const wanted = new Set(request.targets);
     const unknown = request.targets.filter((name) => !ofKind.some((target) => target.name === name));
-    if (unknown.length > 0) throw new InvalidInput(`Not configured ${lifecycle.kind} targets: ${unknown.join(', ')}.`);
+    if (unknown.length > 0) throw new InvalidInput(`Not configured ${lifecycle.kind} targets${lifecycle.purpose === 'drill' ? ' with a drill' : ''}: ${unknown.join(', ')}.`);
     chosen = chosen.filter((target) => wanted.has(target.name));
   }
   const jitter = config.fleet?.startJitterSeconds ?? 0;

@@ -192,6 +192,30 @@ describe('offsite --remote through the local Step Functions endpoint', () => {
     expect(result.stderr).toMatch(/There is no stack Nope \(CloudFormation: Stack with id Nope does not exist\)/);
   });
 
+  test("backup --all --remote starts each kind's deployed fan-out and prints a line per target and the summary table as a local --all does", async () => {
+    // Prepare
+    const backedUp = useConfig(sandbox.configPath).targets.filter((target) => target.kind !== 'netbox-proxbox');
+    const before = endpoint.executions().length;
+
+    // Act
+    const result = await run(remote('backup', '--all'));
+
+    // Assess
+    expect(result.code).toBe(0);
+    for (const target of backedUp) {
+      expect(result.stderr).toContain(`→ ${target.name} (${target.kind}) started`);
+      expect(result.stderr).toMatch(new RegExp(`✔ ${target.name} backed up \\([\\d.]+ s\\)`));
+      expect(result.stdout).toMatch(new RegExp(`^${target.name}\\s+${target.kind}\\s+ok\\b`, 'm'));
+    }
+    expect(result.stdout).toMatch(/^TARGET\s+KIND\s+RESULT\s+SECONDS\s+ERROR$/m);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe(`${backedUp.length} of ${backedUp.length} target(s) backed up`);
+    const fanOuts = endpoint.executions().slice(before);
+    expect(fanOuts.map((execution) => [execution.stateMachineArn.split(':').pop(), execution.status]).sort()).toEqual(
+      [...new Set(backedUp.map((target) => target.kind))].map((kind) => [`offsite-${kind}-backup-fan-out`, 'SUCCEEDED']).sort(),
+    );
+    for (const execution of fanOuts) expect(execution.name).toMatch(/^[a-z-]+-all_backup_\d{8}T\d{6}Z_[0-9a-f]{4}$/);
+  });
+
   test('no API key or presigned URL appears in any output or execution history', () => {
     // Prepare
     const secrets = [

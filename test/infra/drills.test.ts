@@ -16,20 +16,20 @@ beforeAll(() => {
           baseUrl: 'https://api.netboxlabs.com',
           orgId: 'org-123',
           instanceId: 'nb-a12ff000777',
-          credentials: { secret: 'offsite/netbox-prod' },
+          credentials: { secret: 'offsite/netbox-cloud/netbox-prod' },
           schedule: 'cron(0 2 * * ? *)',
-          drill: { to: 'nb-b34ee000888', schedule: 'cron(0 4 ? * SUN *)', checks: { restored: { baseUrl: 'https://nb-lab.cloud.example', credentials: { secret: 'offsite/drill-token' } } } },
+          drill: { to: 'nb-b34ee000888', schedule: 'cron(0 4 ? * SUN *)', checks: { restored: { baseUrl: 'https://nb-lab.cloud.example', credentials: { secret: 'offsite/drill/nb-lab-token' } } } },
         },
-        { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)', drill: { to: 67890, schedule: 'rate(7 days)' } },
+        { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps/drill/web-01' }, schedule: 'cron(0 3 * * ? *)', drill: { to: 67890, schedule: 'rate(7 days)' } },
         {
           name: 'appliance-ar11',
           kind: 'appliance',
           baseUrl: 'https://ar11.example.net',
-          auth: { method: 'basic', username: 'offsite-backup', password: { secret: 'offsite/appliance-ar11' } },
+          auth: { method: 'basic', username: 'offsite-backup', password: { secret: 'offsite/appliance/ar11' } },
           schedule: 'cron(30 2 * * ? *)',
           drill: { to: 'appliance-lab', schedule: 'cron(0 5 1 * ? *)' },
         },
-        { name: 'appliance-lab', kind: 'appliance', baseUrl: 'https://lab.example.net', auth: { method: 'basic', username: 'offsite-drill', password: { secret: 'offsite/appliance-lab' } } },
+        { name: 'appliance-lab', kind: 'appliance', baseUrl: 'https://lab.example.net', auth: { method: 'basic', username: 'offsite-drill', password: { secret: 'offsite/appliance/drill/lab' } } },
       ],
     }),
     { bundle: false },
@@ -56,13 +56,21 @@ test('one drill state machine per kind with drilled targets, starting only that 
   }
 });
 
-test('a schedule per drill starts the drill machine with the target name', () => {
+test('a schedule per (kind, drill expression) starts that kind\'s drill fan-out with the group, not a target', () => {
+  // Act
   const schedules = synth.resources('AWS::Scheduler::Schedule').filter(([, schedule]) => String(schedule.Properties.Name).includes('-drill-'));
-  expect(schedules.map(([, schedule]) => [schedule.Properties.Name, schedule.Properties.ScheduleExpression, JSON.parse(String((schedule.Properties.Target as { Input?: unknown }).Input)) as unknown]).sort()).toEqual(
+  const fanOutArn = (kind: string): string => `<${machineNamed(`offsite-${kind}-drill-fan-out`)[0]}>`;
+  // Assess
+  expect(
+    schedules.map(([, schedule]) => {
+      const target = schedule.Properties.Target as { Arn: unknown; Input: string };
+      return [String(schedule.Properties.Name).replace(/[0-9a-f]{8}$/, '<tag>'), schedule.Properties.ScheduleExpression, flat(target.Arn), JSON.parse(target.Input) as unknown];
+    }).sort(),
+  ).toEqual(
     [
-      ['offsite-drill-appliance-ar11', 'cron(0 5 1 * ? *)', { target: 'appliance-ar11' }],
-      ['offsite-drill-netbox-prod', 'cron(0 4 ? * SUN *)', { target: 'netbox-prod' }],
-      ['offsite-drill-web-01', 'rate(7 days)', { target: 'web-01' }],
+      ['offsite-appliance-drill-<tag>', 'cron(0 5 1 * ? *)', fanOutArn('appliance'), { lifecycle: 'ApplianceDrill', schedule: 'cron(0 5 1 * ? *)' }],
+      ['offsite-netbox-cloud-drill-<tag>', 'cron(0 4 ? * SUN *)', fanOutArn('netbox-cloud'), { lifecycle: 'NetboxCloudDrill', schedule: 'cron(0 4 ? * SUN *)' }],
+      ['offsite-vps-drill-<tag>', 'rate(7 days)', fanOutArn('vps'), { lifecycle: 'VpsDrill', schedule: 'rate(7 days)' }],
     ].sort(),
   );
 });
@@ -72,13 +80,13 @@ test('alarms: one per drill machine when a drill fails, one when drills are over
   expect(names.filter((name) => name.includes('drill')).sort()).toEqual(['offsite-appliance-drill-failed', 'offsite-drills-overdue', 'offsite-netbox-cloud-drill-failed', 'offsite-vps-drill-failed']);
 });
 
-test('the drill checks read only the drill destinations\' secrets; the report writer writes only under drills/', () => {
+test('the drill checks read only the drills\' own secrets and the destinations\' (by prefix); the report writer writes only under drills/', () => {
   const checks = policyTextOf('DrillChecks');
-  expect(checks).toContain('offsite/drill-token');
-  expect(checks).toContain('offsite/appliance-lab');
-  expect(checks).toContain('offsite/vps-web-01');
-  expect(checks).not.toContain('offsite/netbox-prod');
-  expect(checks).not.toContain('offsite/appliance-ar11-');
+  expect(checks).toContain(':secret:offsite/drill/*');
+  expect(checks).toContain(':secret:offsite/appliance/drill/*');
+  expect(checks).toContain(':secret:offsite/vps/drill/*');
+  expect(checks).not.toContain(':secret:offsite/netbox-cloud/');
+  expect(checks).not.toContain(':secret:offsite/appliance/*');
   const report = policyTextOf('DrillReport');
   expect(report).toContain('/drills/*');
   expect(report).not.toContain('s3:DeleteObject');
@@ -120,4 +128,27 @@ test('the dashboard graphs failed drills per drill machine and the overdue drill
     expect(body).toMatch(new RegExp(`"ExecutionsFailed","StateMachineArn","<${id}>"[^\\]]*"label":"offsite-${kind}-drill failed"`));
   }
   expect(body).toMatch(/"offsite","OverdueDrills","Job","freshness"/);
+});
+
+test("a drill's secrets outside the drill prefixes are synthesis errors naming target and field; the drills above have none", () => {
+  // Prepare: the lab box's password among the production appliances', the drill token among NetBox Cloud's.
+  const config = testConfig({
+    targets: [
+      {
+        name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-123', instanceId: 'nb-a12ff000777', credentials: { secret: 'offsite/netbox-cloud/netbox-prod' },
+        drill: { to: 'nb-b34ee000888', checks: { restored: { baseUrl: 'https://nb-lab.cloud.example', credentials: { secret: 'offsite/netbox-cloud/lab-token' } } } },
+      },
+      { name: 'appliance-ar11', kind: 'appliance', baseUrl: 'https://ar11.example.net', auth: { method: 'basic', username: 'b', password: { secret: 'offsite/appliance/ar11' } }, drill: { to: 'appliance-lab' } },
+      { name: 'appliance-lab', kind: 'appliance', baseUrl: 'https://lab.example.net', auth: { method: 'basic', username: 'd', password: { secret: 'offsite/appliance/lab' } } },
+    ],
+  });
+  // Act
+  const misplaced = synthesize(config, { bundle: false, id: 'Misplaced' });
+  const errorsOf = (stack: SynthesizedStack): string[] => Annotations.fromStack(stack.stack).findError('*', Match.anyValue()).map((error) => String(error.entry.data));
+  // Assess
+  expect(errorsOf(synth)).toEqual([]);
+  expect(errorsOf(misplaced)).toEqual([
+    expect.stringMatching(/^Target "netbox-prod": drill\.checks\.restored\.credentials\.secret is "offsite\/netbox-cloud\/lab-token"; expected a secret named under "offsite\/drill\/".*the drill checks may read only/),
+    expect.stringMatching(/^Target "appliance-lab": auth\.password\.secret is "offsite\/appliance\/lab"; expected a secret named under "offsite\/appliance\/drill\/".*a drill destination/),
+  ]);
 });

@@ -1,3 +1,4 @@
+import { expressionTag } from '../../functions/fleet/groups';
 import { FUNCTIONS } from '../../functions/catalog';
 import { NETWORK, allowedActions, flat, lifecycle, only, resourcesFor, synthesize, testConfig, type SynthesizedStack } from '../support/infra';
 
@@ -10,9 +11,9 @@ beforeAll(() => {
   synth = synthesize(
     testConfig({
       targets: [
-        { name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-123', instanceId: 'nb-a12ff000777', credentials: { secret: 'offsite/netbox-prod' }, schedule: 'cron(0 2 * * ? *)' },
-        { name: 'netbox-dc1', kind: 'netbox-proxbox', baseUrl: 'https://netbox.dc1.example', credentials: { secret: 'offsite/netbox-dc1' }, schedule: 'cron(0 6 * * ? *)', coverage: { maxBackupAgeHours: 26 } },
-        { name: 'netbox-dc2', kind: 'netbox-proxbox', baseUrl: 'https://netbox.dc2.example', credentials: { secret: 'offsite/netbox-dc2' } },
+        { name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-123', instanceId: 'nb-a12ff000777', credentials: { secret: 'offsite/netbox-cloud/netbox-prod' }, schedule: 'cron(0 2 * * ? *)' },
+        { name: 'netbox-dc1', kind: 'netbox-proxbox', baseUrl: 'https://netbox.dc1.example', credentials: { secret: 'offsite/netbox-proxbox/dc1' }, schedule: 'cron(0 6 * * ? *)', coverage: { maxBackupAgeHours: 26 } },
+        { name: 'netbox-dc2', kind: 'netbox-proxbox', baseUrl: 'https://netbox.dc2.example', credentials: { secret: 'offsite/netbox-proxbox/dc2' } },
       ],
     }),
     { bundle: false },
@@ -63,10 +64,7 @@ test('the compute and report functions may read and write the archive below the 
   expect(resourcesFor(compute, 's3:GetObject')).toEqual([expect.stringMatching(/\/backups\/\*$/)]);
   expect(allowedActions(reader)).toContain('s3:PutObject');
   expect(allowedActions(reader)).not.toContain('s3:GetObject');
-  expect(synth.secretsReadableBy(byId('NetboxProxboxReadVirtualMachines'))).toEqual([
-    expect.stringContaining('secret:offsite/netbox-dc1-'),
-    expect.stringContaining('secret:offsite/netbox-dc2-'),
-  ]);
+  expect(synth.secretsReadableBy(byId('NetboxProxboxReadVirtualMachines'))).toEqual([expect.stringMatching(/:secret:offsite\/netbox-proxbox\/\*$/)]);
 });
 
 test('the audit state machine alarms when an audit fails or times out, saying what to look at', () => {
@@ -80,7 +78,7 @@ test('the audit state machine alarms when an audit fails or times out, saying wh
   expect(failed.AlarmDescription).toEqual(expect.stringContaining('X-Request-ID'));
 });
 
-test('one coverage-gap alarm per netbox-proxbox target on AuditUncoveredVirtualMachines > 0, notifying on alarm and on recovery', () => {
+test('one coverage-gap alarm per audit group (schedule expression; the unscheduled together) on AuditUncoveredVirtualMachines > 0, notifying on alarm and on recovery', () => {
   // Act
   const gaps = synth
     .resources('AWS::CloudWatch::Alarm')
@@ -88,9 +86,13 @@ test('one coverage-gap alarm per netbox-proxbox target on AuditUncoveredVirtualM
     .filter((alarm) => alarm.MetricName === 'AuditUncoveredVirtualMachines');
 
   // Assess
-  expect(gaps.map((alarm) => (alarm.Dimensions as { Name: string; Value: string }[])).sort()).toEqual([[{ Name: 'Target', Value: 'netbox-dc1' }], [{ Name: 'Target', Value: 'netbox-dc2' }]]);
+  // netbox-dc1 is audited on cron(0 6 * * ? *), netbox-dc2 only by hand.
+  expect(gaps.map((alarm) => [alarm.AlarmName, alarm.Dimensions]).sort()).toEqual([
+    [`offsite-netbox-proxbox-audit-coverage-gap-${expressionTag('cron(0 6 * * ? *)')}`, [{ Name: 'AuditGroup', Value: expressionTag('cron(0 6 * * ? *)') }]],
+    ['offsite-netbox-proxbox-audit-coverage-gap-unscheduled', [{ Name: 'AuditGroup', Value: 'unscheduled' }]],
+  ]);
   for (const alarm of gaps) {
-    expect(alarm).toMatchObject({ Namespace: 'offsite', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum', TreatMissingData: 'ignore' });
+    expect(alarm).toMatchObject({ Namespace: 'offsite', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum', Period: 86400, TreatMissingData: 'ignore' });
     expect((alarm.AlarmActions as unknown[]).length).toBe(1);
     expect((alarm.OKActions as unknown[]).length).toBe(1);
     expect(alarm.AlarmDescription).toEqual(expect.stringContaining('offsite audit'));

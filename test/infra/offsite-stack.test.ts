@@ -24,7 +24,7 @@ import {
   only,
   readSpecs,
   resourcesFor,
-  secretNamed,
+  secretsUnder,
   synthesize,
   testConfig,
   withoutNetworkConfig,
@@ -126,7 +126,7 @@ describe('the config parameter and function permissions', () => {
     }
   });
 
-  test('functions may read exactly the secrets that targets of their own kind reference', () => {
+  test("functions may read exactly the secrets named under their own kind's prefix (offsite/<kind>/*), one pattern however many targets", () => {
     // The test configuration has no netbox-proxbox target, so those functions get no grant (test/infra/netbox-proxbox-audit.test.ts checks theirs).
     for (const spec of catalog.filter((candidate) => candidate.kind !== undefined && candidate.kind !== 'netbox-proxbox')) {
       // Prepare
@@ -155,12 +155,11 @@ describe('the config parameter and function permissions', () => {
 
   test('appliance functions can read the appliance password and CA secrets; netbox functions cannot', () => {
     // Prepare
-    const password = secretNamed('offsite/appliance-ar11');
-    const ca = secretNamed('offsite/appliance-ar11-ca');
     for (const spec of applianceSpecs) {
-      // Act / Assess
-      expect({ id: spec.id, secrets: synth.secretsReadableBy(spec) }).toEqual({ id: spec.id, secrets: expect.arrayContaining([password, ca, NP01_SECRET_ARN]) });
+      // Act / Assess: the password, the CA and the OAuth secret given as an ARN all lie under it.
+      expect({ id: spec.id, secrets: synth.secretsReadableBy(spec) }).toEqual({ id: spec.id, secrets: [secretsUnder('offsite/appliance/')] });
     }
+    expect(NP01_SECRET_ARN).toContain(':secret:offsite/appliance/');
     for (const spec of netboxSpecs) {
       // Act
       const readable = synth.secretsReadableBy(spec);
@@ -271,5 +270,37 @@ describe('stack', () => {
     const wrongRegion = new OffsiteStack(other, 'WrongRegion', { config: testConfig(), env: { account: ACCOUNT, region: 'us-east-1' } });
     // Assess
     Annotations.fromStack(wrongRegion).hasError('*', Match.stringLikeRegexp('archive\\.region is eu-west-1'));
+  });
+
+  test("a secret named outside its kind's prefix is a synthesis error naming the target, the field and the expected prefix", () => {
+    // Prepare
+    const other = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const config = testConfig({
+      targets: [
+        { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' } },
+        { name: 'ar-02', kind: 'appliance', baseUrl: 'https://ar02.example.net', auth: { method: 'basic', username: 'u', password: { secret: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/netbox-cloud/ar02-AbCdEf` } } },
+        { name: 'ar-03', kind: 'appliance', baseUrl: 'https://ar03.example.net', auth: { method: 'basic', username: 'u', password: { secret: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:offsite/appliance/ar03-AbCdEf` } } },
+        { name: 'ar-04', kind: 'appliance', baseUrl: 'https://ar04.example.net', auth: { method: 'basic', username: 'u', password: { secret: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/appliance/ar04` } } },
+      ],
+    });
+    // Act
+    const stack = new OffsiteStack(other, 'Misplaced', { config, env: { account: ACCOUNT, region: REGION } });
+    // Assess
+    const errors = Annotations.fromStack(stack).findError('*', Match.anyValue()).map((error) => String(error.entry.data));
+    expect(errors).toEqual([
+      'Target "web-01": credentials.secret is "offsite/vps-web-01"; expected a secret named under "offsite/vps/" (e.g. "offsite/vps/web-01"): the VPS provider functions may read only secrets named offsite/vps/* (secretPrefix "offsite/"). Rename the secret or set secretPrefix.',
+      expect.stringMatching(/^Target "ar-02": auth\.password\.secret is "arn:.*:secret:offsite\/netbox-cloud\/ar02-AbCdEf"; expected a secret named under "offsite\/appliance\/"/),
+      expect.stringMatching(/^Target "ar-03": auth\.password\.secret is "arn:aws:secretsmanager:us-east-1:.*"; expected a secret in eu-west-1, the stack's region/),
+    ]);
+  });
+
+  test('secretPrefix moves every grant: a kind reads <secretPrefix><kind>/*', () => {
+    // Prepare
+    const config = { ...testConfig({ targets: [{ name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'teams/net/vps/web-01' } }] }), secretPrefix: 'teams/net/' };
+    // Act
+    const prefixed = synthesize(config, { bundle: false, id: 'Prefixed' });
+    // Assess
+    expect(Annotations.fromStack(prefixed.stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(prefixed.secretsReadableBy(only(catalog.filter((spec) => spec.id === 'VpsCreateBackup'), 'VpsCreateBackup'))).toEqual([secretsUnder('teams/net/vps/')]);
   });
 });

@@ -18,8 +18,8 @@ import { OffsiteStack } from '../../lib/offsite-stack';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
-export const LAB_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/netbox-lab-AbCdEf`;
-export const NP01_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/appliance-np01-oauth-GhIjKl`;
+export const LAB_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/netbox-cloud/netbox-lab-AbCdEf`;
+export const NP01_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:offsite/appliance/np01-oauth-GhIjKl`;
 export const NETWORK = {
   vpcId: 'vpc-0123456789abcdef0',
   subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
@@ -27,12 +27,12 @@ export const NETWORK = {
 };
 export const TEST_CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBtestonly\n-----END CERTIFICATE-----\n';
 
-/** The IAM resource a secret referenced by name becomes (its ARN ends in six random characters). */
-export const secretNamed = (name: string): string => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-??????`;
+/** The IAM resource of every secret named under a prefix (lib/secret-grants.ts): what a kind's functions may read. */
+export const secretsUnder = (namePrefix: string): string => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${namePrefix}*`;
 
-export const NETBOX_SECRETS = [secretNamed('offsite/netbox-prod'), LAB_SECRET_ARN];
-export const VPS_SECRETS = [secretNamed('offsite/vps-web-01')];
-export const APPLIANCE_SECRETS = [secretNamed('offsite/appliance-ar11'), secretNamed('offsite/appliance-ar11-ca'), NP01_SECRET_ARN];
+export const NETBOX_SECRETS = [secretsUnder('offsite/netbox-cloud/')];
+export const VPS_SECRETS = [secretsUnder('offsite/vps/')];
+export const APPLIANCE_SECRETS = [secretsUnder('offsite/appliance/')];
 
 function applianceTargets(): unknown[] {
   return [
@@ -40,8 +40,8 @@ function applianceTargets(): unknown[] {
       name: 'appliance-ar11',
       kind: 'appliance',
       baseUrl: 'https://ar11.example.net',
-      auth: { method: 'token', username: 'offsite-backup', password: { secret: 'offsite/appliance-ar11' } },
-      tls: { ca: { secret: 'offsite/appliance-ar11-ca' } },
+      auth: { method: 'token', username: 'offsite-backup', password: { secret: 'offsite/appliance/ar11' } },
+      tls: { ca: { secret: 'offsite/appliance/ar11-ca' } },
       schedule: 'cron(30 2 * * ? *)',
       applianceKeep: 1,
     },
@@ -54,7 +54,7 @@ function applianceTargets(): unknown[] {
     },
     // Every kind has a target here: the stack deploys a kind's functions and machines only
     // when one is configured (test/infra/netbox-proxbox-audit.test.ts checks its secrets).
-    { ...NETBOX_PROXBOX_TARGET, credentials: { secret: 'offsite/netbox-dc1' } },
+    { ...NETBOX_PROXBOX_TARGET, credentials: { secret: 'offsite/netbox-proxbox/dc1' } },
   ];
 }
 
@@ -73,7 +73,7 @@ export function testConfig(overrides: Partial<Record<'alarmEmail' | 'network' | 
         baseUrl: 'https://api.netboxlabs.com',
         orgId: 'org-123',
         instanceId: 'nb-a12ff000777',
-        credentials: { secret: 'offsite/netbox-prod' },
+        credentials: { secret: 'offsite/netbox-cloud/netbox-prod' },
         schedule: 'cron(0 2 * * ? *)',
       },
       {
@@ -84,7 +84,7 @@ export function testConfig(overrides: Partial<Record<'alarmEmail' | 'network' | 
         instanceId: 'nb-b34ee000888',
         credentials: { secret: LAB_SECRET_ARN },
       },
-      { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)' },
+      { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps/web-01' }, schedule: 'cron(0 3 * * ? *)' },
       ...applianceTargets(),
     ],
     ...overrides,
@@ -106,7 +106,7 @@ export function withoutNetworkConfig(): OffsiteConfig {
         baseUrl: 'https://api.netboxlabs.com',
         orgId: 'org-123',
         instanceId: 'nb-a12ff000777',
-        credentials: { secret: 'offsite/netbox-prod' },
+        credentials: { secret: 'offsite/netbox-cloud/netbox-prod' },
       },
       {
         name: 'appliance-ar11',
@@ -116,7 +116,7 @@ export function withoutNetworkConfig(): OffsiteConfig {
         tls: { ca: { pem: TEST_CA_PEM } },
         schedule: 'cron(30 2 * * ? *)',
       },
-      { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)' },
+      { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps/web-01' }, schedule: 'cron(0 3 * * ? *)' },
       NETBOX_PROXBOX_TARGET,
     ],
   });

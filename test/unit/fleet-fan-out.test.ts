@@ -35,6 +35,31 @@ describe('planFleetRun', () => {
     expect(planFleetRun(configured, lifecycleFor('netbox-cloud', 'backup'), { lifecycle: 'NetboxCloudBackup', maxConcurrency: 7 }).maxConcurrency).toBe(7);
   });
 
+  test("a drill fan-out plans the kind's drilled targets whose drill.schedule is the group's, not their backup schedule", () => {
+    // Prepare: a and c back up on the same expression; only a and b drill, on different ones.
+    const drilled = parseConfig(
+      {
+        archive: { bucket: 'test-offsite-archive', region: 'eu-west-1' },
+        targets: [
+          { ...netbox('a', 'cron(0 2 * * ? *)'), drill: { to: 'nb-lab', schedule: 'cron(0 4 ? * SUN *)' } },
+          { ...netbox('b'), drill: { to: 'nb-lab', schedule: 'cron(0 4 ? * SAT *)' } },
+          netbox('c', 'cron(0 2 * * ? *)'),
+        ],
+      },
+      'test',
+    );
+    const drill = { id: 'NetboxCloudDrill', kind: 'netbox-cloud', purpose: 'drill' } as const;
+    // Act
+    const sunday = planFleetRun(drilled, drill, { lifecycle: 'NetboxCloudDrill', schedule: 'cron(0 4 ? * SUN *)' });
+    const byBackupSchedule = planFleetRun(drilled, drill, { lifecycle: 'NetboxCloudDrill', schedule: 'cron(0 2 * * ? *)' });
+    const all = planFleetRun(drilled, drill, { lifecycle: 'NetboxCloudDrill' });
+    // Assess
+    expect(sunday.targets.map((item) => item.target)).toEqual(['a']);
+    expect(byBackupSchedule.targets).toEqual([]);
+    expect(all.targets.map((item) => item.target)).toEqual(['a', 'b']);
+    expect(() => planFleetRun(drilled, drill, { lifecycle: 'NetboxCloudDrill', targets: ['c'] })).toThrow('Not configured netbox-cloud targets with a drill: c.');
+  });
+
   test('names given by hand must be configured targets of the kind', () => {
     // Act / Assess
     expect(() => planFleetRun(config(), lifecycleFor('netbox-cloud', 'backup'), { lifecycle: 'NetboxCloudBackup', targets: ['a', 'v', 'zz'] })).toThrow('Not configured netbox-cloud targets: v, zz.');

@@ -11,7 +11,8 @@
 //   * a console input (has a string "target" and no "name"): it names its state machine in
 //     the text before it (`offsite-<kind>-<purpose>`). It must pass that state machine's own
 //     input checks (the real ASL, run up to its first Task), and its target must be a target
-//     of that kind in the file's examples;
+//     of that kind in the docs' examples (any file: the console inputs and the kind that
+//     defines the target live on different pages);
 //   * an IAM policy document ("Version" and "Statement"): it must be JSON;
 //   * anything else fails: add a rule here for a new kind of example.
 //   A block preceded by `<!-- refused: <message> -->` must be refused by the loader with an
@@ -140,10 +141,10 @@ function firstConfigurations(): Map<string, JsonObject> {
 const FIRSTS = firstConfigurations();
 const firstConfigurationFor = (block: CodeBlock): JsonObject | undefined => FIRSTS.get(block.file) ?? FIRSTS.get('README.md');
 
-/** Every target the file's configuration examples define, by name. */
-function exampleTargets(file: string): Map<string, string> {
+/** Every target the docs' configuration examples define (in any file), by name. */
+function exampleTargets(): Map<string, string> {
   const targets = new Map<string, string>();
-  for (const block of JSON_BLOCKS.filter((candidate) => candidate.file === file || candidate.file === 'README.md')) {
+  for (const block of JSON_BLOCKS) {
     try {
       const example = classify(block, firstConfigurationFor(block));
       if (example.type !== 'configuration') continue;
@@ -260,7 +261,7 @@ describe('the docs\' examples', () => {
         const lifecycle = namedLifecycle(block);
         const reached = await firstTaskReached(loadLocalDefinition(lifecycle), example.input);
         expect(reached).toMatchObject({ task: expect.any(String) as unknown });
-        expect(exampleTargets(block.file).get(String(example.input['target']))).toBe(lifecycle.kind);
+        expect(exampleTargets().get(String(example.input['target']))).toBe(lifecycle.kind);
       }
     });
   });

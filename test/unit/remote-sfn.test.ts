@@ -12,7 +12,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { CliIo } from '../../bin/cli/commands';
 import type { LifecycleEvent } from '../../bin/local/local-runner';
 import { HistoryReader } from '../../bin/remote/history';
-import { followExecution } from '../../bin/remote/remote-runner';
+import { followExecution, remoteFanOutRunner } from '../../bin/remote/remote-runner';
+import { lifecycleFor } from '../../functions/catalog';
+import { parseConfig } from '../../functions/config/load';
 import { describeExecution, executionName, historySince, RemoteError, stackOutputs, startExecution, targetOfExecutionName, type RemoteClients } from '../../bin/remote/sfn';
 
 const sfnMock = mockClient(SFNClient);
@@ -105,6 +107,20 @@ describe('SFN module', () => {
 
     // Assess
     await expect(missing).rejects.toThrow(/There is no stack Offsite .*Set "stackName" in the configuration .* or pass --stack <name>/);
+  });
+
+  test('backup --all --remote on a stack without the kind\'s fan-out says why (no scheduled target) and what to do, and starts nothing', async () => {
+    // Prepare: the stack has the backup machine but no fan-out for it.
+    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Offsite', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(0), Outputs: [{ OutputKey: 'VpsBackupStateMachineArn', OutputValue: MACHINE }] }] });
+    const config = parseConfig({ archive: { bucket: 'test-offsite-archive', region: 'eu-west-1' }, targets: [{ name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 1, credentials: { secret: 'offsite/vps/web-01' } }] }, 'test');
+    const fanOut = remoteFanOutRunner(config, capture(), { remote: true, clients: clients() });
+
+    // Act
+    const run = fanOut(lifecycleFor('vps', 'backup'), { lifecycle: 'VpsBackup' }, () => undefined, {});
+
+    // Assess
+    await expect(run).rejects.toThrow('The stack Offsite has no fan-out for vps (output VpsBackupFanOutStateMachineArn): it is deployed only for kinds with a scheduled target. Leave the kind out with --kind');
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   test('an execution that does not exist is reported by name, not as a stack trace', async () => {

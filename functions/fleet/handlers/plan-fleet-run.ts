@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIFECYCLES } from '../../catalog';
+import { DRILL_LIFECYCLES } from '../../drill/jobs';
 import { lambdaHandler } from '../../middleware/middleware';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { isLifecycleMachine, planFleetRun } from '../fan-out';
@@ -20,7 +21,7 @@ const event = z.object({
 
 /** PlanFleetRun: the group's targets, read here so the list never travels in a schedule's input. */
 export const handler = lambdaHandler(event, async ({ request, lifecycleStateMachineArn }) => {
-  const lifecycle = LIFECYCLES.find((candidate) => isLifecycleMachine(lifecycleStateMachineArn, candidate));
+  const lifecycle = [...LIFECYCLES, ...DRILL_LIFECYCLES].find((candidate) => isLifecycleMachine(lifecycleStateMachineArn, candidate));
   if (!lifecycle) throw new Error(`${lifecycleStateMachineArn} is not the state machine of any lifecycle in the catalog`);
   return planFleetRun(await loadRuntimeConfig(), lifecycle, request);
 });

@@ -7,3 +7,9 @@ export const AUDIT_METRICS = {
   uncovered: 'AuditUncoveredVirtualMachines',
   findings: 'AuditFindings',
 } as const;
+/**
+ * The dimension of the uncovered count published per audit group too (the targets one
+ * schedule expression audits together: functions/fleet/groups.ts), which the group's one
+ * coverage-gap alarm watches, so alarms do not grow with the audited targets.
+ */
+export const AUDIT_GROUP_DIMENSION = 'AuditGroup';

@@ -1,10 +1,10 @@
 import { FUNCTIONS } from '../../../functions/catalog';
 import { parseConfig } from '../../../functions/config/load';
-import { ACCOUNT, REGION, flat, lifecycle, only, secretNamed, synthesize, type SynthesizedStack } from '../../support/infra';
+import { ACCOUNT, REGION, flat, lifecycle, only, secretsUnder, synthesize, type SynthesizedStack } from '../../support/infra';
 
 // The vps kind in the stack: its functions and state machines through the registry, IAM
 // scoped to the vps secrets, its schedule and alarms.
-const VPS_SECRET = secretNamed('offsite/vps-web-01');
+const VPS_SECRET = secretsUnder('offsite/vps/');
 
 function vpsConfig() {
   return parseConfig(
@@ -13,8 +13,8 @@ function vpsConfig() {
       timezone: 'Europe/Berlin',
       alarmEmail: 'oncall@example.com',
       targets: [
-        { name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-123', instanceId: 'nb-a12ff000777', credentials: { secret: 'offsite/netbox-prod' } },
-        { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps-web-01' }, schedule: 'cron(0 3 * * ? *)', retention: { keepDaily: 7, keepWeekly: 4 } },
+        { name: 'netbox-prod', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'org-123', instanceId: 'nb-a12ff000777', credentials: { secret: 'offsite/netbox-cloud/netbox-prod' } },
+        { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { secret: 'offsite/vps/web-01' }, schedule: 'cron(0 3 * * ? *)', retention: { keepDaily: 7, keepWeekly: 4 } },
       ],
     },
     'vps test config',
