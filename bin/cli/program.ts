@@ -54,7 +54,15 @@ export function program(): Command {
     .exitOverride();
 
   const configPath = (): string => resolveConfigPath(cli.opts<{ config?: string }>().config);
+  addLifecycleCommands(cli, configPath);
+  addArchiveCommands(cli, configPath);
+  addOperationsCommands(cli, configPath);
 
+  return cli;
+}
+
+/** `backup` and `restore`: the commands that run a target's lifecycles. */
+function addLifecycleCommands(cli: Command, configPath: () => string): void {
   withRemoteOptions(cli
     .command('backup')
     .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive (--all: every configured target through the fan-out)')
@@ -106,7 +114,10 @@ export function program(): Command {
       }, runner);
       process.exitCode = result.exitCode;
     });
+}
 
+/** `list`, `prune`, `protect`/`unprotect`, `verify` and `status`: the archive's copies. */
+function addArchiveCommands(cli: Command, configPath: () => string): void {
   cli
     .command('list')
     .description('archived copies of a target, newest first, with size, sha256 and age')
@@ -155,7 +166,10 @@ export function program(): Command {
     .action(async (options: { json?: boolean }) => {
       process.exitCode = (await statusCommand(useConfig(configPath()), io, { json: options.json ?? false })).exitCode;
     });
+}
 
+/** `audit`, `executions`, `drill` and `sandbox`. */
+function addOperationsCommands(cli: Command, configPath: () => string): void {
   withRemoteOptions(cli
     .command('audit')
     .description(auditHelp())
@@ -199,7 +213,4 @@ export function program(): Command {
       const result = await sandboxCommand(io, { keep: options.keep ?? false, serve: options.serve ?? false });
       process.exitCode = result.exitCode;
     });
-
-  return cli;
 }
-

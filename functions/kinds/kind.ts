@@ -88,6 +88,18 @@ export interface AuditAlarmHints {
   readonly auditFailed: string;
   /** What to look at when the audit finds targets without cover. */
   readonly coverageGap: string;
+  /** The metrics the audit publishes: the coverage-gap alarm and the dashboard read them. */
+  readonly metrics: AuditMetricNames;
+}
+
+export interface AuditMetricNames {
+  readonly namespace: string;
+  /** Things in scope without cover (per Target, and per group dimension for the alarm). */
+  readonly uncovered: string;
+  /** Findings (per Target and Severity). */
+  readonly findings: string;
+  /** The dimension the uncovered count is also published under per audit group. */
+  readonly groupDimension: string;
 }
 
 /** The restore options of the command line; a kind names those it takes. */

@@ -30,6 +30,8 @@ export const applianceDrill: KindDrillRules<ApplianceTarget> = {
     return undefined;
   },
   restoreInput: (target, copy) => ({ target: target.drill?.to ?? '', archiveKey: copy.objectKey ?? '', archiveTarget: target.name, confirm: target.drill?.to ?? '' }),
+  // The checks log in to the lab appliance the drill names, with that target's credentials.
+  checksUseCredentialsOf: (target, context) => context.targets.filter((candidate) => candidate.name === target.drill?.to).map((candidate) => candidate.name),
 };
 
 /**

@@ -3,7 +3,7 @@ import { FUNCTIONS } from '../../functions/catalog';
 import {
   NETWORK,
   allowedActions,
-  applianceNetworkSpecs,
+  privateNetworkSpecs,
   catalog,
   internetSpecs,
   synthesize,
@@ -22,7 +22,7 @@ beforeAll(() => {
 
 test('the test catalog has functions on both networks the tests below check', () => {
   // Assess (otherwise loops over an empty list would pass without checking anything)
-  for (const group of [applianceNetworkSpecs, internetSpecs]) {
+  for (const group of [privateNetworkSpecs, internetSpecs]) {
     expect(group.length).toBeGreaterThan(0);
   }
 });
@@ -37,7 +37,7 @@ describe('network placement', () => {
   });
 
   test("functions with network 'private-network' are in the configured VPC: exactly the configured subnets and security groups", () => {
-    for (const spec of applianceNetworkSpecs) {
+    for (const spec of privateNetworkSpecs) {
       // Act
       const { properties } = synth.functionOf(spec);
       // Assess

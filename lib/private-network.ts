@@ -11,23 +11,24 @@ export interface FunctionNetwork {
 }
 
 /**
- * The existing VPC, subnets and security groups (`network` in the configuration) that the
- * functions talking to appliances are attached to. Everything is imported by id, so
+ * The existing VPC, subnets and security groups (`network` in the configuration) that every
+ * function reaching a private network (a kind's `network: 'private-network'` functions,
+ * whatever their kind) is attached to. Everything is imported by id, so
  * synthesis needs no AWS credentials or network (no `Vpc.fromLookup`), and nothing here
  * creates or changes a network resource: the security groups are imported immutable, so
  * CDK never adds a rule to a group someone else owns.
  *
- * The subnets must route to everything those functions reach besides the appliances:
+ * The subnets must route to everything those functions reach besides their targets:
  * - S3 (the archive bucket): a gateway endpoint for S3 in the subnets' route tables, or a NAT;
  * - SSM (the configuration parameter), Secrets Manager (credentials, CA bundles) and
  *   CloudWatch Logs / X-Ray: interface endpoints with private DNS, or a NAT.
  * A function in a VPC never gets a public IP address: in a subnet whose only way out is an
  * internet gateway (a "public" subnet) it reaches nothing outside the VPC. CDK cannot tell
  * imported subnets apart (it only sees ids), so it does not check this at synthesis.
- * The security groups must allow outbound HTTPS (443) to the appliances and to those
+ * The security groups must allow outbound HTTPS (443) to the targets and to those
  * endpoints; no inbound rule is needed.
  */
-export class ApplianceNetwork extends Construct implements FunctionNetwork {
+export class PrivateNetwork extends Construct implements FunctionNetwork {
   readonly vpc: ec2.IVpc;
   readonly subnets: readonly ec2.ISubnet[];
   readonly securityGroups: readonly ec2.ISecurityGroup[];
