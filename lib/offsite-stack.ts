@@ -56,7 +56,7 @@ export class OffsiteStack extends Stack {
   readonly fanOuts = new Map<string, FanOutStateMachine>();
   readonly alarms: LifecycleAlarms;
   readonly schedules: BackupSchedules;
-  /** The imported VPC placement of the appliance functions (`network` in the configuration). */
+  /** The imported VPC placement of the private-network functions (`network` in the configuration). */
   readonly privateNetwork?: PrivateNetwork;
 
   constructor(scope: Construct, id: string, props: OffsiteStackProps) {

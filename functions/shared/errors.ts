@@ -73,7 +73,7 @@ export class RestoreFailed extends Error {
   override readonly name = 'RestoreFailed';
 }
 
-/** The appliance reports a restore still running: starting another on top of it is refused. */
+/** The vendor reports a restore still running: starting another on top of it is refused. */
 export class RestoreInProgress extends Error {
   override readonly name = 'RestoreInProgress';
 }

@@ -6,7 +6,7 @@
 /** Each outcome name more than one kind uses, and what it means (a kind's own are in its folder's outcomes.ts). */
 export const LIFECYCLE_OUTCOMES = {
   BackupTimedOut: "the vendor did not complete the backup within the target's poll.timeoutMinutes",
-  PruneFailed: 'the backup is archived and verified; only deleting older offsite-made backups from the appliance failed',
+  PruneFailed: 'the backup is archived and verified; only deleting older offsite-made backups at the vendor failed',
   ArchivePruneFailed: 'the backup is archived and verified; only removing old copies from the archive by retention failed (tried again next time)',
   RestoreNotConfirmed: '"confirm" did not repeat what the restore overwrites; nothing was changed',
   RestoreTimedOut: 'the restore did not report its outcome within its time budget; the target may be mid-restore',

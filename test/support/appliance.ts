@@ -7,7 +7,7 @@ import { ApplianceClient, type ApplianceBackup } from '../../functions/kinds/app
 import { applianceTransport } from '../../functions/kinds/appliance/transport';
 import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 
-// Fixtures shared by the unit tests of the appliance domain (test/unit/appliance-*.test.ts).
+// Fixtures shared by the unit tests of the appliance domain (test/kinds/appliance/*.test.ts).
 
 export const target: ApplianceTarget = {
   name: 'ar11-lab',
