@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { findTarget, resolveConfigPath } from '../../functions/config/load';
+import type { RestoreOption } from '../../functions/kinds/kind';
 import { KIND_LIST } from '../../functions/kinds/registry';
 import { InvalidInput } from '../../functions/shared/errors';
 import { backupCommand, listCommand, restoreCommand, restoreDestination, useConfig, type CliIo } from './commands';
@@ -41,6 +42,14 @@ function auditHelp(): string {
   return KIND_LIST.flatMap((definition) => {
     const wording = (definition as { readonly auditWording?: { readonly help: string } }).auditWording;
     return wording ? [`${definition.kind}: ${wording.help}`] : [];
+  }).join('; ');
+}
+
+/** `offsite restore --help` for an option only some kinds take: each such kind's words. */
+function restoreOptionHelp(option: RestoreOption): string {
+  return KIND_LIST.flatMap((definition) => {
+    const help = (definition as { readonly restore?: { readonly optionHelp?: Partial<Record<RestoreOption, string>> } }).restore?.optionHelp?.[option];
+    return help === undefined ? [] : [help];
   }).join('; ');
 }
 
@@ -91,9 +100,9 @@ function addLifecycleCommands(cli: Command, configPath: () => string): void {
     .description('run one restore lifecycle; exit 0 only when the vendor reports the restore completed')
     .argument('<target>', 'a configured target name')
     .option('--backup <id|latest>', 'the backup to restore: its id, or "latest"')
-    .option('--archive-key <key>', 'appliances: the archived copy to restore (an object key from `offsite list`)')
-    .option('--to <instance>', 'NetBox Cloud: the instance to restore onto (default: the target\'s own instance)')
-    .option('--allow-version-mismatch', 'appliances: restore even when the backup was made on other software than the appliance runs')
+    .option('--archive-key <key>', restoreOptionHelp('archiveKey'))
+    .option('--to <instance>', restoreOptionHelp('to'))
+    .option('--allow-version-mismatch', restoreOptionHelp('allowVersionMismatch'))
     .option('--yes', 'confirm the restore (the typed confirmation a console user gives)'))
     .action(async (targetName: string, options: { backup?: string; archiveKey?: string; to?: string; allowVersionMismatch?: boolean; yes?: boolean } & RemoteOptions) => {
       const config = useConfig(configPath());

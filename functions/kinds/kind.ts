@@ -120,6 +120,8 @@ export type JsonObject = { readonly [key: string]: string | number | boolean | n
 export interface KindRestoreRules<Target> {
   /** The command-line options this kind's restore takes; any other is refused (exit 2) naming it. */
   readonly options: readonly RestoreOption[];
+  /** `offsite restore --help` for the options only some kinds take, in this kind's words (e.g. "appliances: …"). */
+  readonly optionHelp?: Readonly<Partial<Record<RestoreOption, string>>>;
   /**
    * What a restore overwrites, and so what the operator types to confirm it (console:
    * `confirm`). Throws InvalidInput when the kind cannot restore onto `to`.

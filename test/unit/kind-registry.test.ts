@@ -62,6 +62,17 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     expect({ kind, commands: commands !== undefined, presentsAudit: typeof commands?.audit === 'function' }).toEqual({ kind, commands: true, presentsAudit: audits });
   });
 
+  test("explains in `offsite restore --help` each restore option it takes beyond --backup, and only those", () => {
+    // Prepare
+    const restore = (definition as { readonly restore?: { readonly options: readonly string[]; readonly optionHelp?: Readonly<Record<string, string>> } }).restore;
+
+    // Act
+    const explained = Object.keys(restore?.optionHelp ?? {}).sort();
+
+    // Assess
+    expect({ kind, explained }).toEqual({ kind, explained: (restore?.options ?? []).filter((option) => option !== 'backup').sort() });
+  });
+
   test('its transfer states are states of its lifecycles', () => {
     for (const lifecycle of definition.lifecycles) {
       const state = (definition.transferStates as Partial<Record<LifecyclePurpose, string | undefined>>)[lifecycle.purpose];

@@ -79,6 +79,10 @@ export const applianceKind = {
   },
   restore: {
     options: ['backup', 'archiveKey', 'allowVersionMismatch'],
+    optionHelp: {
+      archiveKey: 'appliances: the archived copy to restore (an object key from `offsite list`)',
+      allowVersionMismatch: 'appliances: restore even when the backup was made on other software than the appliance runs',
+    },
     // A restore goes onto the appliance itself: there is no other instance to name.
     destination: (target, to) => {
       if (to !== undefined) throw new InvalidInput(`--to is not available for appliance targets: a restore goes onto the appliance "${target.name}" itself.`);

@@ -52,6 +52,7 @@ export const netboxCloudKind = {
   },
   restore: {
     options: ['backup', 'to'],
+    optionHelp: { to: "NetBox Cloud: the instance to restore onto (default: the target's own instance)" },
     destination: (target, to) => to ?? target.instanceId,
     input: (target, options, confirm) => ({
       target: target.name,
