@@ -124,7 +124,7 @@ export class OffsiteFunction extends Construct implements iam.IGrantable {
         sourcesContent: false,
         target: 'node22',
         format: OutputFormat.CJS,
-        // Bundle the AWS SDK too: the copier depends on lib-storage and on the checksum
+        // Bundle the AWS SDK too: the copier depends on the signing and checksum
         // behaviour of the SDK version tested here, not on whatever the runtime ships.
         externalModules: [],
         forceDockerBundling: false,

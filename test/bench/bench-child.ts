@@ -16,6 +16,12 @@ export interface MemoryFigures {
   readonly atPeak: NodeJS.MemoryUsage;
 }
 
+/** CPU time the process spent on the measured work (process.cpuUsage() from the baseline on), in microseconds. */
+export interface CpuFigures {
+  readonly userMicros: number;
+  readonly systemMicros: number;
+}
+
 export interface SourceJob {
   readonly sizeBytes: number;
 }
@@ -49,6 +55,7 @@ export interface RawReadResult {
   readonly bytes: number;
   readonly elapsedMs: number;
   readonly memory: MemoryFigures;
+  readonly cpu?: CpuFigures;
 }
 
 export interface CopierJob {
@@ -59,6 +66,11 @@ export interface CopierJob {
   readonly region: string;
   readonly bucket: string;
   readonly objectKey: string;
+  /** Overrides of the production defaults, for the part size and parallelism sweep. */
+  readonly partSizeBytes?: number;
+  readonly queueSize?: number;
+  /** Parts carry a CRC32 header, as for an archive with Object Lock. */
+  readonly checksumAlgorithm?: 'CRC32';
 }
 export interface CopierResult {
   readonly type: 'result';
@@ -70,7 +82,27 @@ export interface CopierResult {
   readonly manifestKey?: string;
   readonly sourceChecksumVerified?: boolean;
   readonly memory: MemoryFigures;
+  readonly cpu?: CpuFigures;
 }
+
+/** The discard S3 sink (s3-discard-sink.ts) is up. */
+export interface DiscardSinkReady {
+  readonly type: 'ready';
+  readonly endpoint: string;
+}
+/** The sink's account of one object it completed (CompleteMultipartUpload or PutObject): what arrived, then dropped. */
+export interface DiscardSinkObject {
+  readonly type: 'object';
+  readonly key: string;
+  readonly bytes: number;
+  readonly parts: number;
+}
+/** The sink's account of an aborted multipart upload. */
+export interface DiscardSinkAbort {
+  readonly type: 'abort';
+  readonly key: string;
+}
+export type DiscardSinkMessage = DiscardSinkObject | DiscardSinkAbort;
 
 // ---------------------------------------------------------------------------- upload direction
 
@@ -205,7 +237,7 @@ export function reply(message: object): Promise<void> {
 }
 
 /** What a measured child adds to the common fields of its result. */
-export type MeasuredFigures<Result> = Omit<Result, 'type' | 'ok' | 'error' | 'elapsedMs' | 'memory'>;
+export type MeasuredFigures<Result> = Omit<Result, 'type' | 'ok' | 'error' | 'elapsedMs' | 'memory' | 'cpu'>;
 
 /**
  * The measured part of a child: times `work` from the baseline, sends the orchestrator its
@@ -219,17 +251,24 @@ export async function measureAndReply<Result extends { readonly type: 'result' }
 ): Promise<never> {
   sampler.markBaseline();
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let result: object;
   try {
     const figures = await work();
     const elapsedMs = performance.now() - started;
-    result = { type: 'result', ok: true, elapsedMs, ...figures, memory: sampler.stop() };
+    result = { type: 'result', ok: true, elapsedMs, ...figures, memory: sampler.stop(), cpu: cpuSince(cpuAtStart) };
   } catch (error) {
-    result = { type: 'result', ok: false, error: describeError(error), elapsedMs: performance.now() - started, memory: sampler.stop() };
+    result = { type: 'result', ok: false, error: describeError(error), elapsedMs: performance.now() - started, memory: sampler.stop(), cpu: cpuSince(cpuAtStart) };
   }
   release();
   await reply(result);
   process.exit(0);
+}
+
+/** The CPU time this process used since `start` (a process.cpuUsage() reading). */
+export function cpuSince(start: NodeJS.CpuUsage): CpuFigures {
+  const used = process.cpuUsage(start);
+  return { userMicros: used.user, systemMicros: used.system };
 }
 
 export function describeError(error: unknown): string {

@@ -1,6 +1,6 @@
 // Child process: one offsite copy, exactly as the copy Lambda makes it (copyToArchive
-// with the production defaults: 5 MiB parts, 4 in flight, the archive client for
-// S3-compatible endpoints), from the benchmark's HTTP source into its local S3 store,
+// with the production defaults unless the job sweeps part size and parallelism, the
+// archive client for S3-compatible endpoints), from the benchmark's HTTP source into its local S3 store,
 // with size and SHA-256 verification on. Nothing else runs in this process, so its
 // peak RSS is the copier's.
 import { copyToArchive } from '../../functions/archive/copier';
@@ -28,6 +28,9 @@ async function main(): Promise<void> {
           createdAt: new Date().toISOString(),
           source: { generator: 'aes-256-ctr keystream' },
         },
+        ...(job.partSizeBytes ? { partSizeBytes: job.partSizeBytes } : {}),
+        ...(job.queueSize ? { queueSize: job.queueSize } : {}),
+        ...(job.checksumAlgorithm ? { checksumAlgorithm: job.checksumAlgorithm } : {}),
       });
       return { sizeBytes: copied.sizeBytes, sha256: copied.sha256, manifestKey: copied.manifestKey, sourceChecksumVerified: copied.sourceChecksumVerified };
     },

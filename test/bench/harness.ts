@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { MemoryFigures, RawReadResult, SourceReady, StoreReady } from './bench-child';
+import type { CpuFigures, MemoryFigures, RawReadResult, SourceReady, StoreReady } from './bench-child';
 
 export const MIB = 1024 * 1024;
+export const GIB = 1024 * MIB;
 /** The done criterion of both directions: peak RSS of the process as deployed under 200 MB (decimal) for at least 1 GiB. */
 export const MEMORY_LIMIT_BYTES = 200 * 1000 * 1000;
 export const MEMORY_CHECK_MIN_MIB = 1024;
@@ -281,6 +282,35 @@ export async function runCommand(argv: readonly string[], workDir: string, timeo
   return { ok: true, elapsedMs };
 }
 
+/** User + system CPU seconds from a `/usr/bin/time -v -o file` report. */
+export function cpuSecondsFrom(timeFile: string): number | undefined {
+  if (!existsSync(timeFile)) return undefined;
+  const report = readFileSync(timeFile, 'utf8');
+  const user = /User time \(seconds\): ([\d.]+)/.exec(report)?.[1];
+  const system = /System time \(seconds\): ([\d.]+)/.exec(report)?.[1];
+  return user === undefined || system === undefined ? undefined : Number(user) + Number(system);
+}
+
+/** User + system CPU seconds a measured Node child reported, per GiB moved. */
+export function cpuPerGiB(cpu: CpuFigures | undefined, sizeBytes: number): number | undefined {
+  return cpu === undefined ? undefined : (cpu.userMicros + cpu.systemMicros) / 1e6 / (sizeBytes / GIB);
+}
+
+/**
+ * User + system CPU seconds a running process (and its waited-for children) has used so
+ * far, from /proc/PID/stat; undefined where there is no /proc. For the store's share of a
+ * copy: the difference of two readings around it.
+ */
+export function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const ticksPerSecond = 100; // USER_HZ on Linux (getconf CLK_TCK)
+  return Number.isFinite(ticks) ? ticks / ticksPerSecond : undefined;
+}
+
 /** "Maximum resident set size" from a `/usr/bin/time -v -o file` report, in KiB. */
 export function maxRssKiBFrom(timeFile: string): number | undefined {
   if (!existsSync(timeFile)) return undefined;
@@ -299,6 +329,8 @@ export interface Row {
   readonly seconds?: number;
   readonly mibPerSecond?: number;
   readonly peakRssMiB?: number;
+  /** User + system CPU seconds of the measured process per GiB moved. */
+  readonly cpuSecondsPerGiB?: number;
   readonly note: string;
 }
 
@@ -313,6 +345,7 @@ export function rawReadRow(name: string, raw: RawReadResult, sizeBytes: number):
       seconds: raw.elapsedMs / 1000,
       ...(rate !== undefined ? { mibPerSecond: rate } : {}),
       peakRssMiB: mib(peakRssBytes(raw.memory)),
+      ...(raw.cpu ? { cpuSecondsPerGiB: cpuPerGiB(raw.cpu, sizeBytes) } : {}),
       note: complete ? 'read and discarded' : `FAILED: ${raw.error ?? `read ${raw.bytes} of ${sizeBytes} bytes`}`,
     },
   };
@@ -338,8 +371,8 @@ export function printColumns(header: readonly string[], lines: readonly (readonl
 
 export function printRows(rows: readonly Row[]): void {
   printColumns(
-    ['peer', 'seconds', 'MiB/s', 'peak RSS MiB', 'notes'],
-    rows.map((row) => [row.name, fixed(row.seconds, 2), fixed(row.mibPerSecond, 1), fixed(row.peakRssMiB, 1), row.note]),
+    ['peer', 'seconds', 'MiB/s', 'CPU s/GiB', 'peak RSS MiB', 'notes'],
+    rows.map((row) => [row.name, fixed(row.seconds, 2), fixed(row.mibPerSecond, 1), fixed(row.cpuSecondsPerGiB, 2), fixed(row.peakRssMiB, 1), row.note]),
   );
 }
 
@@ -398,6 +431,8 @@ export interface BenchContext {
   readonly sizeBytes: number;
   readonly source: SourceReady;
   readonly store: StoreReady;
+  /** The store's process, for its CPU time. */
+  readonly storePid?: number;
   /** The orchestrator's own client for the store, for seeding and checking. */
   readonly s3: S3Client;
   readonly tools: ToolCheck;

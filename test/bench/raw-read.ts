@@ -1,12 +1,13 @@
 // Child process: the raw HTTP read rate. GETs the source with Node's fetch and throws
 // every chunk away, so the figure is what one process can pull from the source at all.
-import { describeError, receiveJob, reply, startRssSampler, type RawReadJob, type RawReadResult } from './bench-child';
+import { cpuSince, describeError, receiveJob, reply, startRssSampler, type RawReadJob, type RawReadResult } from './bench-child';
 
 async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<RawReadJob>();
   sampler.markBaseline();
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let bytes = 0;
   let error: string | undefined;
   try {
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     error = describeError(caught);
   }
   const elapsedMs = performance.now() - started;
-  const result: RawReadResult = { type: 'result', ok: error === undefined, ...(error ? { error } : {}), bytes, elapsedMs, memory: sampler.stop() };
+  const result: RawReadResult = { type: 'result', ok: error === undefined, ...(error ? { error } : {}), bytes, elapsedMs, memory: sampler.stop(), cpu: cpuSince(cpuAtStart) };
   await reply(result);
   process.exit(0);
 }

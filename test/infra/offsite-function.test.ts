@@ -71,7 +71,7 @@ describe('functions', () => {
     for (const spec of copierSpecs) {
       expect({ id: spec.id, NODE_OPTIONS: (synth.functionOf(spec).properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS }).toEqual({
         id: spec.id,
-        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=1',
+        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=2',
       });
     }
   });
