@@ -9,7 +9,6 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LifecyclePurpose } from '../functions/kinds/kind';
 import { KINDS, type TargetKind } from '../functions/kinds/registry';
-import { AUDIT_GROUP_DIMENSION, AUDIT_METRICS, AUDIT_METRICS_NAMESPACE } from '../functions/kinds/netbox-proxbox/metric-names';
 
 export interface AlarmedLifecycle {
   readonly purpose: LifecyclePurpose;
@@ -143,21 +142,24 @@ export class LifecycleAlarms extends Construct {
     this.eventAlarm(lifecycle, 'TimedOut', machine.metricTimedOut({ period: FIVE_MINUTES, statistic: 'Sum' }),
       `The coverage AUDIT of ${aTarget(kind)} hit the state machine's hard time limit: no report was written. ` +
         `${open}, filter Timed out: the last state shows which NetBox list it was reading; a NetBox that answers very slowly (or a huge page count) is the usual cause.`);
+    // A kind's audit names the metrics it publishes (its definition's alarm hints).
+    const metrics = hints?.metrics;
+    if (!metrics) throw new Error(`the ${kind} definition gives no audit metrics (alarmHints.audit.metrics): its coverage-gap alarms cannot be made`);
     for (const group of lifecycle.auditGroups ?? []) {
       const which = group.expression === undefined ? 'audited by hand (no schedule)' : `audited on ${group.expression}`;
       const alarm = new cloudwatch.Alarm(this, `${this.idFor(lifecycle)}CoverageGap${group.tag.replace(/(^|-)([a-z0-9])/g, (_m, _sep: string, ch: string) => ch.toUpperCase())}`, {
         alarmName: `${name}-coverage-gap-${group.tag}`,
         alarmDescription: this.fit(
-          `COVERAGE GAP: an audit of the ${group.targets.length} ${kind} target(s) ${which} found VMs in scope without a working backup routine (${AUDIT_METRICS.uncovered} > 0 today): ` +
+          `COVERAGE GAP: an audit of the ${group.targets.length} ${kind} target(s) ${which} found VMs in scope without a working backup routine (${metrics.uncovered} > 0 today): ` +
             'those VMs would be lost today. `offsite status` or the Step Functions executions of ' + name + ' show which target; ' +
             `${hints?.coverageGap ?? 'Open the newest audit report'}. Clears with the group's first audit of a later UTC day that finds every VM covered; a failed audit raises its own alarm.`,
         ),
         // The largest uncovered count any audit of the group published in the UTC day: a
         // group's audits run together, so one day holds every target's latest verdict.
         metric: new cloudwatch.Metric({
-          namespace: AUDIT_METRICS_NAMESPACE,
-          metricName: AUDIT_METRICS.uncovered,
-          dimensionsMap: { [AUDIT_GROUP_DIMENSION]: group.tag },
+          namespace: metrics.namespace,
+          metricName: metrics.uncovered,
+          dimensionsMap: { [metrics.groupDimension]: group.tag },
           statistic: 'Maximum',
           period: Duration.days(1),
         }),

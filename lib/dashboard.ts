@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { AuditMetricNames } from '../functions/kinds/kind';
 import { jobMetric } from './archive-jobs';
 
 export interface DashboardLifecycle {
@@ -9,12 +10,18 @@ export interface DashboardLifecycle {
   readonly stateMachineName: string;
 }
 
+export interface AuditedKind {
+  readonly kind: string;
+  readonly metrics: AuditMetricNames;
+  readonly targets: readonly string[];
+}
+
 export interface OffsiteDashboardProps {
   readonly lifecycles: readonly DashboardLifecycle[];
   /** Kinds whose copies stream into the archive: CopyBytes and CopyThroughput carry `Kind`. */
   readonly copyKinds: readonly string[];
-  /** Targets audited for coverage (issue 10's AuditUncoveredVirtualMachines / AuditFindings, dimension Target). */
-  readonly auditedTargets: readonly string[];
+  /** Each kind with an audit lifecycle: the metrics its audit publishes (dimension Target) and its configured targets. */
+  readonly audits: readonly AuditedKind[];
   /** The restore drill machines (lib/drills.ts); none when no target has a drill. */
   readonly drills?: readonly DashboardLifecycle[];
   readonly dashboardName: string;
@@ -99,19 +106,24 @@ export class OffsiteDashboard extends Construct {
             new cloudwatch.GraphWidget({ title: 'Restore drills overdue', left: [overdue], width: 6 }),
           ]),
     );
+    const audited = props.audits.filter((audit) => audit.targets.length > 0);
+    // Labelled by kind only when more than one kind audits.
+    const label = (audit: AuditedKind, what: string): string => (audited.length > 1 ? `${audit.kind} ${what}` : what);
     this.dashboard.addWidgets(
-      props.auditedTargets.length === 0
-        ? new cloudwatch.TextWidget({ markdown: '## Coverage gaps\nNo audited targets configured (netbox-proxbox).', width: 24, height: 2 })
+      audited.length === 0
+        ? new cloudwatch.TextWidget({ markdown: `## Coverage gaps\nNo audited targets configured (${props.audits.map((audit) => audit.kind).join(', ')}).`, width: 24, height: 2 })
         : new cloudwatch.GraphWidget({
             title: 'Coverage gaps (uncovered VMs, findings) per audited target',
-            // One search each, not a metric per target: the dashboard stays the same size however many NetBox instances are audited.
-            left: [
-              new cloudwatch.MathExpression({ expression: `SEARCH('{offsite,Target} MetricName="AuditUncoveredVirtualMachines"', 'Maximum', 86400)`, label: 'uncovered', period: DAY }),
-            ],
+            // One search each, not a metric per target: the dashboard stays the same size however many targets are audited.
+            left: audited.map(
+              (audit) =>
+                new cloudwatch.MathExpression({ expression: `SEARCH('{${audit.metrics.namespace},Target} MetricName="${audit.metrics.uncovered}"', 'Maximum', 86400)`, label: label(audit, 'uncovered'), period: DAY }),
+            ),
             // Findings are published per Severity too: summed over whichever severities exist.
-            right: [
-              new cloudwatch.MathExpression({ expression: `SEARCH('{offsite,Severity,Target} MetricName="AuditFindings"', 'Maximum', 86400)`, label: 'findings', period: DAY }),
-            ],
+            right: audited.map(
+              (audit) =>
+                new cloudwatch.MathExpression({ expression: `SEARCH('{${audit.metrics.namespace},Severity,Target} MetricName="${audit.metrics.findings}"', 'Maximum', 86400)`, label: label(audit, 'findings'), period: DAY }),
+            ),
             width: 24,
           }),
     );

@@ -7,7 +7,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
-import type { FunctionNetwork } from './appliance-network';
+import type { FunctionNetwork } from './private-network';
 
 /**
  * The environment variable the functions read the configuration object's location from,

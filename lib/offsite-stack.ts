@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { FUNCTIONS, LIFECYCLES, lifecycleFor, type TargetKind } from '../functions/catalog';
 import type { OffsiteConfig, TargetConfig } from '../functions/config/schema';
 import { scheduleGroupTag } from '../functions/fleet/groups';
-import { scheduledPurpose } from '../functions/kinds/kind';
+import { scheduledPurpose, type AuditAlarmHints } from '../functions/kinds/kind';
 import { KIND_LIST, kindOf } from '../functions/kinds/registry';
 import { LifecycleAlarms, type AuditGroup } from './alarms';
-import { ApplianceNetwork } from './appliance-network';
+import { PrivateNetwork } from './private-network';
 import { ArchiveBucket } from './archive-bucket';
 import { ArchiveJobs } from './archive-jobs';
 import { Drills } from './drills';
@@ -56,8 +56,8 @@ export class OffsiteStack extends Stack {
   readonly fanOuts = new Map<string, FanOutStateMachine>();
   readonly alarms: LifecycleAlarms;
   readonly schedules: BackupSchedules;
-  /** The imported VPC placement of the appliance functions (`network` in the configuration). */
-  readonly applianceNetwork?: ApplianceNetwork;
+  /** The imported VPC placement of the private-network functions (`network` in the configuration). */
+  readonly privateNetwork?: PrivateNetwork;
 
   constructor(scope: Construct, id: string, props: OffsiteStackProps) {
     const { config, ...stackProps } = props;
@@ -80,10 +80,11 @@ export class OffsiteStack extends Stack {
       statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.configObject.bucket.arnForObjects(this.configObject.s3ObjectKey)] })],
     });
 
-    // Functions that talk to appliances run in the configured VPC (see ApplianceNetwork for
+    // Functions that reach private networks run in the configured VPC (see PrivateNetwork for
     // the routes its subnets need); the others stay outside any VPC and reach the SaaS APIs
-    // directly. Without `network`, nothing is in a VPC (checkDeployable warns).
-    if (config.network) this.applianceNetwork = new ApplianceNetwork(this, 'ApplianceNetwork', config.network);
+    // directly. Without `network`, nothing is in a VPC (checkDeployable warns). The construct
+    // keeps its first id, "ApplianceNetwork", so the synthesized template stays as it was.
+    if (config.network) this.privateNetwork = new PrivateNetwork(this, 'ApplianceNetwork', config.network);
 
     // A kind's functions may read the secrets named under <secretPrefix><kind>/ (lib/secret-grants.ts):
     // one pattern, however many targets; only for kinds whose targets reference a secret.
@@ -96,7 +97,7 @@ export class OffsiteStack extends Stack {
       const fn = new OffsiteFunction(this, spec.id, {
         spec,
         configObject: { bucketName: this.configObject.s3BucketName, objectKey: this.configObject.s3ObjectKey },
-        ...(spec.network === 'private-network' && this.applianceNetwork ? { network: this.applianceNetwork } : {}),
+        ...(spec.network === 'private-network' && this.privateNetwork ? { network: this.privateNetwork } : {}),
       });
       configRead.attachToRole(fn.role);
       // Only the secrets of the function's own kind; no grant when its targets reference none.
@@ -171,7 +172,10 @@ export class OffsiteStack extends Stack {
       lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({ stateMachine: lifecycle.stateMachine, stateMachineName: lifecycle.stateMachineName })),
       drills: drills.machines,
       copyKinds: [...new Set(FUNCTIONS.filter((spec) => spec.archive === 'write' && deployed(spec.kind)).flatMap((spec) => (spec.kind === undefined ? [] : [spec.kind])))],
-      auditedTargets: config.targets.filter((target) => kindOf(target).lifecycles.some((lifecycle) => (lifecycle.purpose as string) === 'audit')).map((target) => target.name),
+      audits: KIND_LIST.flatMap((definition) => {
+        const metrics = (definition.alarmHints as { readonly audit?: AuditAlarmHints }).audit?.metrics;
+        return metrics ? [{ kind: definition.kind, metrics, targets: config.targets.filter((target) => target.kind === definition.kind).map((target) => target.name) }] : [];
+      }),
     });
 
     new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName, description: 'Bucket holding the verified off-site copies' });

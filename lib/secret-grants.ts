@@ -44,16 +44,15 @@ interface DrillBlock {
 const drillOf = (target: TargetConfig): DrillBlock | undefined => (target as { drill?: DrillBlock }).drill;
 
 /**
- * The targets whose credentials a drill's checks use to reach its destination: an
- * appliance drill logs in to the lab appliance it names, a vps drill calls the provider with
- * the target's own token. (A NetBox Cloud drill's checks have their own tokens.)
+ * The targets whose credentials a drill's checks use to reach its destination, as the
+ * kind's drill rules name them (checksUseCredentialsOf; none for a kind whose checks bring
+ * their own tokens).
  */
 export function drillDestinationTargets(config: OffsiteConfig, target: TargetConfig): TargetConfig[] {
-  const drill = drillOf(target);
-  if (!drill) return [];
-  if (target.kind === 'appliance') return config.targets.filter((candidate) => candidate.name === drill.to);
-  if (target.kind === 'vps') return [target];
-  return [];
+  if (!drillOf(target)) return [];
+  const rules = kindOf(target).drill as { checksUseCredentialsOf?: (target: TargetConfig, context: OffsiteConfig) => readonly string[] } | undefined;
+  const names = rules?.checksUseCredentialsOf?.(target, config) ?? [];
+  return config.targets.filter((candidate) => names.includes(candidate.name));
 }
 
 /** Every secret the configuration references, with the prefix it must be named under. */

@@ -1,5 +1,5 @@
 import { lifecycleFor } from '../../functions/catalog';
-import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/catalog';
+import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/listing';
 import { readProtections } from '../../functions/archive/prune-protection';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
 import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
@@ -9,7 +9,7 @@ import { archiveClient } from '../../functions/runtime/archive-client';
 import { CONFIG_OBJECT_ENV, forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { cancelCopiesWith, listenToCopyProgress } from '../../functions/runtime/progress';
 import { InvalidInput } from '../../functions/shared/errors';
-import type { LifecycleOutcome as OutcomeName } from '../../functions/shared/outcomes';
+import type { SharedOutcomeName as OutcomeName } from '../../functions/shared/outcomes';
 import type { LifecycleEvent, LifecycleOutcome } from '../local/local-runner';
 import { formatAge, formatBytes, plainCause } from './format';
 import { kindCommandsOf } from './kind-commands';

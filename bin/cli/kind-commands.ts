@@ -1,29 +1,28 @@
-// What the command line does differently for a kind whose backups are not archived
-// copies (vps: the provider holds them). Kinds without an entry use the archive's
-// behaviour. This runs on the laptop only, so it may import a kind's domain code and
-// clients (the kind definitions must not).
-import type { ArchiveListing } from '../../functions/archive/catalog';
-import type { PruneReport } from '../../functions/archive/prune-report';
-import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
-import type { TargetKind, TargetOfKind } from '../../functions/kinds/registry';
-import { listVps, pruneVps } from '../../functions/kinds/vps/commands';
+// What the command line does differently for a kind: `list` and `prune` for a kind whose
+// backups are not archived copies (the provider holds them), the report of a kind that
+// audits. A kind's definition names the file of its hooks (`cli`); kinds without use the
+// archive's behaviour. This runs on the laptop only, so those files may import a kind's
+// domain code and clients (the kind definitions must not).
+import { join } from 'node:path';
+import type { TargetConfig } from '../../functions/config/schema';
+import type { KindCommands } from '../../functions/kinds/kind';
+import { kindOf } from '../../functions/kinds/registry';
+import { REPO_ROOT } from '../local/repo-root';
 
-export interface KindCommands<Target> {
-  /** Applies the target's retention at the vendor (instead of to the archive's copies). */
-  readonly prune?: (config: OffsiteConfig, target: Target, options: { readonly dryRun: boolean }) => Promise<PruneReport>;
-  /** What `offsite list` adds after the archive's listing (vps: the provider's backups, marked made by offsite or not). */
-  readonly list?: (
-    config: OffsiteConfig,
-    target: Target,
-    listing: ArchiveListing,
-    now: Date,
-  ) => Promise<{ readonly json: { readonly [key: string]: unknown }; readonly lines: readonly string[]; readonly warnings: readonly string[] }>;
+export type { AuditPresentation, KindCommands } from '../../functions/kinds/kind';
+
+/** The module of a definition's `cli` file (relative to the repository root). */
+export function kindCommandsModule(file: string): unknown {
+  // require, not import(): it loads TypeScript under the CLI's tsx hook and jest alike.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(join(REPO_ROOT, file)) as unknown;
 }
 
-const KIND_COMMANDS: { readonly [K in TargetKind]?: KindCommands<TargetOfKind<K>> } = {
-  vps: { prune: pruneVps, list: (_config, target, listing, now) => listVps(target, listing.providerRecords, now) },
-};
-
+/** The target's kind's command-line hooks (none for a kind whose definition names no `cli` file). */
 export function kindCommandsOf<T extends TargetConfig>(target: T): KindCommands<T> {
-  return (KIND_COMMANDS[target.kind] ?? {}) as KindCommands<T>;
+  const file = (kindOf(target) as { readonly cli?: string }).cli;
+  if (file === undefined) return {};
+  const module = kindCommandsModule(file) as { kindCommands?: KindCommands<T> };
+  if (module.kindCommands === undefined) throw new Error(`${file} (the cli of ${target.kind} targets) exports no kindCommands`);
+  return module.kindCommands;
 }

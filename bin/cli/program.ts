@@ -2,6 +2,8 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { findTarget, resolveConfigPath } from '../../functions/config/load';
+import type { RestoreOption } from '../../functions/kinds/kind';
+import { KIND_LIST } from '../../functions/kinds/registry';
 import { InvalidInput } from '../../functions/shared/errors';
 import { backupCommand, listCommand, restoreCommand, restoreDestination, useConfig, type CliIo } from './commands';
 import { sandboxCommand } from '../sandbox/sandbox';
@@ -35,6 +37,22 @@ async function typedConfirmation(expected: string): Promise<string | undefined> 
   }
 }
 
+/** `offsite audit`'s help: each auditing kind's words, e.g. "netbox-proxbox: the backup coverage report (…)". */
+function auditHelp(): string {
+  return KIND_LIST.flatMap((definition) => {
+    const wording = (definition as { readonly auditWording?: { readonly help: string } }).auditWording;
+    return wording ? [`${definition.kind}: ${wording.help}`] : [];
+  }).join('; ');
+}
+
+/** `offsite restore --help` for an option only some kinds take: each such kind's words. */
+function restoreOptionHelp(option: RestoreOption): string {
+  return KIND_LIST.flatMap((definition) => {
+    const help = (definition as { readonly restore?: { readonly optionHelp?: Partial<Record<RestoreOption, string>> } }).restore?.optionHelp?.[option];
+    return help === undefined ? [] : [help];
+  }).join('; ');
+}
+
 /** The command line: every command, option and action (bin/offsite.ts runs it; the README test parses with it). */
 export function program(): Command {
   const cli = new Command('offsite')
@@ -45,7 +63,15 @@ export function program(): Command {
     .exitOverride();
 
   const configPath = (): string => resolveConfigPath(cli.opts<{ config?: string }>().config);
+  addLifecycleCommands(cli, configPath);
+  addArchiveCommands(cli, configPath);
+  addOperationsCommands(cli, configPath);
 
+  return cli;
+}
+
+/** `backup` and `restore`: the commands that run a target's lifecycles. */
+function addLifecycleCommands(cli: Command, configPath: () => string): void {
   withRemoteOptions(cli
     .command('backup')
     .description('run one backup lifecycle; exit 0 only when the copy is verified in the archive (--all: every configured target through the fan-out)')
@@ -74,9 +100,9 @@ export function program(): Command {
     .description('run one restore lifecycle; exit 0 only when the vendor reports the restore completed')
     .argument('<target>', 'a configured target name')
     .option('--backup <id|latest>', 'the backup to restore: its id, or "latest"')
-    .option('--archive-key <key>', 'appliances: the archived copy to restore (an object key from `offsite list`)')
-    .option('--to <instance>', 'NetBox Cloud: the instance to restore onto (default: the target\'s own instance)')
-    .option('--allow-version-mismatch', 'appliances: restore even when the backup was made on other software than the appliance runs')
+    .option('--archive-key <key>', restoreOptionHelp('archiveKey'))
+    .option('--to <instance>', restoreOptionHelp('to'))
+    .option('--allow-version-mismatch', restoreOptionHelp('allowVersionMismatch'))
     .option('--yes', 'confirm the restore (the typed confirmation a console user gives)'))
     .action(async (targetName: string, options: { backup?: string; archiveKey?: string; to?: string; allowVersionMismatch?: boolean; yes?: boolean } & RemoteOptions) => {
       const config = useConfig(configPath());
@@ -97,7 +123,10 @@ export function program(): Command {
       }, runner);
       process.exitCode = result.exitCode;
     });
+}
 
+/** `list`, `prune`, `protect`/`unprotect`, `verify` and `status`: the archive's copies. */
+function addArchiveCommands(cli: Command, configPath: () => string): void {
   cli
     .command('list')
     .description('archived copies of a target, newest first, with size, sha256 and age')
@@ -146,10 +175,13 @@ export function program(): Command {
     .action(async (options: { json?: boolean }) => {
       process.exitCode = (await statusCommand(useConfig(configPath()), io, { json: options.json ?? false })).exitCode;
     });
+}
 
+/** `audit`, `executions`, `drill` and `sandbox`. */
+function addOperationsCommands(cli: Command, configPath: () => string): void {
   withRemoteOptions(cli
     .command('audit')
-    .description('netbox-proxbox: the backup coverage report (which VMs have no working backup routine); exit 1 while any VM in scope is uncovered or NetBox cannot be read')
+    .description(auditHelp())
     .argument('<target>', 'a configured target name')
     .option('--json', 'print the report as JSON'))
     .action(async (targetName: string, options: { json?: boolean } & RemoteOptions) => {
@@ -190,7 +222,4 @@ export function program(): Command {
       const result = await sandboxCommand(io, { keep: options.keep ?? false, serve: options.serve ?? false });
       process.exitCode = result.exitCode;
     });
-
-  return cli;
 }
-

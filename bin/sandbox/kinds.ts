@@ -1,13 +1,11 @@
 // What the sandbox needs of each kind: its simulator, the sandbox target that points at
-// it, and the round `npm start` plays with it. A kind in the registry without an entry
-// here does not compile (SandboxKinds is keyed by TargetKind).
-import type { TargetKind } from '../../functions/kinds/registry';
-import type { CliIo } from '../cli/commands';
+// it, and the round `npm start` plays with it. Each kind keeps its part in one fixed place,
+// bin/sandbox/<kind>/sandbox-round.ts, exporting `sandboxKind`; the sandbox loads it by
+// that path for every kind of the registry (a kind without it fails to start, naming the
+// path), so the sandbox names no kind. The kind's file also adds its simulator's type to
+// SandboxSimulators below (declaration merging), which types the environment's shorthands.
 import type { OffsiteConfig } from '../../functions/config/schema';
-import type { ApplianceSimulator, ApplianceSimulatorOptions } from './appliance';
-import type { NetboxCloudSimulator, NetboxCloudSimulatorOptions } from './netbox-cloud';
-import type { NetboxProxboxSimulator, NetboxProxboxSimulatorOptions } from './netbox-proxbox';
-import type { VpsSimulator, VpsSimulatorOptions } from './vps';
+import type { CliIo } from '../cli/commands';
 
 export interface PollSettings {
   readonly initialSeconds: number;
@@ -27,7 +25,20 @@ export interface RoundContext<Simulator> {
   readonly sha256OfObject: (key: string) => Promise<string>;
 }
 
+/** A restore the sandbox also plays in remote mode, through a local Step Functions endpoint (one kind offers it). */
+export interface RemoteRestore {
+  readonly target: string;
+  /** What `--to` names. */
+  readonly to: string;
+}
+
 export interface SandboxKind<Simulator, Options> {
+  /**
+   * The name the environment gives this kind's simulator (`sandbox.<shorthand>`) and the
+   * options it takes (`<shorthand>` for the simulator, `<shorthand>Target` for overrides of
+   * the target's configuration), as the kind declares them in SandboxSimulators.
+   */
+  readonly shorthand: string;
   start(options: Options | undefined): Promise<Simulator>;
   /** The sandbox's targets of this kind, and the environment variables their credentials are read from. */
   targets(simulator: Simulator, poll: PollSettings, overrides: Record<string, unknown> | undefined): { targets: Record<string, unknown>[]; env: Record<string, string> };
@@ -37,16 +48,32 @@ export interface SandboxKind<Simulator, Options> {
   round(context: RoundContext<Simulator>): Promise<void>;
   /** Commands a newcomer can try against this kind's sandbox target (`offsite sandbox --serve`). */
   readonly tryCommands: readonly string[];
+  /** The restore `npm start` repeats in remote mode, and `--serve` suggests; one kind of the registry gives it. */
+  readonly remoteRestore?: RemoteRestore;
   stop(simulator: Simulator): Promise<void>;
 }
 
-/** Each kind's simulator and its options; a registered kind missing here is a compile error below. */
-export interface SandboxSimulators {
-  'netbox-cloud': { simulator: NetboxCloudSimulator; options: NetboxCloudSimulatorOptions };
-  /** The production appliance, with the lab box its drill restores onto alongside. */
-  appliance: { simulator: ApplianceSimulator & { readonly lab: ApplianceSimulator }; options: ApplianceSimulatorOptions };
-  vps: { simulator: VpsSimulator; options: VpsSimulatorOptions };
-  'netbox-proxbox': { simulator: NetboxProxboxSimulator; options: NetboxProxboxSimulatorOptions };
-}
+/**
+ * Each kind's simulator and options, under its shorthand; empty here, each kind's
+ * sandbox-round.ts adds its own entry:
+ *
+ *     declare module '../kinds' {
+ *       interface SandboxSimulators { vps: { simulator: VpsSimulator; options: VpsSimulatorOptions; target: true } }
+ *     }
+ *
+ * `target: true` when the kind takes overrides of its sandbox target (`vpsTarget`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface SandboxSimulators {}
 
-export type SandboxKinds = { readonly [K in TargetKind]: SandboxKind<SandboxSimulators[K]['simulator'], SandboxSimulators[K]['options']> };
+/** Any kind's entry, its simulator type forgotten (its members are methods, so any entry is one): what the sandbox iterates over. */
+export type AnySandboxKind = SandboxKind<unknown, unknown>;
+
+/** The sandbox part of a kind (bin/sandbox/<kind>/sandbox-round.ts), loaded by that path. */
+export function loadSandboxKind(kind: string): AnySandboxKind {
+  // require, not import(): it loads TypeScript under the CLI's tsx hook and jest alike.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const module = require(`./${kind}/sandbox-round.ts`) as { sandboxKind?: AnySandboxKind };
+  if (module.sandboxKind === undefined) throw new Error(`bin/sandbox/${kind}/sandbox-round.ts exports no sandboxKind`);
+  return module.sandboxKind;
+}

@@ -4,119 +4,105 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { TargetKind } from '../../functions/kinds/registry';
+import { TARGET_KINDS } from '../../functions/kinds/registry';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig, type CliIo, type CommandResult } from '../cli/commands';
 import { pruneCommand } from '../cli/prune';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
 import { archiveStatus } from '../../functions/archive/status';
-import { applianceSandbox } from './appliance/sandbox-round';
-import type { PollSettings, RoundContext, SandboxKind, SandboxKinds, SandboxSimulators, Step } from './kinds';
+import { loadSandboxKind, type AnySandboxKind, type PollSettings, type RemoteRestore, type RoundContext, type SandboxSimulators, type Step } from './kinds';
 import { startLocalS3, type LocalS3 } from './local-s3';
-import { netboxCloudSandbox } from './netbox-cloud/sandbox-round';
-import { vpsSandbox } from './vps/sandbox-round';
-import { netboxProxboxSandbox } from './netbox-proxbox/sandbox-round';
 import { remoteRound } from '../remote/sandbox-round';
 import { startLocalEndpoint } from '../remote/local-endpoint';
 import { lifecycleFor } from '../../functions/catalog';
-import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from './netbox-cloud/sandbox-round';
-
-export { SANDBOX_APPLIANCE_LAB_TARGET, SANDBOX_APPLIANCE_TARGET } from './appliance/sandbox-round';
-export { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from './netbox-cloud/sandbox-round';
-export { SANDBOX_VPS_SERVER, SANDBOX_VPS_TARGET } from './vps/sandbox-round';
-export { SANDBOX_PROXBOX_TARGET } from './netbox-proxbox/sandbox-round';
+import { findTarget } from '../../functions/config/load';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';
 
-const SANDBOX_KINDS: SandboxKinds = { 'netbox-cloud': netboxCloudSandbox, appliance: applianceSandbox, vps: vpsSandbox, 'netbox-proxbox': netboxProxboxSandbox };
+/** Each kind's simulator, under the shorthand its sandbox-round.ts declares (`sandbox.vps`, `sandbox.netboxCloud`). */
+type Simulators = { readonly [Shorthand in keyof SandboxSimulators]: SandboxSimulators[Shorthand] extends { simulator: infer Simulator } ? Simulator : never };
 
-type Simulators = { readonly [K in TargetKind]: SandboxSimulators[K]['simulator'] };
+/** Per kind: `<shorthand>` (the simulator's options) and, where the kind takes them, `<shorthand>Target` (overrides of its sandbox target). */
+type KindOptions = { readonly [Shorthand in keyof SandboxSimulators]?: SandboxSimulators[Shorthand] extends { options: infer Options } ? Options : never } & {
+  readonly [Shorthand in keyof SandboxSimulators as SandboxSimulators[Shorthand] extends { target: true } ? `${Shorthand}Target` : never]?: Record<string, unknown>;
+};
 
-export interface SandboxEnvironment {
+export type SandboxEnvironment = Simulators & {
   readonly directory: string;
   readonly configPath: string;
   /** A file of `NAME=value` lines: what a shell needs to run the CLI against this sandbox (`set -a; . file; set +a`). */
   readonly envFile: string;
   readonly s3: LocalS3;
-  readonly simulators: Simulators;
-  /** Shorthands for the tests. */
-  readonly netboxCloud: Simulators['netbox-cloud'];
-  readonly appliance: Simulators['appliance'];
-  readonly vps: Simulators['vps'];
-  readonly netboxProxbox: Simulators['netbox-proxbox'];
   /** What a process needs in its environment to run the CLI against this sandbox. */
   readonly env: Readonly<Record<string, string>>;
   /** Each kind's sandbox part, in registry order. */
   readonly kinds: readonly RunningKind[];
   stop(options?: { keepDirectory?: boolean }): Promise<void>;
-}
+};
 
-export interface SandboxOptions {
+export type SandboxOptions = KindOptions & {
   readonly directory?: string;
-  readonly netboxCloud?: SandboxSimulators['netbox-cloud']['options'];
-  readonly appliance?: SandboxSimulators['appliance']['options'];
-  readonly vps?: SandboxSimulators['vps']['options'];
-  readonly netboxProxbox?: SandboxSimulators['netbox-proxbox']['options'];
-  /** Overrides for the netbox-proxbox target's configuration (coverage, pageSize...). */
-  readonly netboxProxboxTarget?: Record<string, unknown>;
-  /** Overrides for the vps target's configuration (retention, poll...). */
-  readonly vpsTarget?: Record<string, unknown>;
-  /** Overrides for the appliance target's configuration (applianceKeep, restore, tls, auth...). */
-  readonly applianceTarget?: Record<string, unknown>;
   readonly poll?: PollSettings;
-}
-
-const kindOptions = (options: SandboxOptions) => ({
-  'netbox-cloud': { simulator: options.netboxCloud, target: undefined },
-  appliance: { simulator: options.appliance, target: options.applianceTarget },
-  vps: { simulator: options.vps, target: options.vpsTarget },
-  'netbox-proxbox': { simulator: options.netboxProxbox, target: options.netboxProxboxTarget },
-}) satisfies Record<TargetKind, { simulator: unknown; target: Record<string, unknown> | undefined }>;
+  /** Sandbox parts by kind, instead of bin/sandbox/<kind>/ (a test's fixture kind); those of kinds the registry does not list start after the others. */
+  readonly sandboxParts?: Readonly<Record<string, AnySandboxKind>>;
+};
 
 /** A kind's sandbox entry with its simulator bound, so the rest iterates without knowing simulator types. */
 interface RunningKind {
+  readonly shorthand: string;
+  readonly simulator: unknown;
   targets(poll: PollSettings): { targets: Record<string, unknown>[]; env: Record<string, string> };
   describe(): string;
   round(context: Omit<RoundContext<unknown>, 'simulator'>): Promise<void>;
   readonly tryCommands: readonly string[];
+  readonly remoteRestore: RemoteRestore | undefined;
   stop(): Promise<void>;
 }
 
-async function startKind<Simulator, Options>(
-  entry: SandboxKind<Simulator, Options>,
-  options: { simulator: Options | undefined; target: Record<string, unknown> | undefined },
-): Promise<{ simulator: Simulator; running: RunningKind }> {
-  const simulator = await entry.start(options.simulator);
+async function startKind(entry: AnySandboxKind, options: SandboxOptions): Promise<RunningKind> {
+  const byName = options as Readonly<Record<string, unknown>>;
+  const simulator = await entry.start(byName[entry.shorthand]);
+  const target = byName[`${entry.shorthand}Target`] as Record<string, unknown> | undefined;
   return {
+    shorthand: entry.shorthand,
     simulator,
-    running: {
-      targets: (poll) => entry.targets(simulator, poll, options.target),
-      describe: () => entry.describe(simulator),
-      round: (context) => entry.round({ ...context, simulator }),
-      tryCommands: entry.tryCommands,
-      stop: () => entry.stop(simulator),
-    },
+    targets: (poll) => entry.targets(simulator, poll, target),
+    describe: () => entry.describe(simulator),
+    round: (context) => entry.round({ ...context, simulator }),
+    tryCommands: entry.tryCommands,
+    remoteRestore: entry.remoteRestore,
+    stop: () => entry.stop(simulator),
   };
 }
 
-async function startSimulators(options: SandboxOptions): Promise<{ simulators: Simulators; running: RunningKind[] }> {
-  const perKind = kindOptions(options);
-  const netboxCloud = await startKind(SANDBOX_KINDS['netbox-cloud'], perKind['netbox-cloud']);
-  const appliance = await startKind(SANDBOX_KINDS.appliance, perKind.appliance);
-  const vps = await startKind(SANDBOX_KINDS.vps, perKind.vps);
-  const netboxProxbox = await startKind(SANDBOX_KINDS['netbox-proxbox'], perKind['netbox-proxbox']);
-  return {
-    simulators: { 'netbox-cloud': netboxCloud.simulator, appliance: appliance.simulator, vps: vps.simulator, 'netbox-proxbox': netboxProxbox.simulator },
-    running: [netboxCloud.running, appliance.running, vps.running, netboxProxbox.running],
-  };
+/** Every kind's simulator, one after the other (a failure stops those already started). */
+async function startSimulators(options: SandboxOptions): Promise<RunningKind[]> {
+  const parts = options.sandboxParts ?? {};
+  const kinds = [...TARGET_KINDS, ...Object.keys(parts).filter((kind) => !(TARGET_KINDS as readonly string[]).includes(kind))];
+  const entries = kinds.map((kind) => parts[kind] ?? loadSandboxKind(kind));
+  const running: RunningKind[] = [];
+  try {
+    for (const entry of entries) running.push(await startKind(entry, options));
+  } catch (error) {
+    await Promise.allSettled(running.map((entry) => entry.stop()));
+    throw error;
+  }
+  return running;
+}
+
+/** The restore the remote round plays: the one kind whose sandbox part offers it. */
+function remoteRestoreOf(kinds: readonly RunningKind[]): RemoteRestore {
+  const offered = kinds.flatMap((entry) => (entry.remoteRestore ? [entry.remoteRestore] : []));
+  if (offered[0] === undefined) throw new Error('no kind of the sandbox offers a remote restore (remoteRestore in its sandbox-round.ts)');
+  return offered[0];
 }
 
 /** The simulators, a local S3 store and a configuration file pointing at them. */
 export async function startSandboxEnvironment(options: SandboxOptions = {}): Promise<SandboxEnvironment> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'offsite-sandbox-')));
   const s3 = await startLocalS3({ directory: join(directory, 's3'), buckets: [SANDBOX_BUCKET] });
-  const { simulators, running } = await startSimulators(options);
+  const running = await startSimulators(options);
   const poll = options.poll ?? { initialSeconds: 1, maxSeconds: 2, timeoutMinutes: 2 };
   const served = running.map((entry) => entry.targets(poll));
   const config = {
@@ -135,16 +121,13 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
   };
   const envFile = join(directory, 'sandbox.env');
   await writeFile(envFile, Object.entries(env).map(([name, value]) => `${name}=${value}\n`).join(''), { mode: 0o600 });
+  const simulators = Object.fromEntries(running.map((entry) => [entry.shorthand, entry.simulator])) as Simulators;
   return {
+    ...simulators,
     directory,
     configPath,
     envFile,
     s3,
-    simulators,
-    netboxCloud: simulators['netbox-cloud'],
-    appliance: simulators.appliance,
-    vps: simulators.vps,
-    netboxProxbox: simulators['netbox-proxbox'],
     env,
     kinds: running,
     async stop(stopOptions = {}) {
@@ -194,15 +177,16 @@ async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, ste
 async function serve(sandbox: SandboxEnvironment, config: ReturnType<typeof useConfig>, io: CliIo): Promise<void> {
   const endpoint = await startLocalEndpoint({ region: config.archive.region, ...(config.stackName ? { stackName: config.stackName } : {}) });
   try {
-    const restoreArn = endpoint.stateMachineArn(lifecycleFor('netbox-cloud', 'restore').id);
+    const remote = remoteRestoreOf(sandbox.kinds);
+    const restoreArn = endpoint.stateMachineArn(lifecycleFor(findTarget(config, remote.target).kind, 'restore').id);
     io.out('\nThe sandbox keeps running (simulators, the local S3 store and a local Step Functions endpoint) until Ctrl-C.');
     io.out(`  configuration: ${sandbox.configPath}`);
     io.out(`  local Step Functions endpoint (stack ${endpoint.stackName}): --endpoint ${endpoint.url}`);
     io.out(`  in another terminal, from this folder: set -a && . ${sandbox.envFile} && set +a`);
     io.out('  then try:');
     for (const entry of sandbox.kinds) for (const command of entry.tryCommands) io.out(`    ${command}`);
-    io.out(`    npm run offsite -- backup ${SANDBOX_NETBOX_TARGET} --remote --endpoint ${endpoint.url}`);
-    io.out(`    npm run offsite -- executions ${SANDBOX_NETBOX_TARGET} --endpoint ${endpoint.url}`);
+    io.out(`    npm run offsite -- backup ${remote.target} --remote --endpoint ${endpoint.url}`);
+    io.out(`    npm run offsite -- executions ${remote.target} --endpoint ${endpoint.url}`);
     io.out(`    aws cloudformation describe-stacks --stack-name ${endpoint.stackName} --endpoint-url ${endpoint.url} --region ${endpoint.region}`);
     io.out(`    aws stepfunctions list-executions --state-machine-arn ${restoreArn} --endpoint-url ${endpoint.url} --region ${endpoint.region}`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -229,7 +213,8 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean; serve?
       await entry.round({ config, io, step, sha256OfObject: (key) => sha256OfObject(config, key) });
       io.out('');
     }
-    await remoteRound(config, io, step, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE);
+    const remote = remoteRestoreOf(sandbox.kinds);
+    await remoteRound(config, io, step, remote.target, remote.to);
     io.out('');
     await archiveRound(config, io, step);
   } catch (error) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findTargetOfKind } from '../config/load';
 import type { OffsiteConfig } from '../config/schema';
-import { lambdaHandler } from '../handlers/middleware';
+import { lambdaHandler } from '../middleware/middleware';
 import { systemClock } from '../shared/clock';
 import type { TargetKind, TargetOfKind } from '../kinds/registry';
 import { archiveClient } from '../runtime/archive-client';

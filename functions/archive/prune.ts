@@ -4,7 +4,7 @@
 // a backup; a removal that fails is reported and, since the copy (or its leftover object)
 // is still there, tried again by the next prune.
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { listArchivedCopies, type ArchivedCopy } from './catalog';
+import { listArchivedCopies, type ArchivedCopy } from './listing';
 import { isArchiveObjectKey, MANIFEST_SUFFIX, manifestKeyFor } from './manifest';
 import type { PrunedCopy, PruneReport, RetentionPolicy } from './prune-report';
 import { readProtections, type CopyProtection } from './prune-protection';

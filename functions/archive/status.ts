@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { OffsiteConfig, TargetConfig } from '../config/schema';
 import { kindOf } from '../kinds/registry';
 import { InvalidInput } from '../shared/errors';
-import { listArchivedCopies, type ArchiveListing } from './catalog';
+import { listArchivedCopies, type ArchiveListing } from './listing';
 import { intervalAt, nextRun, parseSchedule, ScheduleExpressionError, type ParsedSchedule } from './freshness-schedule';
 import { countsAsVerified, readVerifications, type VerificationRecords, type VerifyResult } from './verify-records';
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../shared/clock';
-import { listArchivedCopies, type ArchivedCopy } from './catalog';
+import { listArchivedCopies, type ArchivedCopy } from './listing';
 import { lastVerifiedAt, readVerifications, recordVerifications, type Verification, type VerifyResult } from './verify-records';
 
 export type { VerifyResult } from './verify-records';

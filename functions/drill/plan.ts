@@ -1,6 +1,6 @@
 // The first step of every drill, before any vendor call: is a drill configured, is its
 // destination not the production target, which copy does it restore, and with what input.
-import type { ArchiveListing } from '../archive/catalog';
+import type { ArchiveListing } from '../archive/listing';
 import { countsAsVerified, type VerificationRecords } from '../archive/verify-records';
 import type { OffsiteConfig, TargetConfig } from '../config/schema';
 import type { JsonObject } from '../kinds/kind';

@@ -32,6 +32,11 @@ export interface KindDrillRules<Target> {
   refusal(target: Target, context: DrillContext): string | undefined;
   /** The restore lifecycle's input: the confirmation is implicit, and only ever for the configured destination. */
   restoreInput(target: Target, copy: DrillCopy): JsonObject;
+  /**
+   * The targets whose credentials the drill's checks use to reach the destination (the
+   * DrillChecks function is granted their secrets); absent: none (the checks bring their own tokens).
+   */
+  checksUseCredentialsOf?(target: Target, context: DrillContext): readonly string[];
 }
 
 /** What one check after the restore saw. */

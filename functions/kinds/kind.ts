@@ -7,6 +7,9 @@
 // handlers/, which the definition names by file.
 import type { z } from 'zod';
 import type { CredentialsRef } from '../config/common';
+import type { ArchiveListing } from '../archive/listing';
+import type { PruneReport } from '../archive/prune-report';
+import type { OffsiteConfig } from '../config/schema';
 import type { KindDrillRules } from '../drill/rules';
 
 /** What a function may do in the archive bucket. */
@@ -85,6 +88,18 @@ export interface AuditAlarmHints {
   readonly auditFailed: string;
   /** What to look at when the audit finds targets without cover. */
   readonly coverageGap: string;
+  /** The metrics the audit publishes: the coverage-gap alarm and the dashboard read them. */
+  readonly metrics: AuditMetricNames;
+}
+
+export interface AuditMetricNames {
+  readonly namespace: string;
+  /** Things in scope without cover (per Target, and per group dimension for the alarm). */
+  readonly uncovered: string;
+  /** Findings (per Target and Severity). */
+  readonly findings: string;
+  /** The dimension the uncovered count is also published under per audit group. */
+  readonly groupDimension: string;
 }
 
 /** The restore options of the command line; a kind names those it takes. */
@@ -105,6 +120,8 @@ export type JsonObject = { readonly [key: string]: string | number | boolean | n
 export interface KindRestoreRules<Target> {
   /** The command-line options this kind's restore takes; any other is refused (exit 2) naming it. */
   readonly options: readonly RestoreOption[];
+  /** `offsite restore --help` for the options only some kinds take, in this kind's words (e.g. "appliances: …"). */
+  readonly optionHelp?: Readonly<Partial<Record<RestoreOption, string>>>;
   /**
    * What a restore overwrites, and so what the operator types to confirm it (console:
    * `confirm`). Throws InvalidInput when the kind cannot restore onto `to`.
@@ -150,7 +167,49 @@ export interface KindDefinition<Target extends { readonly name: string; readonly
   readonly backup?: KindBackupRules<Target>;
   /** Restore drills (`drill` on a target, `offsite drill`); absent: the kind has none. */
   readonly drill?: KindDrillRules<Target>;
+  /**
+   * The kind's command-line hooks (laptop only: they may use its client and the AWS SDK),
+   * as a file relative to the repository root exporting `kindCommands` (KindCommands in
+   * bin/cli/kind-commands.ts): `list` and `prune` at the vendor, the `audit` report.
+   * Absent: the archive's behaviour.
+   */
+  readonly cli?: string;
+  /** For a kind with an audit lifecycle: what `offsite audit` says it checks, and its help (what the report shows, when it exits 1). */
+  readonly auditWording?: { readonly announce: string; readonly help: string };
+  /** The error classes only this kind throws (its errors.ts), by export name: its ASL may name them, no other may. */
+  readonly errors?: KindErrorClasses;
+  /** The Error names only this kind's Fail states use, and what each means (its outcomes.ts). */
+  readonly outcomes?: Readonly<Record<string, string>>;
 }
+
+// The command-line hooks a kind's `cli` file exports as `kindCommands` (bin/cli/kind-commands.ts loads it).
+
+/** What `offsite audit` prints from the report the audit lifecycle wrote. */
+export interface AuditPresentation {
+  /** 0 when the audit found nothing to act on, 1 otherwise. */
+  readonly exitCode: number;
+  /** The `--json` document. */
+  readonly json: { readonly [key: string]: unknown };
+  /** The plain output. */
+  readonly lines: readonly string[];
+}
+
+export interface KindCommands<Target> {
+  /** Applies the target's retention at the vendor (instead of to the archive's copies). */
+  readonly prune?: (config: OffsiteConfig, target: Target, options: { readonly dryRun: boolean }) => Promise<PruneReport>;
+  /** What `offsite list` adds after the archive's listing (the provider's backups, marked made by offsite or not). */
+  readonly list?: (
+    config: OffsiteConfig,
+    target: Target,
+    listing: ArchiveListing,
+    now: Date,
+  ) => Promise<{ readonly json: { readonly [key: string]: unknown }; readonly lines: readonly string[]; readonly warnings: readonly string[] }>;
+  /** The audit report (as the audit lifecycle stored it) in the command line's words. */
+  readonly audit?: (report: unknown) => AuditPresentation;
+}
+
+/** An errors.ts module's exports: each an Error class whose `name` is its export name. */
+export type KindErrorClasses = { readonly [exportName: string]: new (message: string) => Error };
 
 /**
  * The lifecycle a target's `schedule` starts: its backup where the kind has one, else its

@@ -22,10 +22,31 @@ export type TargetConfig = z.infer<KindList[number]['configSchema']>;
 export type TargetKind = TargetConfig['kind'];
 export type TargetOfKind<K extends TargetKind> = Extract<TargetConfig, { kind: K }>;
 
-export const TARGET_KINDS = KIND_LIST.map((kind) => kind.kind) as TargetKind[];
+type AnyKindDefinition = KindDefinition<{ readonly name: string; readonly kind: string }>;
+
+/**
+ * What this module exports, built from a list of definitions. The module is built from
+ * KIND_LIST; a test builds it from KIND_LIST plus a kind of its own (a fixture kind under
+ * test/) and puts it in this module's place (jest.mock), so that the configuration schema,
+ * the catalog, the stack, the CLI and the harness all see that kind too.
+ */
+export function registryOf(kindList: readonly AnyKindDefinition[]) {
+  const kinds = Object.fromEntries(kindList.map((kind) => [kind.kind, kind]));
+  return {
+    KIND_LIST: kindList,
+    targetSchemas: kindList.map((kind) => kind.configSchema),
+    TARGET_KINDS: kindList.map((kind) => kind.kind),
+    KINDS: kinds,
+    kindOf: (target: { readonly kind: string }) => kinds[target.kind],
+  };
+}
+
+const registered = registryOf(KIND_LIST as unknown as readonly AnyKindDefinition[]);
+
+export const TARGET_KINDS = registered.TARGET_KINDS as TargetKind[];
 
 /** By kind; a kind without a complete definition does not compile. */
-export const KINDS = Object.fromEntries(KIND_LIST.map((kind) => [kind.kind, kind])) as unknown as { readonly [K in TargetKind]: KindDefinition<TargetOfKind<K>> };
+export const KINDS = registered.KINDS as unknown as { readonly [K in TargetKind]: KindDefinition<TargetOfKind<K>> };
 
 /** The definition of a target's kind, typed for that target. */
 export function kindOf<T extends TargetConfig>(target: T): KindDefinition<T> {

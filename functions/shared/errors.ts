@@ -49,22 +49,8 @@ export class VendorApiError extends Error {
   }
 }
 
-/** NetBox Cloud answered 422 to a restore: the target cannot run the backup's NetBox version. */
-export class TargetVersionUnavailable extends Error {
-  override readonly name = 'TargetVersionUnavailable';
-}
-
 export class BackupNotFound extends Error {
   override readonly name = 'BackupNotFound';
-}
-
-export class RetrievalNotFound extends Error {
-  override readonly name = 'RetrievalNotFound';
-}
-
-/** A retrieval exists but its download link has expired (or is about to). */
-export class RetrievalExpired extends Error {
-  override readonly name = 'RetrievalExpired';
 }
 
 /** The bytes that arrived are not the bytes the vendor described (size or checksum). */
@@ -82,32 +68,12 @@ export class CredentialsUnavailable extends Error {
   override readonly name = 'CredentialsUnavailable';
 }
 
-/** The appliance refused a new backup (or an upload) because its disk holds all it can. */
-export class ApplianceStorageFull extends Error {
-  override readonly name = 'ApplianceStorageFull';
-}
-
-/** The appliance reported the backup `failed`; the message carries its status_message. */
-export class ApplianceBackupFailed extends Error {
-  override readonly name = 'ApplianceBackupFailed';
-}
-
-/** The backup was made on other software than the appliance runs now. */
-export class SoftwareVersionMismatch extends Error {
-  override readonly name = 'SoftwareVersionMismatch';
-}
-
 /** The vendor reported the restore `failed` or `completed_with_errors`. */
 export class RestoreFailed extends Error {
   override readonly name = 'RestoreFailed';
 }
 
-/** The appliance stayed unreachable longer than the configured reboot window after a restore. */
-export class RebootWindowExceeded extends Error {
-  override readonly name = 'RebootWindowExceeded';
-}
-
-/** The appliance reports a restore still running: starting another on top of it is refused. */
+/** The vendor reports a restore still running: starting another on top of it is refused. */
 export class RestoreInProgress extends Error {
   override readonly name = 'RestoreInProgress';
 }
@@ -139,21 +105,6 @@ export class InconsistentPagination extends Error {
 /** A creating call got no clear answer (5xx, timeout, dropped connection) and nothing it may have created is listed: it may or may not have been acted on. */
 export class RequestOutcomeUnknown extends Error {
   override readonly name = 'RequestOutcomeUnknown';
-}
-
-/** The VPS provider answered 404 to a backup of the configured serverId: there is no such server (or the token cannot see it). */
-export class ServerNotFound extends Error {
-  override readonly name = 'ServerNotFound';
-}
-
-/** The VPS provider reported a backup failed (or ended in a status that is not completed); the message carries its words. */
-export class ProviderBackupFailed extends Error {
-  override readonly name = 'ProviderBackupFailed';
-}
-
-/** The backup asked for cannot be restored onto this server (not completed, or another server's): nothing was restored. */
-export class BackupNotRestorable extends Error {
-  override readonly name = 'BackupNotRestorable';
 }
 
 /** A restore drill's destination is the production target itself (or no usable destination): nothing was called. */

@@ -2,7 +2,7 @@
 // PruneArchive: PBS's rules over the manifests, periods in a DST time zone), measured for
 // time and peak memory, next to the floor any planner pays — sorting the same copies by
 // time — timed in the same process on the same data.
-import type { ArchivedCopy } from '../../functions/archive/catalog';
+import type { ArchivedCopy } from '../../functions/archive/listing';
 import { archiveKeyFor, manifestKeyFor } from '../../functions/archive/manifest';
 import { planArchivePrune } from '../../functions/archive/prune';
 import { measureAndReply, receiveJob, startRssSampler, type MemoryFigures } from './bench-child';

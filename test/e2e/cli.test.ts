@@ -1,47 +1,19 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../bin/local/repo-root';
 import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { loadConfigFile } from '../../functions/config/load';
-import { readObject, SANDBOX_BUCKET, SANDBOX_RESTORE_INSTANCE, sha256 } from '../support/harness';
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { readObject, SANDBOX_BUCKET, sha256 } from '../support/harness';
+import { SANDBOX_RESTORE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
+import { runOffsite, spawnOffsite, type CliRun } from '../support/cli';
 
 // The CLI as a user runs it: the package's `offsite` bin, in its own process.
-function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
-  // As a user's shell has it: without the switch the test setup sets to quieten the SDK.
-  const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _quietened, ...userEnvironment } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...userEnvironment, POWERTOOLS_LOG_LEVEL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('offsite CLI against the sandbox', () => {
   let sandbox: SandboxEnvironment;
   const outputs: string[] = [];
   const run = async (args: string[], env: Readonly<Record<string, string>> = sandbox.env): Promise<CliRun> => {
-    const result = await offsite(args, env);
+    const result = await runOffsite(args, env);
     outputs.push(result.stdout, result.stderr);
     return result;
   };
@@ -275,12 +247,8 @@ describe('offsite CLI against the sandbox', () => {
 describe('offsite sandbox --serve', () => {
   test('keeps the sandbox running after the round, prints the commands to try, and they work until Ctrl-C', async () => {
     // Prepare
-    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _quietened, ...userEnvironment } = process.env;
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), 'sandbox', '--serve'], {
-      cwd: REPO_ROOT,
-      env: { ...userEnvironment, POWERTOOLS_LOG_LEVEL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnOffsite(['sandbox', '--serve']);
+    child.stdin.end();
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -302,12 +270,12 @@ describe('offsite sandbox --serve', () => {
 
       // Act: a printed command, run against the running sandbox.
       expect(stdout).toContain('    npm run offsite -- list netbox-sandbox');
-      const listed = await offsite(['list', 'netbox-sandbox', '--json'], env);
+      const listed = await runOffsite(['list', 'netbox-sandbox', '--json'], env);
 
       // Act: the local Step Functions endpoint it keeps running, as printed.
       const endpoint = /local Step Functions endpoint \(stack \S+\): --endpoint (\S+)/.exec(stdout)?.[1] ?? '';
-      const remote = await offsite(['backup', 'netbox-sandbox', '--remote', '--endpoint', endpoint], env);
-      const executions = await offsite(['executions', 'netbox-sandbox', '--endpoint', endpoint, '--json'], env);
+      const remote = await runOffsite(['backup', 'netbox-sandbox', '--remote', '--endpoint', endpoint], env);
+      const executions = await runOffsite(['executions', 'netbox-sandbox', '--endpoint', endpoint, '--json'], env);
 
       // Assess
       expect(listed.code).toBe(0);
@@ -344,7 +312,7 @@ describe('offsite backup when the vendor listing contradicts itself', () => {
     sandbox.netboxCloud.repeatFirstPage('/backups/');
 
     // Act
-    const result = await offsite(['backup', 'netbox-sandbox', '--json'], { ...sandbox.env, POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const result = await runOffsite(['backup', 'netbox-sandbox', '--json'], { ...sandbox.env, POWERTOOLS_LOG_LEVEL: 'SILENT' });
 
     // Assess
     expect(result.code).toBe(0);

@@ -1,41 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { REPO_ROOT } from '../../bin/local/repo-root';
 import { runLifecycle } from '../../bin/local/local-runner';
 import { startLocalEndpoint, type LocalEndpoint } from '../../bin/remote/local-endpoint';
 import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
 import { useConfig } from '../../bin/cli/commands';
 import { lifecycleFor } from '../../functions/catalog';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_RESTORE_INSTANCE } from '../support/harness';
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { FAST_WAITS_MS, NO_RETRY_DELAY_MS } from '../support/harness';
+import { SANDBOX_RESTORE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
+import { runOffsite, type CliRun } from '../support/cli';
 
 // The CLI as a user runs it: the package's `offsite` bin, in its own process.
-function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 /** Vendor times, job ids and request references differ from run to run. */
 const normalized = (text: string): string =>
   text.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<uuid>').replace(/job \S+/g, 'job <id>');
@@ -52,7 +25,7 @@ describe('offsite --remote through the local Step Functions endpoint', () => {
   let endpoint: LocalEndpoint;
   const outputs: string[] = [];
   const run = async (args: string[]): Promise<CliRun> => {
-    const result = await offsite(args, sandbox.env);
+    const result = await runOffsite(args, sandbox.env);
     outputs.push(result.stdout, result.stderr);
     return result;
   };

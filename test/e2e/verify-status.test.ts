@@ -1,41 +1,18 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { REPO_ROOT } from '../../bin/local/repo-root';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveKeyFor, manifestKeyFor, type Manifest } from '../../functions/archive/manifest';
 import { localS3Client } from '../support/harness';
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runOffsite } from '../support/cli';
 
 const BUCKET = 'verify-status-test';
 const PREFIX = 'backups/';
 const HOUR = 3_600_000;
 
 // The CLI as a user runs it: the package's `offsite` bin, in its own process.
-function offsite(args: string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'offsite.cjs'), ...args], { cwd: REPO_ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 function netboxTarget(name: string, schedule?: string): Record<string, unknown> {
   return {
     name,
@@ -122,7 +99,7 @@ describe('offsite verify and offsite status against planted archives', () => {
     const keys = [await plant(s3, 'sound', new Date('2026-01-01T02:00:00Z'), randomBytes(4096)), await plant(s3, 'sound', new Date('2026-01-02T02:00:00Z'), randomBytes(1000))];
 
     // Act
-    const result = await offsite(['verify', 'sound', '--json'], env);
+    const result = await runOffsite(['verify', 'sound', '--json'], env);
 
     // Assess
     expect(result.code).toBe(0);
@@ -142,8 +119,8 @@ describe('offsite verify and offsite status against planted archives', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: gone }));
 
     // Act
-    const json = await offsite(['verify', 'rotten', '--json'], env);
-    const text = await offsite(['verify', 'rotten'], env);
+    const json = await runOffsite(['verify', 'rotten', '--json'], env);
+    const text = await runOffsite(['verify', 'rotten'], env);
 
     // Assess
     expect(json.code).toBe(1);
@@ -167,7 +144,7 @@ describe('offsite verify and offsite status against planted archives', () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKeyFor(hidden), Body: '{ truncated' }));
 
     // Act
-    const result = await offsite(['verify', 'garbled', '--json'], env);
+    const result = await runOffsite(['verify', 'garbled', '--json'], env);
 
     // Assess
     expect(result.code).toBe(1);
@@ -189,8 +166,8 @@ describe('offsite verify and offsite status against planted archives', () => {
     await plant(s3, 'manual', new Date(now - 90 * 24 * HOUR), randomBytes(100));
 
     // Act
-    const json = await offsite(['status', '--json'], env);
-    const text = await offsite(['status'], env);
+    const json = await runOffsite(['status', '--json'], env);
+    const text = await runOffsite(['status'], env);
 
     // Assess
     expect(json.code).toBe(1);
@@ -217,7 +194,7 @@ describe('offsite verify and offsite status against planted archives', () => {
     await useTargets([netboxTarget('fresh', 'cron(0 2 * * ? *)'), netboxTarget('manual')]);
 
     // Act
-    const result = await offsite(['status'], env);
+    const result = await runOffsite(['status'], env);
 
     // Assess
     expect(result.code).toBe(0);
@@ -229,12 +206,12 @@ describe('offsite verify and offsite status against planted archives', () => {
     await useTargets([netboxTarget('weekly', 'rate(1 day)')]);
     await plant(s3, 'weekly', new Date(now - 40 * HOUR), randomBytes(100));
     const newest = await plant(s3, 'weekly', new Date(now - HOUR), randomBytes(100));
-    const before = JSON.parse((await offsite(['status', '--json'], env)).stdout) as { targets: { state: string }[] };
+    const before = JSON.parse((await runOffsite(['status', '--json'], env)).stdout) as { targets: { state: string }[] };
     await corrupt(newest);
 
     // Act
-    const verify = await offsite(['verify', 'weekly'], env);
-    const after = await offsite(['status', '--json'], env);
+    const verify = await runOffsite(['verify', 'weekly'], env);
+    const after = await runOffsite(['status', '--json'], env);
 
     // Assess
     expect(before.targets[0]?.state).toBe('ok');

@@ -14,7 +14,7 @@ import {
   NP01_SECRET_ARN,
   REGION,
   allowedActions,
-  applianceNetworkSpecs,
+  privateNetworkSpecs,
   applianceSpecs,
   asArray,
   catalog,
@@ -45,7 +45,7 @@ beforeAll(() => {
 
 test('the test catalog has functions of every archive access, network and kind the tests below check', () => {
   // Assess (otherwise loops over an empty list would pass without checking anything)
-  for (const group of [writeSpecs, readSpecs, applianceNetworkSpecs, internetSpecs, netboxSpecs, applianceSpecs]) {
+  for (const group of [writeSpecs, readSpecs, privateNetworkSpecs, internetSpecs, netboxSpecs, applianceSpecs]) {
     expect(group.length).toBeGreaterThan(0);
   }
 });

@@ -5,7 +5,9 @@ import { useConfig } from '../../bin/cli/commands';
 import { startLocalEndpoint, type LocalEndpoint } from '../../bin/remote/local-endpoint';
 import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
 import { lifecycleFor } from '../../functions/catalog';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_APPLIANCE_TARGET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from '../support/harness';
+import { FAST_WAITS_MS, NO_RETRY_DELAY_MS } from '../support/harness';
+import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
+import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
 interface CliRun {
   readonly code: number | null;

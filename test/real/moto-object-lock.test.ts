@@ -36,11 +36,14 @@ import { protectCommand } from '../../bin/cli/protect';
 import { pruneCommand } from '../../bin/cli/prune';
 import { statusCommand } from '../../bin/cli/status';
 import { verifyCommand } from '../../bin/cli/verify';
-import { SANDBOX_PROXBOX_TARGET, SANDBOX_VPS_TARGET, startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { SANDBOX_PROXBOX_TARGET } from '../../bin/sandbox/netbox-proxbox/sandbox-round';
+import { SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
 import { verificationKeyFor } from '../../functions/archive/verify-records';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
-import { SANDBOX_APPLIANCE_TARGET, SANDBOX_NETBOX_TARGET } from '../support/harness';
+import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
+import { SANDBOX_NETBOX_TARGET } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
 const BUCKET = 'offsite-locked';
 const MIB = 1024 * 1024;

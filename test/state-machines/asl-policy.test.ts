@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DOWNLOAD_IDLE_TIMEOUT_MS, IDLE_CHECK_EVERY_MS } from '../../functions/archive/copier';
 import { FUNCTIONS, LIFECYCLES, functionArnPlaceholder, type FunctionSpec, type TargetKind } from '../../functions/catalog';
+import { KINDS } from '../../functions/kinds/registry';
 import * as errorModule from '../../functions/shared/errors';
 import { LIFECYCLE_OUTCOMES } from '../../functions/shared/outcomes';
 import { REPO_ROOT } from '../../bin/local/repo-root';
@@ -70,7 +71,29 @@ function misnamedErrorClasses(module: Record<string, unknown>): string[] {
     .map(([exported, ErrorType]) => `${exported} is named ${new ErrorType('').name}`);
 }
 
-const ERROR_CLASS_NAMES = new Set(errorClassesOf(errorModule).map(([, ErrorType]) => new ErrorType('').name));
+/** The `name`s of a module's error classes. */
+function errorNamesOf(module: Record<string, unknown>): Set<string> {
+  return new Set(errorClassesOf(module).map(([, ErrorType]) => new ErrorType('').name));
+}
+
+const ERROR_CLASS_NAMES = errorNamesOf(errorModule);
+
+/**
+ * What a kind's ASL may name: the shared error classes and outcomes, plus the kind's own
+ * (its definition's `errors` and `outcomes`) — never another kind's.
+ */
+interface NamesAllowed {
+  readonly errors: ReadonlySet<string>;
+  readonly outcomes: Readonly<Record<string, string>>;
+}
+
+function namesAllowedFor(kind: TargetKind): NamesAllowed {
+  const definition: { errors?: Record<string, unknown>; outcomes?: Record<string, string> } = KINDS[kind];
+  return {
+    errors: new Set([...ERROR_CLASS_NAMES, ...errorNamesOf(definition.errors ?? {})]),
+    outcomes: { ...LIFECYCLE_OUTCOMES, ...definition.outcomes },
+  };
+}
 
 // What Step Functions and Lambda report themselves (Step Functions' "Error names", Lambda's
 // invoke errors; Sandbox.Timedout is a function that ran out of time). Named one by one
@@ -102,21 +125,21 @@ const BUILT_IN_ERRORS = new Set([
   'Sandbox.Timedout',
 ]);
 
-/** Every ErrorEquals name, in every Retry and Catch, that is neither an exported error class nor a built-in. */
-function unknownErrorEquals(states: States): string[] {
+/** Every ErrorEquals name, in every Retry and Catch, that is neither an error class the lifecycle's kind may name nor a built-in. */
+function unknownErrorEquals(states: States, allowed: NamesAllowed): string[] {
   return allStates(states).flatMap(([path, state]) => [
     ...(state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals.map((name) => ({ path, field: 'Retry', name }))),
     ...(state.Catch ?? []).flatMap((catcher) => catcher.ErrorEquals.map((name) => ({ path, field: 'Catch', name }))),
   ])
-    .filter(({ name }) => !ERROR_CLASS_NAMES.has(name) && !BUILT_IN_ERRORS.has(name))
+    .filter(({ name }) => !allowed.errors.has(name) && !BUILT_IN_ERRORS.has(name))
     .map(({ path, field, name }) => `${path} ${field}: ${name}`);
 }
 
-/** Fail states whose Error is neither an exported error class nor a lifecycle outcome, or that give no Error at all. */
-function unknownFailErrors(states: States): string[] {
+/** Fail states whose Error is neither an error class nor an outcome the lifecycle's kind may name, or that give no Error at all. */
+function unknownFailErrors(states: States, allowed: NamesAllowed): string[] {
   return allStates(states)
     .filter(([, state]) => state.Type === 'Fail')
-    .filter(([, state]) => (state.Error === undefined ? state.ErrorPath === undefined : !ERROR_CLASS_NAMES.has(state.Error) && !Object.hasOwn(LIFECYCLE_OUTCOMES, state.Error)))
+    .filter(([, state]) => (state.Error === undefined ? state.ErrorPath === undefined : !allowed.errors.has(state.Error) && !Object.hasOwn(allowed.outcomes, state.Error)))
     .map(([path, state]) => `${path}: ${state.Error ?? '(no Error)'}`);
 }
 
@@ -201,6 +224,7 @@ function retryBudget(retrier: Retrier | undefined): { retries: number; longestWa
 const STALL_REPORTED_WITHIN_SECONDS = 180;
 
 describe.each(definitions)('$file', ({ states, kind, purpose }) => {
+  const allowed = namesAllowedFor(kind);
   const tasks = Object.entries(states).filter(([, state]) => state.Type === 'Task');
 
   test('every Task ends any error it does not retry in a named failure state', () => {
@@ -215,12 +239,12 @@ describe.each(definitions)('$file', ({ states, kind, purpose }) => {
     }
   });
 
-  test('every ErrorEquals, in every Retry and Catch, names an exported error class or a Step Functions or Lambda built-in', () => {
-    expect(unknownErrorEquals(states)).toEqual([]);
+  test("every ErrorEquals, in every Retry and Catch, names a shared error class, one of the kind's own, or a Step Functions or Lambda built-in", () => {
+    expect(unknownErrorEquals(states, allowed)).toEqual([]);
   });
 
-  test('every Fail state fails with an exported error class or a lifecycle outcome', () => {
-    expect(unknownFailErrors(states)).toEqual([]);
+  test("every Fail state fails with a shared error class or outcome, or one of the kind's own", () => {
+    expect(unknownFailErrors(states, allowed)).toEqual([]);
   });
 
   test("every Task calls a catalog function of the lifecycle's kind", () => {
@@ -308,6 +332,25 @@ describe('error names', () => {
   });
 });
 
+describe.each(Object.values(KINDS).map((definition) => ({ kind: definition.kind, definition: definition as { errors?: Record<string, unknown>; outcomes?: Record<string, string> } })))(
+  "$kind's own error names",
+  ({ kind, definition }) => {
+    const ownMachines = definitions.filter((machine) => machine.kind === kind);
+    const ownErrors = errorNamesOf(definition.errors ?? {});
+
+    test('every error class of the kind is named as it is exported, and none repeats a shared one', () => {
+      expect(misnamedErrorClasses(definition.errors ?? {})).toEqual([]);
+      expect([...ownErrors].filter((name) => ERROR_CLASS_NAMES.has(name))).toEqual([]);
+    });
+
+    test("every outcome of the kind is the Error of one of its own Fail states, and none is also an error class or a shared outcome", () => {
+      const outcomes = definition.outcomes ?? {};
+      expect(unusedOutcomes(outcomes, ownMachines)).toEqual([]);
+      expect(Object.keys(outcomes).filter((name) => ERROR_CLASS_NAMES.has(name) || ownErrors.has(name) || Object.hasOwn(LIFECYCLE_OUTCOMES, name))).toEqual([]);
+    });
+  },
+);
+
 // Each check above, run on a copy broken on purpose: a check that cannot fail checks nothing.
 describe('the policy checks catch a broken definition', () => {
   function copyOf(file: string): States {
@@ -330,7 +373,7 @@ describe('the policy checks catch a broken definition', () => {
     stateOf(states, 'CheckBackup').Catch?.[0]?.ErrorEquals.splice(0, 1, 'States.AL');
 
     // Act
-    const unknown = unknownErrorEquals(states);
+    const unknown = unknownErrorEquals(states, namesAllowedFor('appliance'));
 
     // Assess
     expect(unknown).toEqual(['CheckBackup Catch: States.AL', 'DeleteOldBackups/DeleteBackup Retry: TransientApiErorr']);
@@ -343,10 +386,25 @@ describe('the policy checks catch a broken definition', () => {
     delete stateOf(states, 'BackupFailed').ErrorPath;
 
     // Act
-    const unknown = unknownFailErrors(states);
+    const unknown = unknownFailErrors(states, namesAllowedFor('appliance'));
 
     // Assess
     expect(unknown).toEqual(['BackupTimedOut: BackupTimedout', 'BackupFailed: (no Error)']);
+  });
+
+  test("another kind's error in a Catch, and another kind's outcome in a Fail state", () => {
+    // Prepare
+    const states = copyOf('state-machines/appliance-backup.asl.json');
+    stateOf(states, 'CheckBackup').Catch?.[0]?.ErrorEquals.splice(0, 1, 'ServerNotFound');
+    stateOf(states, 'BackupTimedOut').Error = 'RetrievalTimedOut';
+
+    // Act
+    const unknownCaught = unknownErrorEquals(states, namesAllowedFor('appliance'));
+    const unknownFailed = unknownFailErrors(states, namesAllowedFor('appliance'));
+
+    // Assess
+    expect(unknownCaught).toEqual(['CheckBackup Catch: ServerNotFound']);
+    expect(unknownFailed).toEqual(['BackupTimedOut: RetrievalTimedOut']);
   });
 
   test('an outcome no Fail state uses', () => {

@@ -1,7 +1,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { drillCommand, drillReportOf, runDrillLifecycle } from '../../bin/cli/drill';
 import type { DrillReport } from '../../functions/drill/report';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, listKeys, startHarness, type Harness } from '../support/harness';
+import { FAST_WAITS_MS, NO_RETRY_DELAY_MS, listKeys, startHarness, type Harness } from '../support/harness';
+import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
 const quiet = { out: () => undefined, err: () => undefined, errStream: process.stderr };
 const fast = { waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS };
@@ -11,7 +12,7 @@ describe('restore drill (state-machines/drill.asl.json) — NetBox Cloud', () =>
 
   beforeEach(async () => {
     harness = await startHarness();
-    const backup = await harness.runBackup();
+    const backup = await harness.run('netbox-cloud', 'backup', { target: SANDBOX_NETBOX_TARGET });
     expect(backup.succeeded).toBe(true);
   });
 

@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ArchiveListing, ArchivedCopy } from '../../functions/archive/catalog';
+import type { ArchiveListing, ArchivedCopy } from '../../functions/archive/listing';
 import type { ApplianceTarget } from '../../functions/kinds/appliance/config';
 import { applianceAuthenticator, type ApplianceLogin } from '../../functions/kinds/appliance/auth';
 import { ApplianceClient, type ApplianceBackup } from '../../functions/kinds/appliance/client';
 import { applianceTransport } from '../../functions/kinds/appliance/transport';
 import { startApplianceSimulator, type ApplianceSimulator, type ApplianceSimulatorOptions } from '../../bin/sandbox/appliance';
 
-// Fixtures shared by the unit tests of the appliance domain (test/unit/appliance-*.test.ts).
+// Fixtures shared by the unit tests of the appliance domain (test/kinds/appliance/*.test.ts).
 
 export const target: ApplianceTarget = {
   name: 'ar11-lab',

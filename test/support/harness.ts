@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { LIFECYCLES, lifecycleFor } from '../../functions/catalog';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LIFECYCLES, lifecycleFor, type TargetKind } from '../../functions/catalog';
+import type { LifecyclePurpose } from '../../functions/kinds/kind';
+import { TARGET_KINDS } from '../../functions/kinds/registry';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
 import { useConfig } from '../../bin/cli/commands';
@@ -9,7 +13,7 @@ import { allStates, loadLocalDefinition, runLifecycle, type JsonValue, type Life
 import { startSandboxEnvironment, type SandboxEnvironment, type SandboxOptions } from '../../bin/sandbox/sandbox';
 
 export { localS3Client } from '../../bin/sandbox/local-s3';
-export { SANDBOX_APPLIANCE_TARGET, SANDBOX_BUCKET, SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_SOURCE_INSTANCE } from '../../bin/sandbox/sandbox';
+export { SANDBOX_BUCKET } from '../../bin/sandbox/sandbox';
 
 /** Every state of every lifecycle, Map item processors included: what the harness shortens is read from the ASL itself. */
 const STATES = LIFECYCLES.flatMap((lifecycle) => allStates(loadLocalDefinition(lifecycle).States as unknown as StateList));
@@ -20,48 +24,65 @@ export const FAST_WAITS_MS: Readonly<Record<string, number>> = Object.fromEntrie
 /** No delay between Retry attempts. */
 export const NO_RETRY_DELAY_MS: Readonly<Record<string, number>> = Object.fromEntries(STATES.filter(([, state]) => state.Retry !== undefined).map(([name]) => [name, 0]));
 
+export interface RunOptions {
+  /** Waits (by state name) beyond the harness's short ones. */
+  readonly waitsMs?: Readonly<Record<string, number>>;
+  readonly executionName?: string;
+}
+
 export interface Harness {
   readonly sandbox: SandboxEnvironment;
   readonly config: OffsiteConfig;
   readonly s3: S3Client;
-  runBackup(input?: Record<string, string>): Promise<LifecycleOutcome>;
-  runRestore(input: Record<string, string>): Promise<LifecycleOutcome>;
-  runApplianceBackup(input?: Record<string, string>): Promise<LifecycleOutcome>;
-  runApplianceRestore(input: Record<string, JsonValue>, waitsMs?: Record<string, number>): Promise<LifecycleOutcome>;
+  /** Runs a kind's lifecycle (its real ASL and handlers, in-process) with short waits and no retry delay. */
+  run(kind: string, purpose: LifecyclePurpose, input: Record<string, JsonValue>, options?: RunOptions): Promise<LifecycleOutcome>;
   stop(): Promise<void>;
+}
+
+/**
+ * What each kind's simulator is started with in the harness (short durations), from the
+ * kind's test folder (test/kinds/<kind>/harness-options.ts, exporting `harnessOptions`):
+ * a kind without that file runs its sandbox defaults.
+ */
+function kindHarnessOptions(kinds: readonly string[]): SandboxOptions {
+  return Object.assign(
+    {},
+    ...kinds.map((kind) => {
+      const file = join(__dirname, '..', 'kinds', kind, 'harness-options.ts');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return existsSync(file) ? (require(file) as { harnessOptions: SandboxOptions }).harnessOptions : {};
+    }),
+  ) as SandboxOptions;
+}
+
+/** Each simulator option of `options` laid over the kind's harness default (one level deep: a simulator's or a target's options). */
+function mergedOptions(defaults: SandboxOptions, options: SandboxOptions): SandboxOptions {
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [name, value] of Object.entries(options)) {
+    const base = merged[name];
+    merged[name] = base !== null && typeof base === 'object' && !Array.isArray(base) && value !== null && typeof value === 'object' && !Array.isArray(value) ? { ...base, ...value } : value;
+  }
+  return merged as SandboxOptions;
 }
 
 /** Simulators with short durations, a local S3 store, and the handlers pointed at them. */
 export async function startHarness(options: SandboxOptions = {}): Promise<Harness> {
-  const sandbox = await startSandboxEnvironment({
-    netboxCloud: { backupRequestDurationMs: 150, retrievalDurationMs: 100, restoreDurationMs: 150, redeployDelayMs: 50, ...options.netboxCloud },
-    appliance: { backupDurationMs: 150, rebootWindowMs: 300, backupSizeBytes: 64 * 1024, ...options.appliance },
-    ...(options.applianceTarget ? { applianceTarget: options.applianceTarget } : {}),
-    // A restore must stay visible ("restoring") well past the first check, however busy the machine: offsite counts a
-    // restore done only after it has seen one running.
-    vps: { backupDurationMs: 150, restoreDurationMs: 150, restoreVisibleReads: 1, ...options.vps },
-    ...(options.vpsTarget ? { vpsTarget: options.vpsTarget } : {}),
-    poll: options.poll ?? { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 2 },
-  });
+  const defaults = kindHarnessOptions([...TARGET_KINDS, ...Object.keys(options.sandboxParts ?? {})]);
+  const sandbox = await startSandboxEnvironment({ ...mergedOptions(defaults, options), poll: options.poll ?? { initialSeconds: 1, maxSeconds: 4, timeoutMinutes: 2 } });
   Object.assign(process.env, sandbox.env);
   const config = useConfig(sandbox.configPath);
-  const run = (purpose: 'backup' | 'restore', input: Record<string, string>): Promise<LifecycleOutcome> =>
-    runLifecycle({ lifecycle: lifecycleFor('netbox-cloud', purpose), input, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
-  const runAppliance = (purpose: 'backup' | 'restore', input: Record<string, JsonValue>, waitsMs: Record<string, number> = {}): Promise<LifecycleOutcome> =>
-    runLifecycle({
-      lifecycle: lifecycleFor('appliance', purpose),
-      input,
-      waitOverridesMs: { ...FAST_WAITS_MS, ...waitsMs },
-      retryOverridesMs: NO_RETRY_DELAY_MS,
-    });
   return {
     sandbox,
     config,
     s3: archiveClient(config.archive),
-    runBackup: (input = { target: 'netbox-sandbox' }) => run('backup', input),
-    runRestore: (input) => run('restore', input),
-    runApplianceBackup: (input = { target: 'appliance-sandbox' }) => runAppliance('backup', input),
-    runApplianceRestore: (input, waitsMs) => runAppliance('restore', input, waitsMs),
+    run: (kind, purpose, input, runOptions = {}) =>
+      runLifecycle({
+        lifecycle: lifecycleFor(kind as TargetKind, purpose),
+        input,
+        waitOverridesMs: { ...FAST_WAITS_MS, ...runOptions.waitsMs },
+        retryOverridesMs: NO_RETRY_DELAY_MS,
+        ...(runOptions.executionName !== undefined ? { executionName: runOptions.executionName } : {}),
+      }),
     stop: () => sandbox.stop(),
   };
 }

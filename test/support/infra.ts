@@ -133,7 +133,7 @@ export const copierSpecs = catalog.filter((spec) => spec.entry.endsWith('/copy-t
  * and test/infra/archive-jobs.test.ts check theirs.
  */
 export const readSpecs = catalog.filter((spec) => spec.archive === 'read' && spec.kind !== undefined);
-export const applianceNetworkSpecs = catalog.filter((spec) => spec.network === 'private-network');
+export const privateNetworkSpecs = catalog.filter((spec) => spec.network === 'private-network');
 export const internetSpecs = catalog.filter((spec) => spec.network === 'internet');
 export const netboxSpecs = catalog.filter((spec) => spec.kind === 'netbox-cloud');
 export const applianceSpecs = catalog.filter((spec) => spec.kind === 'appliance');

@@ -1,7 +1,7 @@
 import { drillCommand } from '../../bin/cli/drill';
 import { parseConfig } from '../../functions/config/load';
 import { drillStatus } from '../../functions/drill/freshness';
-import { DRILL_CHECKS } from '../../functions/drill/checks';
+import { drillCheckerOf } from '../../functions/drill/checks';
 import { DRILL_LIFECYCLES } from '../../functions/drill/jobs';
 import { planDrill } from '../../functions/drill/plan';
 import { earlierDrillUploads } from '../../functions/kinds/appliance/drill';
@@ -85,7 +85,8 @@ describe('drill freshness', () => {
 test('every kind with drill rules has a drill lifecycle and checks', () => {
   const drilling = KIND_LIST.filter((definition) => 'drill' in definition).map((definition) => definition.kind);
   expect(DRILL_LIFECYCLES.map((lifecycle) => lifecycle.kind)).toEqual(drilling);
-  expect(drilling.filter((kind) => DRILL_CHECKS[kind] === undefined)).toEqual([]);
+  const checkers = drilling.map((kind) => ({ kind, checker: drillCheckerOf(kind) }));
+  expect(checkers.filter(({ checker }) => checker === undefined).map(({ kind }) => kind)).toEqual([]);
 });
 
 test('an appliance drill frees only the lab box\'s uploads of the drilled target\'s archived copies, never the one it restores or the box\'s own backups', () => {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../bin/local/repo-root';
+import { kindCommandsModule } from '../../bin/cli/kind-commands';
+import { loadSandboxKind } from '../../bin/sandbox/kinds';
 import { ARCHIVE_JOBS } from '../../functions/archive/jobs';
 import { FUNCTIONS } from '../../functions/catalog';
 import type { KindAlarmHints, LifecyclePurpose } from '../../functions/kinds/kind';
@@ -39,6 +41,38 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     }
   });
 
+  test('brings its sandbox part, which the sandbox loads by its folder (bin/sandbox/<kind>/sandbox-round.ts)', () => {
+    // Act
+    const entry = loadSandboxKind(kind);
+
+    // Assess
+    expect({ kind, shorthand: typeof entry.shorthand, start: typeof entry.start, round: typeof entry.round }).toEqual({ kind, shorthand: 'string', start: 'function', round: 'function' });
+  });
+
+  test('its command-line hooks, when it names a file (cli), live in its folder and export kindCommands; an auditing kind presents its report', () => {
+    // Prepare
+    const file = (definition as { readonly cli?: string }).cli;
+    const audits = definition.lifecycles.some((lifecycle) => lifecycle.purpose === 'audit');
+
+    // Act
+    const commands = file === undefined ? {} : (kindCommandsModule(file) as { kindCommands?: { audit?: unknown } }).kindCommands;
+
+    // Assess
+    if (file !== undefined) expect(file).toMatch(new RegExp(`^functions/kinds/${kind}/`));
+    expect({ kind, commands: commands !== undefined, presentsAudit: typeof commands?.audit === 'function' }).toEqual({ kind, commands: true, presentsAudit: audits });
+  });
+
+  test("explains in `offsite restore --help` each restore option it takes beyond --backup, and only those", () => {
+    // Prepare
+    const restore = (definition as { readonly restore?: { readonly options: readonly string[]; readonly optionHelp?: Readonly<Record<string, string>> } }).restore;
+
+    // Act
+    const explained = Object.keys(restore?.optionHelp ?? {}).sort();
+
+    // Assess
+    expect({ kind, explained }).toEqual({ kind, explained: (restore?.options ?? []).filter((option) => option !== 'backup').sort() });
+  });
+
   test('its transfer states are states of its lifecycles', () => {
     for (const lifecycle of definition.lifecycles) {
       const state = (definition.transferStates as Partial<Record<LifecyclePurpose, string | undefined>>)[lifecycle.purpose];
@@ -60,6 +94,15 @@ describe.each(KIND_LIST.map((definition) => ({ kind: definition.kind, definition
     const texts: Record<string, string | undefined> = { ...flat, 'audit.auditFailed': hints.audit?.auditFailed, 'audit.coverageGap': hints.audit?.coverageGap };
     for (const alarm of [...purposes].flatMap((purpose) => expected[purpose] ?? [])) expect({ alarm, length: (texts[alarm] ?? '').length > 20 }).toEqual({ alarm, length: true });
   });
+});
+
+test('exactly one kind offers the restore the sandbox plays in remote mode, and the shorthands are distinct', () => {
+  // Act
+  const entries = TARGET_KINDS.map((kind) => loadSandboxKind(kind));
+
+  // Assess
+  expect(entries.filter((entry) => entry.remoteRestore !== undefined)).toHaveLength(1);
+  expect(new Set(entries.map((entry) => entry.shorthand)).size).toBe(entries.length);
 });
 
 test('function ids are unique across kinds', () => {

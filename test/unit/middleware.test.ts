@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { lambdaHandler } from '../../functions/handlers/middleware';
+import { lambdaHandler } from '../../functions/middleware/middleware';
 import { logger } from '../../functions/runtime/logger';
 
 const context = {

@@ -47,13 +47,20 @@ function applianceTarget(name: string, simulator: ApplianceSimulator, passwordEn
   };
 }
 
+declare module '../kinds' {
+  interface SandboxSimulators {
+    appliance: { simulator: ApplianceSimulator & { readonly lab: ApplianceSimulator }; options: ApplianceSimulatorOptions; target: true };
+  }
+}
+
 /**
  * An appliance in the sandbox: back up (streamed off the box, verified), then simulate
  * replaced hardware (the appliance loses its backups) and restore the latest copy from
  * the archive, which uploads it and rides out the reboot; then drill it: the newest copy
  * restored onto a second simulator, the lab box, and checked there.
  */
-export const applianceSandbox: SandboxKind<SandboxAppliances, ApplianceSimulatorOptions> = {
+export const sandboxKind: SandboxKind<SandboxAppliances, ApplianceSimulatorOptions> = {
+  shorthand: 'appliance',
   start: startAppliances,
   targets: (simulator, poll, overrides) => ({
     targets: [

@@ -5,6 +5,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type Headers = Record<string, string>;
 
+/** A request a simulator received, as the tests read it back. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  /** What the credential check concluded; the Authorization header itself is never kept. */
+  authorized: boolean;
+}
+
 // ---------------------------------------------------------------------------------
 // Reading a request
 

@@ -13,7 +13,7 @@
 // time), auth.ts, routes.ts (the API), downloads.ts (the presigned S3 side) and this
 // file (its public face); the HTTP plumbing is the shared ../kit.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { requestTarget, sendJson, simulatorErrorText } from '../kit/http';
+import { requestTarget, sendJson, simulatorErrorText, type RecordedRequest } from '../kit/http';
 import { countCalls, listenOn, type CallCounter } from '../kit/listen';
 import { handleDownload } from './downloads';
 import { errorBody } from './errors';
@@ -98,13 +98,7 @@ export interface RestoreJobItem {
   nb_redeployed: string | null;
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  authorized: boolean;
-}
+export type { RecordedRequest } from '../kit/http';
 
 export interface FaultMatch {
   method?: string;

@@ -11,8 +11,15 @@ export const SANDBOX_RESTORE_INSTANCE = 'nb-b23ff000888';
 const NETBOX_KEY_ENV = 'OFFSITE_SANDBOX_NETBOX_CLOUD_KEY';
 const NETBOX_REST_TOKEN_ENV = 'OFFSITE_SANDBOX_NETBOX_REST_TOKEN';
 
+declare module '../kinds' {
+  interface SandboxSimulators {
+    netboxCloud: { simulator: NetboxCloudSimulator; options: NetboxCloudSimulatorOptions };
+  }
+}
+
 /** NetBox Cloud in the sandbox: back up an instance, check the copy byte for byte, restore the latest backup onto a second instance. */
-export const netboxCloudSandbox: SandboxKind<NetboxCloudSimulator, NetboxCloudSimulatorOptions> = {
+export const sandboxKind: SandboxKind<NetboxCloudSimulator, NetboxCloudSimulatorOptions> = {
+  shorthand: 'netboxCloud',
   start: (options) => startNetboxCloudSimulator({ backupRequestDurationMs: 1500, retrievalDurationMs: 1000, restoreDurationMs: 1500, ...options }),
   targets: (simulator, poll) => ({
     targets: [
@@ -75,5 +82,6 @@ export const netboxCloudSandbox: SandboxKind<NetboxCloudSimulator, NetboxCloudSi
     `npm run offsite -- restore ${SANDBOX_NETBOX_TARGET} --backup latest --to ${SANDBOX_RESTORE_INSTANCE} --yes`,
     `npm run offsite -- drill ${SANDBOX_NETBOX_TARGET}`,
   ],
+  remoteRestore: { target: SANDBOX_NETBOX_TARGET, to: SANDBOX_RESTORE_INSTANCE },
   stop: (simulator) => simulator.stop(),
 };

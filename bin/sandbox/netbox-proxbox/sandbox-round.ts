@@ -1,4 +1,5 @@
 import { auditCommand } from '../../cli/audit';
+import type { AuditReport } from '../../../functions/kinds/netbox-proxbox/coverage';
 import type { SandboxKind } from '../kinds';
 import { coverEverythingRoutine, SANDBOX_UNCOVERED, sandboxEstate } from './estate';
 import { startNetboxProxboxSimulator, type NetboxProxboxSimulator, type NetboxProxboxSimulatorOptions } from '.';
@@ -6,8 +7,15 @@ import { startNetboxProxboxSimulator, type NetboxProxboxSimulator, type NetboxPr
 export const SANDBOX_PROXBOX_TARGET = 'netbox-proxbox-sandbox';
 const TOKEN_ENV = 'OFFSITE_SANDBOX_NETBOX_TOKEN';
 
+declare module '../kinds' {
+  interface SandboxSimulators {
+    netboxProxbox: { simulator: NetboxProxboxSimulator; options: NetboxProxboxSimulatorOptions; target: true };
+  }
+}
+
 /** Self-hosted NetBox + Proxbox in the sandbox: audit an estate with gaps, then add a routine covering every VM and audit again. */
-export const netboxProxboxSandbox: SandboxKind<NetboxProxboxSimulator, NetboxProxboxSimulatorOptions> = {
+export const sandboxKind: SandboxKind<NetboxProxboxSimulator, NetboxProxboxSimulatorOptions> = {
+  shorthand: 'netboxProxbox',
   start: (options) => startNetboxProxboxSimulator({ estate: sandboxEstate(), ...options }),
   targets: (simulator, _poll, overrides) => ({
     targets: [
@@ -25,7 +33,7 @@ export const netboxProxboxSandbox: SandboxKind<NetboxProxboxSimulator, NetboxPro
   }),
   describe: (simulator) => `NetBox + Proxbox simulator at ${simulator.url}`,
   async round({ simulator, config, io, step }) {
-    const first = await auditCommand(config, SANDBOX_PROXBOX_TARGET, io);
+    const first = await auditCommand<AuditReport>(config, SANDBOX_PROXBOX_TARGET, io);
     const named = (first.report?.uncovered ?? []).map((vm) => vm.name).sort();
     step(
       first.exitCode === 1 && JSON.stringify(named) === JSON.stringify(SANDBOX_UNCOVERED),
@@ -36,7 +44,7 @@ export const netboxProxboxSandbox: SandboxKind<NetboxProxboxSimulator, NetboxPro
     step(expected.every((code) => codes.has(code)), `netbox-proxbox audit reported the disabled, stale and unscheduled routines, the short retention, the too-old backup and the unknown VMID`);
     io.out('');
     simulator.estate.backupRoutines.push(coverEverythingRoutine(100));
-    const second = await auditCommand(config, SANDBOX_PROXBOX_TARGET, { ...io, out: () => undefined });
+    const second = await auditCommand<AuditReport>(config, SANDBOX_PROXBOX_TARGET, { ...io, out: () => undefined });
     step(second.exitCode === 0 && second.report?.uncovered.length === 0, 'netbox-proxbox audit exits 0 once a routine covers every VM');
   },
   tryCommands: [`npm run offsite -- audit ${SANDBOX_PROXBOX_TARGET}`, `npm run offsite -- audit ${SANDBOX_PROXBOX_TARGET} --json`],

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { bearerToken, sameSecret } from '../kit/auth';
 import { FaultQueue, type RequestMatch } from '../kit/faults';
-import { MALFORMED, Refusal, matchRoute, operationFor, parseJson, readBody, requestTarget, sendJson, simulatorErrorText, type Route } from '../kit/http';
+import { MALFORMED, Refusal, matchRoute, operationFor, parseJson, readBody, requestTarget, sendJson, simulatorErrorText, type RecordedRequest, type Route } from '../kit/http';
 import { countCalls, listenOn, type CallCounter } from '../kit/listen';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -64,14 +64,7 @@ export interface SimulatedBackup {
   failureMessage: string;
 }
 
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  /** What the credential check concluded; the Authorization header itself is never kept. */
-  authorized: boolean;
-}
+export type { RecordedRequest } from '../kit/http';
 
 export interface FaultOptions {
   times?: number;

@@ -8,8 +8,15 @@ export const SANDBOX_VPS_SERVER = 12345;
 export const SANDBOX_VPS_DRILL_SERVER = 67890;
 const VPS_TOKEN_ENV = 'OFFSITE_SANDBOX_VPS_TOKEN';
 
+declare module '../kinds' {
+  interface SandboxSimulators {
+    vps: { simulator: VpsSimulator; options: VpsSimulatorOptions; target: true };
+  }
+}
+
 /** The VPS provider in the sandbox: make a manual backup (catalogued, held by the provider), list, restore the newest completed backup. */
-export const vpsSandbox: SandboxKind<VpsSimulator, VpsSimulatorOptions> = {
+export const sandboxKind: SandboxKind<VpsSimulator, VpsSimulatorOptions> = {
+  shorthand: 'vps',
   start: (options) => startVpsSimulator({ backupDurationMs: 1500, restoreDurationMs: 1500, restoreVisibleReads: 1, restoreOntoOtherServers: true, ...options }),
   targets: (simulator, poll, overrides) => ({
     targets: [

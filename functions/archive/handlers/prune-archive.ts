@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { findTarget } from '../../config/load';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { archiveClient } from '../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';

@@ -1,6 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { VERIFY_ALARM_ENV } from '../freshness-names';
 import { archiveClient } from '../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../runtime/config-source';

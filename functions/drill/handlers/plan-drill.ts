@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { listArchivedCopies } from '../../archive/catalog';
+import { listArchivedCopies } from '../../archive/listing';
 import { readVerifications } from '../../archive/verify-records';
 import { findTarget } from '../../config/load';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { archiveClient } from '../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { systemClock } from '../../shared/clock';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { findTarget } from '../../config/load';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { systemClock } from '../../shared/clock';
 import { runDrillChecks } from '../checks';

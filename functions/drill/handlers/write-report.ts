@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { archiveClient } from '../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LIFECYCLES } from '../../catalog';
 import { DRILL_LIFECYCLES } from '../../drill/jobs';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { isLifecycleMachine, planFleetRun } from '../fan-out';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { describeTargetFailure } from '../fan-out';
 
 const event = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../handlers/middleware';
+import { lambdaHandler } from '../../middleware/middleware';
 import { logger } from '../../runtime/logger';
 import { summarizeFleetRun } from '../fan-out';
 

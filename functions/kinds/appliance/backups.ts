@@ -1,6 +1,7 @@
-import type { ArchiveListing } from '../../archive/catalog';
+import type { ArchiveListing } from '../../archive/listing';
 import type { ApplianceTarget } from './config';
-import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, TransientApiError, VendorApiError, errorMessage } from '../../shared/errors';
+import { CopyVerificationFailed, TransientApiError, VendorApiError, errorMessage } from '../../shared/errors';
+import { ApplianceBackupFailed, ApplianceStorageFull } from './errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
 import { lostAnswerSettledNote, offsiteDescription } from '../../shared/provenance';
 import { backupTimeOf, summarize, type BackupSummary } from './backup-summary';

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { ApplianceStorageFull, CertificateRejected, CopyVerificationFailed, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../../shared/errors';
+import { CertificateRejected, CopyVerificationFailed, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../../shared/errors';
+import { ApplianceStorageFull } from './errors';
 import {
   describeBody,
   describeUrl,

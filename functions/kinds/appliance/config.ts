@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName, tlsSettings } from '../../config/common';
-import { applianceDrillSchema, ownDestinationRefusal } from '../../drill/config';
+import { ownDestinationRefusal } from '../../drill/config';
+import { applianceDrillSchema } from './drill-config';
 
 const username = z.string().min(1, 'expected the appliance user name');
 

@@ -1,4 +1,4 @@
-import type { ArchiveListing } from '../../archive/catalog';
+import type { ArchiveListing } from '../../archive/listing';
 import type { KindDrillRules } from '../../drill/rules';
 import type { ApplianceBackup } from './client';
 import type { ApplianceTarget } from './config';
@@ -30,6 +30,8 @@ export const applianceDrill: KindDrillRules<ApplianceTarget> = {
     return undefined;
   },
   restoreInput: (target, copy) => ({ target: target.drill?.to ?? '', archiveKey: copy.objectKey ?? '', archiveTarget: target.name, confirm: target.drill?.to ?? '' }),
+  // The checks log in to the lab appliance the drill names, with that target's credentials.
+  checksUseCredentialsOf: (target, context) => context.targets.filter((candidate) => candidate.name === target.drill?.to).map((candidate) => candidate.name),
 };
 
 /**

@@ -4,6 +4,8 @@ import { API_CALL, COPY_NODE_OPTIONS, STREAMING, copyToArchiveFunction } from '.
 import type { CredentialReference, KindDefinition } from '../kind';
 import { applianceTargetSchema, type ApplianceTarget } from './config';
 import { applianceDrill } from './drill';
+import * as errors from './errors';
+import { APPLIANCE_OUTCOMES } from './outcomes';
 import type { RestorePlan } from './restore-plan';
 
 const call = { ...API_CALL, network: 'private-network' } as const;
@@ -77,6 +79,10 @@ export const applianceKind = {
   },
   restore: {
     options: ['backup', 'archiveKey', 'allowVersionMismatch'],
+    optionHelp: {
+      archiveKey: 'appliances: the archived copy to restore (an object key from `offsite list`)',
+      allowVersionMismatch: 'appliances: restore even when the backup was made on other software than the appliance runs',
+    },
     // A restore goes onto the appliance itself: there is no other instance to name.
     destination: (target, to) => {
       if (to !== undefined) throw new InvalidInput(`--to is not available for appliance targets: a restore goes onto the appliance "${target.name}" itself.`);
@@ -108,4 +114,6 @@ export const applianceKind = {
     },
   },
   drill: applianceDrill,
+  errors,
+  outcomes: APPLIANCE_OUTCOMES,
 } as const satisfies KindDefinition<ApplianceTarget>;

@@ -1,7 +1,7 @@
 // Who put a backup on the appliance (offsite, by its description or by a restore's upload),
 // and which archived copy is the same backup: shared by the backup, prune and restore code.
 
-import type { ArchiveListing, ArchivedCopy } from '../../archive/catalog';
+import type { ArchiveListing, ArchivedCopy } from '../../archive/listing';
 import { OFFSITE_DESCRIPTION_MARKER } from '../../shared/provenance';
 import { backupTimeOf } from './backup-summary';
 import type { ApplianceBackup } from './client';

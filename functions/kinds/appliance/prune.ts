@@ -1,4 +1,4 @@
-import type { ArchiveListing } from '../../archive/catalog';
+import type { ArchiveListing } from '../../archive/listing';
 import type { ApplianceBackup } from './client';
 import { hasVerifiedCopy, isMadeByOffsite, isUploadedCopy } from './provenance';
 

@@ -1,6 +1,7 @@
-import type { ArchiveListing, ArchivedCopy } from '../../archive/catalog';
+import type { ArchiveListing, ArchivedCopy } from '../../archive/listing';
 import type { ApplianceTarget } from './config';
-import { BackupNotFound, InvalidInput, SoftwareVersionMismatch } from '../../shared/errors';
+import { BackupNotFound, InvalidInput } from '../../shared/errors';
+import { SoftwareVersionMismatch } from './errors';
 import { summarize } from './backup-summary';
 import type { ApplianceClient } from './client';
 import { describeHeld, describesBackup, isUploadOf, manifestString } from './provenance';

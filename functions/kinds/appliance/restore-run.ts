@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { PollPolicy } from '../../config/schema';
 import type { Clock } from '../../shared/clock';
-import { RebootWindowExceeded, RestoreFailed, RestoreInProgress, TransientApiError } from '../../shared/errors';
+import { RestoreFailed, RestoreInProgress, TransientApiError } from '../../shared/errors';
+import { RebootWindowExceeded } from './errors';
 import { advancePoll, pollStateSchema, startPoll, type PollState } from '../../shared/poll';
 import type { ApplianceClient, RestoreStatus } from './client';
 import type { ApplianceTarget } from './config';

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ArchiveListing } from '../../archive/catalog';
+import type { ArchiveListing } from '../../archive/listing';
 import { VerifyingStream, type CopyProgress } from '../../archive/copier';
 import type { ApplianceTarget } from './config';
-import { ApplianceBackupFailed, ApplianceStorageFull, CopyVerificationFailed, VendorApiError, errorMessage } from '../../shared/errors';
+import { CopyVerificationFailed, VendorApiError, errorMessage } from '../../shared/errors';
+import { ApplianceBackupFailed, ApplianceStorageFull } from './errors';
 import type { PollState } from '../../shared/poll';
 import type { ApplianceBackup, ApplianceClient, CreatedBackup } from './client';
 import { summarize, type BackupSummary } from './backup-summary';

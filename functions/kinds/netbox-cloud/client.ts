@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { InconsistentPagination, NotAuthorized, RateLimited, TargetVersionUnavailable, TransientApiError, VendorApiError } from '../../shared/errors';
+import { InconsistentPagination, NotAuthorized, RateLimited, TransientApiError, VendorApiError } from '../../shared/errors';
+import { TargetVersionUnavailable } from './errors';
 import { describeBody, requestJson, shortBodyText, type FetchFn, type HttpErrorContext, type Sleep } from '../../shared/http';
 
 /** Whole reads of a listing whose pages contradicted each other, before that is reported (InconsistentPagination). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName } from '../../config/common';
-import { netboxCloudDrillSchema, ownDestinationRefusal } from '../../drill/config';
+import { ownDestinationRefusal } from '../../drill/config';
+import { netboxCloudDrillSchema } from './drill-config';
 
 export const netboxCloudTargetSchema = z
   .object({

@@ -2,7 +2,7 @@
 // API (a NetBox Cloud instance answers the NetBox REST API like a self-hosted one).
 import type { NetboxRestClient } from '../../netbox-rest/client';
 import { checkResult, type DrillCheckResult, type DrillCopy } from '../../drill/rules';
-import { allowedDifference, withinTolerance } from '../../drill/config';
+import { allowedDifference, withinTolerance } from './drill-config';
 import type { NetboxCloudTarget } from './config';
 
 interface RestoreOutput {

@@ -2,6 +2,8 @@ import { API_CALL, copyToArchiveFunction } from '../function-defaults';
 import type { KindDefinition } from '../kind';
 import { netboxCloudTargetSchema, type NetboxCloudTarget } from './config';
 import { netboxCloudDrill } from './drill';
+import * as errors from './errors';
+import { NETBOX_CLOUD_OUTCOMES } from './outcomes';
 
 const call = { ...API_CALL, network: 'internet' } as const;
 const handler = (name: string): string => `functions/kinds/netbox-cloud/handlers/${name}.ts`;
@@ -50,6 +52,7 @@ export const netboxCloudKind = {
   },
   restore: {
     options: ['backup', 'to'],
+    optionHelp: { to: "NetBox Cloud: the instance to restore onto (default: the target's own instance)" },
     destination: (target, to) => to ?? target.instanceId,
     input: (target, options, confirm) => ({
       target: target.name,
@@ -69,4 +72,6 @@ export const netboxCloudKind = {
     },
   },
   drill: netboxCloudDrill,
+  errors,
+  outcomes: NETBOX_CLOUD_OUTCOMES,
 } as const satisfies KindDefinition<NetboxCloudTarget>;

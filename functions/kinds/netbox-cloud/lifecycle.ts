@@ -1,14 +1,6 @@
 import type { NetboxCloudTarget } from './config';
-import {
-  BackupNotFound,
-  InvalidInput,
-  RequestOutcomeUnknown,
-  RetrievalExpired,
-  RetrievalNotFound,
-  TargetVersionUnavailable,
-  TransientApiError,
-  VendorApiError,
-} from '../../shared/errors';
+import { BackupNotFound, InvalidInput, RequestOutcomeUnknown, TransientApiError, VendorApiError } from '../../shared/errors';
+import { RetrievalExpired, RetrievalNotFound, TargetVersionUnavailable } from './errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
 import type { Backup, BackupRequest, NetboxCloudClient, RestoreJob, Retrieval } from './client';
 

@@ -239,14 +239,9 @@ function hoursBetween(earlier: string, later: Date): number {
   return (later.getTime() - new Date(earlier).getTime()) / 3_600_000;
 }
 
-export function computeCoverage(input: CoverageInput): AuditReport {
-  const { policy, routines } = input;
+/** What each routine says about itself: disabled, stale or unscheduled; retention below the minimum; VMIDs no VM in NetBox is linked to. */
+function routineFindings(routines: readonly RoutineRecord[], problems: ReadonlyMap<RoutineRecord, FindingCode | undefined>, policy: CoveragePolicy, known: readonly ScopedVm[]): Finding[] {
   const findings: Finding[] = [];
-  const { inScope, known, withoutVmid, ignoredByTag } = scope(input.vms, input.links, input.clusters, policy.ignoreTags);
-  const vmsPerVmid = new Map<number, number>();
-  for (const vm of known) vmsPerVmid.set(vm.vmid, (vmsPerVmid.get(vm.vmid) ?? 0) + 1);
-
-  const problems = new Map<RoutineRecord, FindingCode | undefined>(routines.map((routine) => [routine, routineProblem(routine)]));
   for (const routine of routines) {
     const problem = problems.get(routine);
     if (problem) {
@@ -273,87 +268,137 @@ export function computeCoverage(input: CoverageInput): AuditReport {
       );
     }
   }
+  return findings;
+}
 
-  const newest = newestBackups(input.backups);
+/** Replication rows by the VM they name; one that names none, by its guest VMID. */
+function replicationIndex(replications: readonly ReplicationRecord[]): { byVm: Map<number, ReplicationRecord[]>; byGuest: Map<number, ReplicationRecord[]> } {
+  const byVm = new Map<number, ReplicationRecord[]>();
+  const byGuest = new Map<number, ReplicationRecord[]>();
+  for (const replication of replications) {
+    const [map, key] = replication.vmId !== null ? [byVm, replication.vmId] : [byGuest, replication.guest];
+    if (key !== null) map.set(key, [...(map.get(key) ?? []), replication]);
+  }
+  return { byVm, byGuest };
+}
+
+/** What every VM's verdict is judged against, computed once for the estate. */
+interface VerdictContext {
+  readonly routines: readonly RoutineRecord[];
+  readonly problems: ReadonlyMap<RoutineRecord, FindingCode | undefined>;
+  readonly severalEndpoints: boolean;
+  readonly policy: CoveragePolicy;
+  readonly newest: { byVm: Map<number, string>; byVmid: Map<number, string> };
+  readonly vmsPerVmid: ReadonlyMap<number, number>;
+  /** The age of backups is checked (coverage.maxBackupAgeHours set and the backup files read). */
+  readonly checkBackupAge: boolean;
+  readonly generatedAt: Date;
+  readonly replications: ReturnType<typeof replicationIndex>;
+}
+
+/** One VM in scope: the routines that cover it (or why none does), the age of its newest backup, its replication. */
+function vmVerdict(vm: ScopedVm, context: VerdictContext): { row: VmRow; uncovered: UncoveredVm | undefined; findings: Finding[] } {
+  const { policy } = context;
+  const findings: Finding[] = [];
+  const covering: string[] = [];
+  const reasons: string[] = [];
+  const unknownPools: string[] = [];
+  for (const routine of context.routines) {
+    const selection = selects(routine, vm, context.severalEndpoints);
+    if (!selection.selects) {
+      if (selection.near) reasons.push(selection.near);
+      if (selection.poolUnknown && !context.problems.get(routine)) unknownPools.push(`${routine.jobId} (pool ${routine.pool ?? '?'})`);
+      continue;
+    }
+    const problem = context.problems.get(routine);
+    if (problem) reasons.push(`${routine.jobId} selects it but ${PROBLEM_WORDS[problem] ?? problem}`);
+    else covering.push(routine.jobId);
+  }
+  const codes: FindingCode[] = [];
+  let uncovered: UncoveredVm | undefined;
+  if (covering.length === 0) {
+    const why = [
+      ...(reasons.length > 0 ? reasons : [`no backup routine selects VMID ${vm.vmid}`]),
+      ...(unknownPools.length > 0 ? [`pool routine${unknownPools.length === 1 ? '' : 's'} ${unknownPools.join(', ')} may cover it, but NetBox does not record which pool the VM is in`] : []),
+    ];
+    uncovered = { name: vm.vm.name, vmid: vm.vmid, reasons: why };
+    findings.push(finding('vm-uncovered', vm.vm.name, `VM ${vm.vm.name} (VMID ${vm.vmid}) has no working backup routine: ${why.join('; ')}.`));
+    codes.push('vm-uncovered');
+  }
+  const newestAt = context.newest.byVm.get(vm.vm.id) ?? (context.vmsPerVmid.get(vm.vmid) === 1 ? context.newest.byVmid.get(vm.vmid) : undefined) ?? null;
+  if (covering.length > 0 && context.checkBackupAge) {
+    const maxHours = policy.maxBackupAgeHours ?? 0;
+    if (newestAt === null || hoursBetween(newestAt, context.generatedAt) > maxHours) {
+      findings.push(
+        finding(
+          'backup-too-old',
+          vm.vm.name,
+          newestAt === null
+            ? `VM ${vm.vm.name} (VMID ${vm.vmid}) has no backup file recorded in NetBox, although ${covering.join(', ')} select${covering.length === 1 ? 's' : ''} it (coverage.maxBackupAgeHours ${maxHours}).`
+            : `The newest backup of VM ${vm.vm.name} (VMID ${vm.vmid}) was made ${newestAt}, ${Math.floor(hoursBetween(newestAt, context.generatedAt))} h ago: older than coverage.maxBackupAgeHours (${maxHours} h).`,
+        ),
+      );
+      codes.push('backup-too-old');
+    }
+  }
+  const replications = [...(context.replications.byVm.get(vm.vm.id) ?? []), ...(context.replications.byGuest.get(vm.vmid) ?? [])];
+  const activeReplication = replications.some((replication) => !replication.disabled && replication.status === 'active');
+  if (policy.requireReplication && !activeReplication) {
+    findings.push(
+      finding(
+        'replication-missing',
+        vm.vm.name,
+        `VM ${vm.vm.name} (VMID ${vm.vmid}) has no active replication job${replications.length > 0 ? ` (${replications.map((replication) => `${replication.replicationId} ${replication.disabled ? 'disabled' : (replication.status ?? 'unknown')}`).join(', ')})` : ''}, and coverage.requireReplication is on.`,
+      ),
+    );
+    codes.push('replication-missing');
+  }
+  const row: VmRow = {
+    name: vm.vm.name,
+    vmid: vm.vmid,
+    cluster: vm.cluster,
+    node: vm.node,
+    covered: covering.length > 0,
+    routines: covering,
+    newestBackupAt: newestAt,
+    replication: activeReplication ? 'active' : replications.length > 0 ? 'inactive' : 'none',
+    findings: codes,
+  };
+  return { row, uncovered, findings };
+}
+
+export function computeCoverage(input: CoverageInput): AuditReport {
+  const { policy, routines } = input;
+  const { inScope, known, withoutVmid, ignoredByTag } = scope(input.vms, input.links, input.clusters, policy.ignoreTags);
+  const vmsPerVmid = new Map<number, number>();
+  for (const vm of known) vmsPerVmid.set(vm.vmid, (vmsPerVmid.get(vm.vmid) ?? 0) + 1);
+
+  const problems = new Map<RoutineRecord, FindingCode | undefined>(routines.map((routine) => [routine, routineProblem(routine)]));
+  const findings: Finding[] = routineFindings(routines, problems, policy, known);
+
   const checkAge = policy.maxBackupAgeHours !== undefined;
   if (checkAge && !input.backups.available) {
     findings.push(finding('backup-freshness-unknown', input.target, `The age of the newest backups could not be checked: ${input.backups.reason}.`));
   }
-  // A replication row names its VM; one that does not is matched by its guest VMID.
-  const replicationsByVm = new Map<number, ReplicationRecord[]>();
-  const replicationsByGuest = new Map<number, ReplicationRecord[]>();
-  for (const replication of input.replications) {
-    const [map, key] = replication.vmId !== null ? [replicationsByVm, replication.vmId] : [replicationsByGuest, replication.guest];
-    if (key !== null) map.set(key, [...(map.get(key) ?? []), replication]);
-  }
 
+  const context: VerdictContext = {
+    routines,
+    problems,
+    severalEndpoints: new Set(routines.flatMap((routine) => (routine.endpointId !== null ? [routine.endpointId] : []))).size > 1,
+    policy,
+    newest: newestBackups(input.backups),
+    vmsPerVmid,
+    checkBackupAge: checkAge && input.backups.available,
+    generatedAt: input.generatedAt,
+    replications: replicationIndex(input.replications),
+  };
   const uncovered: UncoveredVm[] = [];
   const rows: VmRow[] = [];
-  const severalEndpoints = new Set(routines.flatMap((routine) => (routine.endpointId !== null ? [routine.endpointId] : []))).size > 1;
   for (const vm of inScope) {
-    const covering: string[] = [];
-    const reasons: string[] = [];
-    const unknownPools: string[] = [];
-    for (const routine of routines) {
-      const selection = selects(routine, vm, severalEndpoints);
-      if (!selection.selects) {
-        if (selection.near) reasons.push(selection.near);
-        if (selection.poolUnknown && !problems.get(routine)) unknownPools.push(`${routine.jobId} (pool ${routine.pool ?? '?'})`);
-        continue;
-      }
-      const problem = problems.get(routine);
-      if (problem) reasons.push(`${routine.jobId} selects it but ${PROBLEM_WORDS[problem] ?? problem}`);
-      else covering.push(routine.jobId);
-    }
-    const codes: FindingCode[] = [];
-    if (covering.length === 0) {
-      const why = [
-        ...(reasons.length > 0 ? reasons : [`no backup routine selects VMID ${vm.vmid}`]),
-        ...(unknownPools.length > 0 ? [`pool routine${unknownPools.length === 1 ? '' : 's'} ${unknownPools.join(', ')} may cover it, but NetBox does not record which pool the VM is in`] : []),
-      ];
-      uncovered.push({ name: vm.vm.name, vmid: vm.vmid, reasons: why });
-      findings.push(finding('vm-uncovered', vm.vm.name, `VM ${vm.vm.name} (VMID ${vm.vmid}) has no working backup routine: ${why.join('; ')}.`));
-      codes.push('vm-uncovered');
-    }
-    const newestAt = newest.byVm.get(vm.vm.id) ?? (vmsPerVmid.get(vm.vmid) === 1 ? newest.byVmid.get(vm.vmid) : undefined) ?? null;
-    if (covering.length > 0 && checkAge && input.backups.available) {
-      const maxHours = policy.maxBackupAgeHours ?? 0;
-      if (newestAt === null || hoursBetween(newestAt, input.generatedAt) > maxHours) {
-        findings.push(
-          finding(
-            'backup-too-old',
-            vm.vm.name,
-            newestAt === null
-              ? `VM ${vm.vm.name} (VMID ${vm.vmid}) has no backup file recorded in NetBox, although ${covering.join(', ')} select${covering.length === 1 ? 's' : ''} it (coverage.maxBackupAgeHours ${maxHours}).`
-              : `The newest backup of VM ${vm.vm.name} (VMID ${vm.vmid}) was made ${newestAt}, ${Math.floor(hoursBetween(newestAt, input.generatedAt))} h ago: older than coverage.maxBackupAgeHours (${maxHours} h).`,
-          ),
-        );
-        codes.push('backup-too-old');
-      }
-    }
-    const replications = [...(replicationsByVm.get(vm.vm.id) ?? []), ...(replicationsByGuest.get(vm.vmid) ?? [])];
-    const activeReplication = replications.some((replication) => !replication.disabled && replication.status === 'active');
-    if (policy.requireReplication && !activeReplication) {
-      findings.push(
-        finding(
-          'replication-missing',
-          vm.vm.name,
-          `VM ${vm.vm.name} (VMID ${vm.vmid}) has no active replication job${replications.length > 0 ? ` (${replications.map((replication) => `${replication.replicationId} ${replication.disabled ? 'disabled' : (replication.status ?? 'unknown')}`).join(', ')})` : ''}, and coverage.requireReplication is on.`,
-        ),
-      );
-      codes.push('replication-missing');
-    }
-    rows.push({
-      name: vm.vm.name,
-      vmid: vm.vmid,
-      cluster: vm.cluster,
-      node: vm.node,
-      covered: covering.length > 0,
-      routines: covering,
-      newestBackupAt: newestAt,
-      replication: activeReplication ? 'active' : replications.length > 0 ? 'inactive' : 'none',
-      findings: codes,
-    });
+    const verdict = vmVerdict(vm, context);
+    rows.push(verdict.row);
+    if (verdict.uncovered) uncovered.push(verdict.uncovered);
+    findings.push(...verdict.findings);
   }
 
   const unstorable = unstorableSelections(input, uncovered.length);

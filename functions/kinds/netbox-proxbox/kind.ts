@@ -1,6 +1,7 @@
 import { API_CALL } from '../function-defaults';
 import type { CredentialReference, KindDefinition } from '../kind';
 import { netboxProxboxTargetSchema, type NetboxProxboxTarget } from './config';
+import { AUDIT_GROUP_DIMENSION, AUDIT_METRICS, AUDIT_METRICS_NAMESPACE } from './metric-names';
 
 // A self-hosted NetBox usually sits on the team's own network, like an appliance.
 const call = { ...API_CALL, network: 'private-network', creates: false } as const;
@@ -47,6 +48,12 @@ export const netboxProxboxKind = {
       coverageGap:
         'Open the newest report under <prefix><target>/audit/ in the archive bucket (the .md next to the .json), or run `offsite audit <target>`: ' +
         'it names each uncovered VM and why (no routine selects its VMID, the only routine is disabled or stale, node or pool mismatch). Fix the backup job in Proxmox and let Proxbox sync',
+      metrics: { namespace: AUDIT_METRICS_NAMESPACE, uncovered: AUDIT_METRICS.uncovered, findings: AUDIT_METRICS.findings, groupDimension: AUDIT_GROUP_DIMENSION },
     },
+  },
+  cli: 'functions/kinds/netbox-proxbox/cli.ts',
+  auditWording: {
+    announce: 'which VMs have working backup cover',
+    help: 'the backup coverage report (which VMs have no working backup routine); exit 1 while any VM in scope is uncovered or NetBox cannot be read',
   },
 } as const satisfies KindDefinition<NetboxProxboxTarget>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { InconsistentPagination, NotAuthorized, RateLimited, RestoreInProgress, ServerNotFound, TransientApiError, VendorApiError } from '../../shared/errors';
+import { InconsistentPagination, NotAuthorized, RateLimited, RestoreInProgress, TransientApiError, VendorApiError } from '../../shared/errors';
+import { ServerNotFound } from './errors';
 import { describeBody, requestJson, shortBodyText, type FetchFn, type FetchResponse, type HttpErrorContext, type Sleep } from '../../shared/http';
 
 // The VPS provider's backups API (../shared/api-docs/vps-backups-api.txt) and the two

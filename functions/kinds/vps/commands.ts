@@ -1,5 +1,5 @@
-// What the command line does for a vps target beyond the archive (bin/cli/kind-commands.ts
-// registers these): `list` also asks the provider, `prune` applies retention at the
+// What the command line does for a vps target beyond the archive (cli.ts hands these to
+// bin/cli/kind-commands.ts): `list` also asks the provider, `prune` applies retention at the
 // provider. Laptop-only: it resolves the token here, as the functions do.
 import type { ProviderRecord } from '../../archive/manifest';
 import type { PruneReport } from '../../archive/prune-report';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, freshnessHours, pollPolicy, retentionPolicy, scheduleExpression, targetName } from '../../config/common';
-import { ownDestinationRefusal, vpsDrillSchema } from '../../drill/config';
+import { ownDestinationRefusal } from '../../drill/config';
+import { vpsDrillSchema } from './drill-config';
 
 export const vpsTargetSchema = z
   .object({

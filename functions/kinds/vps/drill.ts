@@ -12,4 +12,6 @@ export const vpsDrill: KindDrillRules<VpsTarget> = {
   // confirm repeats the target's name as the restore lifecycle asks; the server it
   // overwrites is targetServerId, which ResolveBackup accepts only as the configured drill.to.
   restoreInput: (target, copy) => ({ target: target.name, backupId: copy.sourceBackupId, targetServerId: target.drill?.to ?? 0, confirm: target.name }),
+  // The checks call the provider with the target's own token (the drill server is in the same account).
+  checksUseCredentialsOf: (target) => (target.drill ? [target.name] : []),
 };

@@ -4,6 +4,7 @@ import { API_CALL } from '../function-defaults';
 import type { KindDefinition } from '../kind';
 import { vpsTargetSchema, type VpsTarget } from './config';
 import { vpsDrill } from './drill';
+import * as errors from './errors';
 
 const call = { ...API_CALL, network: 'internet' } as const;
 const handler = (name: string): string => `functions/kinds/vps/handlers/${name}.ts`;
@@ -103,4 +104,6 @@ export const vpsKind = {
     },
   },
   drill: vpsDrill,
+  cli: 'functions/kinds/vps/cli.ts',
+  errors,
 } as const satisfies KindDefinition<VpsTarget>;

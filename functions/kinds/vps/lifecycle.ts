@@ -1,15 +1,8 @@
 // The VPS backup and restore steps, one provider call each (a listing walks all its
 // pages). Handlers call these with a client and a clock; nothing here touches AWS.
 import type { Clock } from '../../shared/clock';
-import {
-  BackupNotFound,
-  BackupNotRestorable,
-  InvalidInput,
-  ProviderBackupFailed,
-  RequestOutcomeUnknown,
-  RestoreFailed,
-  TransientApiError,
-} from '../../shared/errors';
+import { BackupNotFound, InvalidInput, RequestOutcomeUnknown, RestoreFailed, TransientApiError } from '../../shared/errors';
+import { BackupNotRestorable, ProviderBackupFailed } from './errors';
 import { advancePoll, startPoll, type PollState } from '../../shared/poll';
 import { lostAnswerSettledNote, offsiteDescription } from '../../shared/provenance';
 import { serverIdOf, type ProviderBackup, type VpsClient } from './client';

@@ -3,7 +3,7 @@
 // (DESIGN.md, "Archive layout"). No bytes are held: the provider's API offers no download.
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { archiveWriter } from '../../archive/archive-writer';
-import { listArchivedCopies } from '../../archive/catalog';
+import { listArchivedCopies } from '../../archive/listing';
 import { archiveKeyFor, manifestKeyFor, type ProviderRecord } from '../../archive/manifest';
 import type { Clock } from '../../shared/clock';
 import type { VpsTarget } from './config';

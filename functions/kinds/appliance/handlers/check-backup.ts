@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { checkBackup } from '../backups';
 import { checkUploadedBackup } from '../upload';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { applianceTarget, pollState, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { applianceTarget, pollState, targetName } from './clients';
 
 /** CheckBackup / CheckUploadedBackup: GET items/{id}; failed ends with the appliance's status_message. An upload that fails or has another size is deleted. */
 export const handler = lambdaHandler(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { nextRestoreState, restoreRunState } from '../restore-run';
-import { applianceTarget, clock, targetName } from './events';
+import { applianceTarget, clock, targetName } from './clients';
 
 /** CheckRestore: restore_status through the reboot; completed_with_errors and failed fail as RestoreFailed. */
 export const handler = lambdaHandler(z.object({ target: targetName, restore: restoreRunState }), async (event) => {

@@ -1,7 +1,7 @@
 import { copyToArchiveHandler } from '../../../archive/copy-handler';
-import { parseEvent } from '../../../handlers/middleware';
+import { parseEvent } from '../../../middleware/middleware';
 import { applianceCopySource, prepareApplianceDownload } from '../download';
-import { applianceClientFor } from './events';
+import { applianceClientFor } from './clients';
 
 /** CopyToArchive: backups/items/{id}/file, through the target's credentials and CA, streamed into the archive. */
 export const handler = copyToArchiveHandler('appliance', async (target, source) =>

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { listArchivedCopies } from '../../../archive/catalog';
+import { listArchivedCopies } from '../../../archive/listing';
 import { createBackup } from '../backups';
 import { archiveClient } from '../../../runtime/archive-client';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { applianceTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { applianceTarget, targetName } from './clients';
 
 /**
  * RequestBackup: POST backups with a description that marks it as made by offsite. On a

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { listArchivedCopies } from '../../../archive/catalog';
+import { listArchivedCopies } from '../../../archive/listing';
 import { planPrune } from '../prune';
 import { archiveClient } from '../../../runtime/archive-client';
 import { logger } from '../../../runtime/logger';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { applianceTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { applianceTarget, targetName } from './clients';
 
 /** PlanPrune: which offsite-made backups to delete from the appliance (only those with a verified archive copy). */
 export const handler = lambdaHandler(z.object({ target: targetName }), async (event) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { requestRestore, restoreRequested, restoreRunState } from '../restore-run';
-import { applianceTarget, clock, targetName } from './events';
+import { applianceTarget, clock, targetName } from './clients';
 
 /** RequestRestore: POST items/{id}/restore. The appliance reboots; restore_status is read afterwards. */
 export const handler = lambdaHandler(

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { findTargetOfKind } from '../../../config/load';
 import { InvalidInput } from '../../../shared/errors';
-import { listArchivedCopies } from '../../../archive/catalog';
+import { listArchivedCopies } from '../../../archive/listing';
 import { resolveRestore, restoreSelection } from '../restore-plan';
 import { archiveClient } from '../../../runtime/archive-client';
 import { logger } from '../../../runtime/logger';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { earlierDrillUploads } from '../drill';
-import { applianceTarget, targetName } from './events';
+import { applianceTarget, targetName } from './clients';
 
 /** ResolveBackup: what to restore, in place or by upload from the archive; refuses a software mismatch unless allowed. */
 export const handler = lambdaHandler(

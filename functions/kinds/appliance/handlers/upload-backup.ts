@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { listArchivedCopies } from '../../../archive/catalog';
+import { listArchivedCopies } from '../../../archive/listing';
 import { uploadFromArchive } from '../upload';
 import { startPoll } from '../../../shared/poll';
 import { archiveClient } from '../../../runtime/archive-client';
 import { logger } from '../../../runtime/logger';
 import { copyCancellationSignal, copyProgressListener } from '../../../runtime/progress';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { applianceTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { applianceTarget, targetName } from './clients';
 
 const archivedSource = z.object({ objectKey: z.string().min(1), sizeBytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 

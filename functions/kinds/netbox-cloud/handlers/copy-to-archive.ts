@@ -1,7 +1,7 @@
 import { copyToArchiveHandler } from '../../../archive/copy-handler';
-import { parseEvent } from '../../../handlers/middleware';
+import { parseEvent } from '../../../middleware/middleware';
 import { netboxCloudCopySource, prepareNetboxCloudDownload } from '../download';
-import { clock, netboxCloudClientFor } from './events';
+import { clock, netboxCloudClientFor } from './clients';
 
 /** CopyToArchive: the retrieval's presigned download, looked up here from its id, streamed into the archive. */
 export const handler = copyToArchiveHandler('netbox-cloud', async (target, source) =>

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findProducedBackup } from '../lifecycle';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { backupRequestState, clock, netboxCloudTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { backupRequestState, clock, netboxCloudTarget, targetName } from './clients';
 
 /**
  * FindBackup: the backup this request produced, matched across every page of the list. A

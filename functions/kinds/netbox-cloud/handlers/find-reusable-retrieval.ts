@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findReusableRetrieval } from '../lifecycle';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { clock, netboxCloudTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { clock, netboxCloudTarget, targetName } from './clients';
 
 /** FindReusableRetrieval: a completed retrieval of this backup whose link is still valid. */
 export const handler = lambdaHandler(z.object({ target: targetName, backupId: z.string().min(1) }), async (event) => {

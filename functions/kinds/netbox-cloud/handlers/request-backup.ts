@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requestBackup } from '../lifecycle';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { clock, netboxCloudTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { clock, netboxCloudTarget, targetName } from './clients';
 
 /** RequestBackup: POST backup-requests for the target's instance, once; an ambiguous answer leaves the request to be looked up by CheckBackupRequest. */
 export const handler = lambdaHandler(z.object({ target: targetName }), async (event) => {

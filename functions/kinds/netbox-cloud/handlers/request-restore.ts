@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requestRestore } from '../lifecycle';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { clock, netboxCloudTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { clock, netboxCloudTarget, targetName } from './clients';
 
 /** RequestRestore: POST backup-restore, once. A 422 fails as TargetVersionUnavailable; an ambiguous answer leaves the job to be looked up by CheckRestore. */
 export const handler = lambdaHandler(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requestRetrieval } from '../lifecycle';
-import { lambdaHandler } from '../../../handlers/middleware';
-import { clock, netboxCloudTarget, targetName } from './events';
+import { lambdaHandler } from '../../../middleware/middleware';
+import { clock, netboxCloudTarget, targetName } from './clients';
 
 /** RequestRetrieval: POST backup-retrieved for one backup, once; an ambiguous answer leaves the retrieval to be looked up by CheckRetrieval. */
 export const handler = lambdaHandler(z.object({ target: targetName, backupId: z.string().min(1) }), async (event) => {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { logger } from '../../../runtime/logger';
 import { computeAudit } from '../audit';
-import { auditContext, clock, executionName, storedPart, targetName } from './events';
+import { auditContext, clock, executionName, storedPart, targetName } from './clients';
 
 const parts = z.object({ vms: storedPart, links: storedPart, routines: storedPart, replications: storedPart, backups: storedPart });
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { scheduleGroupTag } from '../../../fleet/groups';
 import { loadRuntimeConfig } from '../../../runtime/config-source';
 import { publishAuditMetrics } from '../metrics';
-import { targetName } from './events';
+import { targetName } from './clients';
 
 const severityCounts = z.object({ critical: z.number().int().min(0), warning: z.number().int().min(0), info: z.number().int().min(0) });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { readReplications } from '../audit';
-import { executionName, readStep, targetName } from './events';
+import { executionName, readStep, targetName } from './clients';
 
 /** ReadReplications: every Proxbox replication job. */
 export const handler = lambdaHandler(z.object({ target: targetName, executionName }), (event) => readStep(event, 'replications', readReplications));

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { logger } from '../../../runtime/logger';
 import { writeReport, type AuditPart } from '../audit';
-import { auditContext, executionName, targetName } from './events';
+import { auditContext, executionName, targetName } from './clients';
 
 const READ_PARTS: readonly AuditPart[] = ['virtual-machines', 'vm-links', 'backup-routines', 'replications', 'backups'];
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { checkBackup } from '../lifecycle';
-import { backupState, targetName, vpsTarget } from './events';
+import { backupState, targetName, vpsTarget } from './clients';
 
 /** CheckBackup: lists the server's manual backups and reads ours (by id, or by description while unidentified). */
 export const handler = lambdaHandler(z.object({ target: targetName, backup: backupState }), async (event) => {

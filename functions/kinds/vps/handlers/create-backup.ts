@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { createBackup } from '../lifecycle';
-import { clock, executionName, targetName, vpsTarget } from './events';
+import { clock, executionName, targetName, vpsTarget } from './clients';
 
 /** CreateBackup: POST backups/ (a manual backup described as offsite's, with target and execution), once; an ambiguous answer leaves the backup to be looked up by CheckBackup. */
 export const handler = lambdaHandler(z.object({ target: targetName, executionName }), async (event) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { removeOwnBackup } from '../retention';
-import { archiveLocation, removal, targetName, vpsTarget } from './events';
+import { archiveLocation, removal, targetName, vpsTarget } from './clients';
 
 /** DeleteOwnBackup: DELETE backups/{id}/ of one offsite-made backup retention let go (gone already is fine), then its catalogue record. */
 export const handler = lambdaHandler(z.object({ target: targetName, removal }), async (event) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { planRetentionFor } from '../retention';
-import { archiveLocation, targetName, vpsTarget } from './events';
+import { archiveLocation, targetName, vpsTarget } from './clients';
 
 /** PlanRetention: offsite's retention over the manual backups offsite made (its catalogue records), against what the provider still holds. */
 export const handler = lambdaHandler(z.object({ target: targetName }), async (event) => {

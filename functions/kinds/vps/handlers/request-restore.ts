@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { requestRestore } from '../lifecycle';
-import { clock, restoreBackup, targetName, vpsTarget } from './events';
+import { clock, restoreBackup, targetName, vpsTarget } from './clients';
 
 /** RequestRestore: POST servers/{id}/restore/, once. A 409 fails as RestoreInProgress; an ambiguous answer is followed through the server's status. */
 export const handler = lambdaHandler(z.object({ target: targetName, backup: restoreBackup }), async (event) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { lambdaHandler } from '../../../handlers/middleware';
+import { lambdaHandler } from '../../../middleware/middleware';
 import { resolveRestoreBackup } from '../lifecycle';
-import { targetName, vpsTarget } from './events';
+import { targetName, vpsTarget } from './clients';
 
 /** ResolveBackup: backupId or "latest" (newest completed backup of the server, any type); another server's or an unfinished backup is refused. */
 export const handler = lambdaHandler(
