@@ -1,7 +1,10 @@
 // `npm run rehearse`: the stack as `cdk deploy` would deploy it, run against the sandbox's
 // simulators. Each scenario asserts that it succeeded AND that no call was denied by the
 // caller's role in the template and no call went where the stack has nothing (problems []).
-import { SANDBOX_APPLIANCE_TARGET, SANDBOX_NETBOX_TARGET, SANDBOX_PROXBOX_TARGET, SANDBOX_RESTORE_INSTANCE, SANDBOX_VPS_TARGET } from '../../bin/sandbox/sandbox';
+import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
+import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
+import { SANDBOX_PROXBOX_TARGET } from '../../bin/sandbox/netbox-proxbox/sandbox-round';
+import { SANDBOX_VPS_TARGET } from '../../bin/sandbox/vps/sandbox-round';
 import type { JsonValue } from '../../bin/local/local-runner';
 import { loadConfigFile } from '../../functions/config/load';
 import type { RestoreOptions } from '../../functions/kinds/kind';
