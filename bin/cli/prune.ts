@@ -1,6 +1,6 @@
 // `offsite prune <target> [--dry-run] [--json]`: the target's retention applied to its
 // archived copies, or, for a kind whose vendor holds the backups (vps), at the vendor
-// through that kind (DESIGN.md, "Command line"). Both print the same PruneReport.
+// through that kind (docs/design.md, "Command line"). Both print the same PruneReport.
 import { failedRemovals, pruneArchive, type LeftoverRemoval } from '../../functions/archive/prune';
 import type { PruneReport } from '../../functions/archive/prune-report';
 import { findTarget } from '../../functions/config/load';

@@ -1,5 +1,5 @@
 // `offsite status [--json]`: one row per target, its newest verified copy against its
-// schedule (DESIGN.md, "Command line").
+// schedule (docs/design.md, "Command line").
 import { DateTime } from 'luxon';
 import { archiveStatus, isOverdue, type TargetStatus } from '../../functions/archive/status';
 import type { OffsiteConfig } from '../../functions/config/schema';

@@ -1,5 +1,5 @@
 // `offsite verify <target> [--json]`: every archived copy of the target read back and
-// compared with its manifest (DESIGN.md, "Command line").
+// compared with its manifest (docs/design.md, "Command line").
 import { verifyTarget, type CopyCheck } from '../../functions/archive/verify';
 import { findTarget } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';

@@ -106,7 +106,7 @@ function plainError(error: unknown, subject: CallSubject): RemoteError {
     case 'UnauthorizedOperation':
       return new RemoteError(
         `AWS refused ${subject.action} on ${subject.resource}: the credentials in use lack the IAM permission "${subject.action}" (${name}). ` +
-          `Grant it (the README has a ready policy), or use a profile that has it. AWS said: ${message}`,
+          `Grant it (docs/remote.md has a ready policy), or use a profile that has it. AWS said: ${message}`,
       );
     case 'ExecutionDoesNotExist':
       return new RemoteError(`There is no execution ${subject.resource} (ExecutionDoesNotExist): check the name with \`offsite executions <target>\`.`);

@@ -1,4 +1,4 @@
-// What a prune decided and did, as `offsite prune --json` prints it (DESIGN.md, "Command
+// What a prune decided and did, as `offsite prune --json` prints it (docs/design.md, "Command
 // line"). The archive's prune and a kind that prunes at its vendor (vps) both produce it,
 // so the CLI prints every kind the same way.
 import type { z } from 'zod';

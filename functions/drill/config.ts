@@ -1,4 +1,4 @@
-// The `drill` block a target may carry (DESIGN.md): where its restore is rehearsed, when,
+// The `drill` block a target may carry (docs/drills.md): where its restore is rehearsed, when,
 // and what the restored system must show. Each kind that can restore has its own schema
 // (functions/kinds/<kind>/drill-config.ts); each refuses a destination equal to its own target.
 

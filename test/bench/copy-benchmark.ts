@@ -190,7 +190,7 @@ interface RcloneRun {
 async function runRclone(url: string, endpoint: StoreReady, label: string, tools: ToolCheck, workDir: string, timeoutMs: number): Promise<RcloneRun> {
   const timeFile = join(workDir, `rclone-${label}.time.txt`);
   const rcloneArgs = ['copyurl', url, `:s3:${BUCKET}/${RCLONE_KEY}`, ...rcloneStoreArgs(endpoint, workDir), '--s3-chunk-size', PART_SIZE, '--s3-upload-concurrency', String(PARTS_IN_FLIGHT)];
-  // `env -u AWS_CA_BUNDLE`: rclone's AWS SDK fails on a CA bundle meant for other tools (DESIGN.md).
+  // `env -u AWS_CA_BUNDLE`: rclone's AWS SDK fails on a CA bundle meant for other tools (docs/development.md).
   const command = ['env', '-u', 'AWS_CA_BUNDLE', 'rclone', ...rcloneArgs];
   const run = await runCommand(tools.gnuTime ? ['/usr/bin/time', '-v', '-o', timeFile, ...command] : command, workDir, timeoutMs);
   const maxRssKiB = tools.gnuTime ? maxRssKiBFrom(timeFile) : undefined;

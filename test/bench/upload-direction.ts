@@ -225,7 +225,7 @@ async function measureRcloneCurl(name: string, archive: ArchivedObject, context:
   const rcloneTime = join(workDir, 'rclone-cat.time.txt');
   const curlTime = join(workDir, 'curl.time.txt');
   const answerFile = join(workDir, 'curl-answer.json');
-  // `env -u AWS_CA_BUNDLE`: rclone's AWS SDK fails on a CA bundle meant for other tools (DESIGN.md).
+  // `env -u AWS_CA_BUNDLE`: rclone's AWS SDK fails on a CA bundle meant for other tools (docs/development.md).
   const rclone = ['env', '-u', 'AWS_CA_BUNDLE', 'rclone', 'cat', `:s3:${BUCKET}/${archive.objectKey}`, ...rcloneStoreArgs(store, workDir)];
   // `-T -` streams stdin; `--data-binary @-` would read all of it into memory before sending
   // (curl 7.88: 296 MiB RSS for a 300 MB body). The emptied Transfer-Encoding and the explicit

@@ -32,7 +32,7 @@ function withTarget(changes: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('configuration', () => {
-  test('accepts the configuration shown in DESIGN.md', () => {
+  test('accepts the configuration of the design notes', () => {
     // Act
     const config = parseConfig(validConfig(), 'test');
 

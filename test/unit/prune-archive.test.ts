@@ -133,7 +133,7 @@ describe('offsite prune and protect against the local store', () => {
     },
   );
 
-  test('--dry-run removes nothing and prints the exact DESIGN.md JSON, newest first, with rule and period', async () => {
+  test('--dry-run removes nothing and prints the exact JSON of docs/design.md, newest first, with rule and period', async () => {
     // Prepare
     const older = await plantCopy(s3, '2019-12-03T11:59:15Z');
     const newer = await plantCopy(s3, '2019-12-04T11:59:15Z');

@@ -1,5 +1,5 @@
 // A local stand-in for the NetBox Cloud Backups API (v2), built from
-// ../shared/api-docs/netbox-cloud-backups-api.txt and the facts in DESIGN.md.
+// ../shared/api-docs/netbox-cloud-backups-api.txt and the facts in docs/kinds/netbox-cloud.md.
 //
 // Where the document is silent the simulator picks the behaviour that is hardest on a
 // client, so that a client which works here does not lean on undocumented luck:

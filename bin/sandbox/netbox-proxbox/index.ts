@@ -1,6 +1,6 @@
 // A local stand-in for a self-hosted NetBox with the Proxbox plugin, built from
 // ../shared/api-docs/netbox-rest-api-overview.txt, netbox-proxbox-operations-api.txt and
-// the facts in DESIGN.md ("Self-hosted NetBox and Proxbox"), corrected to what a real
+// the facts in docs/design.md ("Facts about the vendors"), corrected to what a real
 // NetBox 4.5.10 with netbox-proxbox 0.0.24 answers (../shared/netbox-kit/README.md; the
 // real one runs in test/real). Read-only: the audit only lists.
 //

@@ -1,5 +1,5 @@
 // A local stand-in for the VPS provider's backups API (../shared/api-docs/vps-backups-api.txt)
-// and the two servers-API calls DESIGN.md ("VPS provider") assumes, on the shared ../kit.
+// and the two servers-API calls docs/design.md ("Facts about the vendors") assumes, on the shared ../kit.
 //
 // Where the document is silent the simulator picks what is hardest on a client:
 // - lists are paginated Django-style (`count`, `next`, `results`) with a small page size,

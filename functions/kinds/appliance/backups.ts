@@ -8,7 +8,7 @@ import { backupTimeOf, summarize, type BackupSummary } from './backup-summary';
 import type { ApplianceBackup, ApplianceClient, CreatedBackup } from './client';
 import { describeHeld, describesBackup, hasVerifiedCopy, isMadeByOffsite, isUploadOf, isUploadedCopy } from './provenance';
 
-/** The usual capacity of these appliances (DESIGN.md: "only a couple of backups on disk at once"). */
+/** The usual capacity of these appliances (docs/design.md: "only a couple of backups fit on the box at once"). */
 const TYPICAL_BACKUP_SLOTS = 2;
 
 export interface BackupInProgress extends BackupSummary {

@@ -197,7 +197,7 @@ export class ApplianceClient {
 
   /**
    * Wipes the appliance's configuration, logs and data. Implemented because the document
-   * has it; no workflow or command calls it (see README "Appliances").
+   * has it; no workflow or command calls it (see docs/kinds/appliance.md).
    */
   async resetFactory(): Promise<RestoreStatus> {
     const answer = await this.call('POST', this.url('/backups/reset_factory'), 'reset the appliance to factory settings', { idempotent: false });

@@ -5,7 +5,7 @@ import { applianceDrillSchema } from './drill-config';
 
 const username = z.string().min(1, 'expected the appliance user name');
 
-// Riverbed appliances accept one of these (DESIGN.md): an AppResponse-style token, Basic,
+// Riverbed appliances accept one of these (docs/design.md, "Facts about the vendors"): an AppResponse-style token, Basic,
 // or a NetProfiler-style OAuth 2 token endpoint.
 const applianceAuth = z.discriminatedUnion(
   'method',

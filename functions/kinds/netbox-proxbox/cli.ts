@@ -5,7 +5,7 @@ import type { NetboxProxboxTarget } from './config';
 import type { AuditReport } from './coverage';
 import { textTable } from './report';
 
-/** The contract's document (DESIGN.md, `offsite audit --json`). */
+/** The contract's document (docs/design.md, `audit --json`). */
 function contractDocument(report: AuditReport): Record<string, unknown> {
   return {
     target: report.target,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { apiBaseUrl, credentialsRef, retentionPolicy, scheduleExpression, targetName, tlsSettings } from '../../config/common';
 
-/** What the audit holds a self-hosted NetBox's Proxmox estate to (DESIGN.md, the netbox-proxbox configuration). */
+/** What the audit holds a self-hosted NetBox's Proxmox estate to (docs/kinds/netbox-proxbox.md, the target). */
 export const coveragePolicy = z
   .object({
     /** Every VM in scope must also have an active (not disabled, not stale) replication job. */

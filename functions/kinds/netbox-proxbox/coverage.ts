@@ -1,6 +1,6 @@
 // The coverage model: which Proxmox VMs recorded in NetBox have working backup cover.
 // Pure: it takes the records read from NetBox and the policy, and returns the report.
-// The rules are DESIGN.md's ("Self-hosted NetBox and Proxbox", the `offsite audit` contract).
+// The rules are docs/design.md's ("Facts about the vendors" and the `audit --json` contract).
 import type { CoveragePolicy } from './config';
 import type { BackupRecord, ProxmoxClusterRecord, ReplicationRecord, RetentionRecord, RoutineRecord, VmLinkRecord, VmRecord } from './records';
 

@@ -4,7 +4,7 @@ import { ServerNotFound } from './errors';
 import { describeBody, requestJson, shortBodyText, type FetchFn, type FetchResponse, type HttpErrorContext, type Sleep } from '../../shared/http';
 
 // The VPS provider's backups API (../shared/api-docs/vps-backups-api.txt) and the two
-// servers-API calls a restore needs (assumed as DESIGN.md "VPS provider" says; the status
+// servers-API calls a restore needs (assumed as docs/design.md ("Facts about the vendors") says; the status
 // words are in server-status.ts). Fields the document shows but we do not rely on stay
 // optional, so an answer without them is still usable.
 

@@ -1,6 +1,6 @@
 // offsite's catalogue records of the backups it made at the VPS provider: one manifest
 // each, `"storage": "provider"`, beside where an archived copy's manifest would be
-// (DESIGN.md, "Archive layout"). No bytes are held: the provider's API offers no download.
+// (docs/design.md, "The archive"). No bytes are held: the provider's API offers no download.
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { archiveWriter } from '../../archive/archive-writer';
 import { listArchivedCopies } from '../../archive/listing';

@@ -1,5 +1,5 @@
 // What the servers API says about a server while a restore runs. The servers API is not in
-// the vendor document (it only names `POST /api/v1/servers/{server_id}/restore/`); DESIGN.md
+// the vendor document (it only names `POST /api/v1/servers/{server_id}/restore/`); docs/design.md
 // ("VPS provider") records what comparable providers do, and these words are that
 // assumption, kept in this one place:
 // - `GET /api/v1/servers/{server_id}/` answers the server as a JSON object with a string
