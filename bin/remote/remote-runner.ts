@@ -129,6 +129,36 @@ export interface RemoteRunnerOptions extends RemoteOptions {
   readonly onLeftRunning?: () => never;
 }
 
+/**
+ * Starts an execution of the state machine `arn` and follows its history until it ends;
+ * Ctrl-C that leaves it running exits the process (or calls options.onLeftRunning).
+ * `resumeHint` says where the person can go on following it.
+ */
+async function startAndFollow(
+  where: RemoteTarget,
+  clients: RemoteClients,
+  io: CliIo,
+  options: RemoteRunnerOptions,
+  execution: { readonly arn: string; readonly name: string; readonly input: unknown; readonly resumeHint: string },
+  onEvent: (event: LifecycleEvent) => void,
+): Promise<RemoteOutcome> {
+  const { arn, name } = execution;
+  const { executionArn } = await startExecution(clients, arn, name, execution.input);
+  io.err(`Started ${name} on ${arn.split(':').pop() ?? arn} (stack ${where.stackName}, ${where.region}${where.endpoint ? `, endpoint ${where.endpoint}` : ''})`);
+  if (!where.endpoint) io.err(`  console: https://${where.region}.console.aws.amazon.com/states/home?region=${where.region}#/v2/executions/details/${executionArn}`);
+  const result = await followExecution(
+    { clients, io, ...(options.interrupts ? { interrupts: options.interrupts } : {}), ...(options.choose ? { choose: options.choose } : {}) },
+    executionArn,
+    onEvent,
+    execution.resumeHint,
+  );
+  if (result.kind === 'left-running') {
+    if (options.onLeftRunning) options.onLeftRunning();
+    process.exit(EXIT_INTERRUPTED);
+  }
+  return result.outcome;
+}
+
 /** A LifecycleRunner that starts the deployed state machine of the lifecycle and follows it. */
 export function remoteRunner(config: OffsiteConfig, io: CliIo, options: RemoteRunnerOptions): LifecycleRunner {
   const where = remoteTarget(config, options);
@@ -138,20 +168,8 @@ export function remoteRunner(config: OffsiteConfig, io: CliIo, options: RemoteRu
     async run({ lifecycle, input, targetName, onEvent }) {
       const arn = stateMachineArnFrom(await stackOutputs(clients, where.stackName), lifecycle.id, where.stackName);
       const name = executionName(targetName, lifecycle.purpose, (options.now ?? (() => new Date()))());
-      const { executionArn } = await startExecution(clients, arn, name, input);
-      io.err(`Started ${name} on ${arn.split(':').pop() ?? arn} (stack ${where.stackName}, ${where.region}${where.endpoint ? `, endpoint ${where.endpoint}` : ''})`);
-      if (!where.endpoint) io.err(`  console: https://${where.region}.console.aws.amazon.com/states/home?region=${where.region}#/v2/executions/details/${executionArn}`);
-      const result = await followExecution(
-        { clients, io, ...(options.interrupts ? { interrupts: options.interrupts } : {}), ...(options.choose ? { choose: options.choose } : {}) },
-        executionArn,
-        onEvent,
-        `npm run offsite -- executions ${targetName} --follow ${name}${options.stack ? ` --stack ${options.stack}` : ''}${options.endpoint ? ` --endpoint ${options.endpoint}` : ''}`,
-      );
-      if (result.kind === 'left-running') {
-        if (options.onLeftRunning) options.onLeftRunning();
-        process.exit(EXIT_INTERRUPTED);
-      }
-      return result.outcome;
+      const resumeHint = `npm run offsite -- executions ${targetName} --follow ${name}${options.stack ? ` --stack ${options.stack}` : ''}${options.endpoint ? ` --endpoint ${options.endpoint}` : ''}`;
+      return startAndFollow(where, clients, io, options, { arn, name, input, resumeHint }, onEvent);
     },
   };
 }
@@ -180,19 +198,7 @@ export function remoteFanOutRunner(config: OffsiteConfig, io: CliIo, options: Re
     const arn = stateMachineArnFrom(available, `${lifecycle.id}FanOut`, where.stackName);
     // "<kind>-all_backup_<time>_<hex>": no target is named so (names hold no "_"), and `executions` does not mistake it for one.
     const name = executionName(`${lifecycle.kind}-all`, lifecycle.purpose, (options.now ?? (() => new Date()))());
-    const { executionArn } = await startExecution(clients, arn, name, input);
-    io.err(`Started ${name} on ${arn.split(':').pop() ?? arn} (stack ${where.stackName}, ${where.region}${where.endpoint ? `, endpoint ${where.endpoint}` : ''})`);
-    if (!where.endpoint) io.err(`  console: https://${where.region}.console.aws.amazon.com/states/home?region=${where.region}#/v2/executions/details/${executionArn}`);
-    const result = await followExecution(
-      { clients, io, ...(options.interrupts ? { interrupts: options.interrupts } : {}), ...(options.choose ? { choose: options.choose } : {}) },
-      executionArn,
-      onEvent,
-      `the Step Functions console, execution ${name} (each target's own execution runs on ${lifecycle.kind}'s ${lifecycle.purpose} machine)`,
-    );
-    if (result.kind === 'left-running') {
-      if (options.onLeftRunning) options.onLeftRunning();
-      process.exit(EXIT_INTERRUPTED);
-    }
-    return result.outcome;
+    const resumeHint = `the Step Functions console, execution ${name} (each target's own execution runs on ${lifecycle.kind}'s ${lifecycle.purpose} machine)`;
+    return startAndFollow(where, clients, io, options, { arn, name, input, resumeHint }, onEvent);
   };
 }

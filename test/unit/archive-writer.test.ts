@@ -2,30 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { localS3Client, startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveWriter } from '../../functions/archive/archive-writer';
 import { PROTECTED_TAG, setProtection } from '../../functions/archive/prune-protection';
 import { readObject } from '../support/harness';
+import { recordRequests, type SentRequest } from '../support/s3-requests';
 
 const BUCKET = 'archive-writer-test';
 const ROOT = join(__dirname, '..', '..');
-
-interface Sent {
-  readonly operation: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-function recordRequests(s3: S3Client, sent: Sent[]): void {
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      sent.push({ operation: String(context.commandName), headers: { ...request.headers } });
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'recordRequests', priority: 'low' },
-  );
-}
 
 async function sourceFiles(folder: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, folder), { recursive: true, withFileTypes: true });
@@ -75,7 +60,7 @@ describe('the archive writer', () => {
   test('a document carries the Content-MD5 of its body, which a locked bucket requires', async () => {
     // Prepare
     const s3 = localS3Client(store);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const document = { formatVersion: 1, target: 't', note: 'ünïcödé' };
 
@@ -94,7 +79,7 @@ describe('the archive writer', () => {
     const s3 = localS3Client(store);
     await archiveWriter(s3, BUCKET).putDocument('t/copy.backup', 'bytes', 'application/octet-stream');
     await setProtection(s3, BUCKET, 't/copy.backup', true, false);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
 
     // Act

@@ -7,26 +7,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { localS3Client, readObject } from '../support/harness';
+import { recordRequests, type SentRequest } from '../support/s3-requests';
 
 const BUCKET = 'copier-lock-test';
 const MIB = 1024 * 1024;
-
-/** What the copier sent to the store, one entry per request. */
-interface Sent {
-  readonly operation: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-function recordRequests(s3: S3Client, sent: Sent[]): void {
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      sent.push({ operation: String(context.commandName), headers: { ...request.headers } });
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'recordRequests', priority: 'low' },
-  );
-}
 
 function streamSource(body: Buffer): CopyRequest['source'] {
   return { where: 'test', open: () => Promise.resolve({ body: Readable.from([body]), contentType: 'application/gzip', contentLength: body.length }) };
@@ -62,7 +46,7 @@ describe('copyToArchive into an Object Lock bucket', () => {
   test('sends a CRC32 checksum with every part and the manifest, and a store that ignores checksums still takes the copy', async () => {
     // Prepare: 11 MiB = three parts; the client is the S3-compatible one (checksums only when required).
     const s3 = localS3Client(store);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const body = randomBytes(11 * MIB);
 
@@ -83,7 +67,7 @@ describe('copyToArchive into an Object Lock bucket', () => {
   test('a copy smaller than one part goes up in one PutObject that carries the checksum', async () => {
     // Prepare
     const s3 = localS3Client(store);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const body = randomBytes(64 * 1024);
 
@@ -100,7 +84,7 @@ describe('copyToArchive into an Object Lock bucket', () => {
   test('without Object Lock an S3-compatible store gets no checksum headers (as before)', async () => {
     // Prepare
     const s3 = localS3Client(store);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
 
     // Act

@@ -9,26 +9,10 @@ import { copyToArchive, type CopyRequest } from '../../functions/archive/copier'
 import { PartUpload, crc32Base64, partChecksum, payloadCanGoUnsigned } from '../../functions/archive/part-upload';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
+import { recordRequests, type SentRequest } from '../support/s3-requests';
 
 const BUCKET = 'part-upload-test';
 const MIB = 1024 * 1024;
-
-interface Sent {
-  readonly operation: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-/** Records every request as it is signed and sent (after the build step, where the payload header is set). */
-function recordRequests(s3: S3Client, sent: Sent[]): void {
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      sent.push({ operation: String(context.commandName), headers: { ...request.headers } });
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'recordRequests', priority: 'low' },
-  );
-}
 
 /** Holds every UploadPart until release() and counts those held; `reached(n)` resolves once n are held at the same time. */
 function holdParts(s3: S3Client): { release: () => void; reached: (count: number) => Promise<void>; readonly most: () => number } {
@@ -88,7 +72,7 @@ describe('PartUpload', () => {
   test('sends the parts of a copy to a loopback store as UNSIGNED-PAYLOAD, so the SDK does not hash them again', async () => {
     // Prepare
     const s3 = localS3Client(store);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const body = randomBytes(11 * MIB);
 
@@ -105,7 +89,7 @@ describe('PartUpload', () => {
   test('with a checksum, a single-request copy and every part name their algorithm, which an Object Lock bucket requires (x-amz-sdk-checksum-algorithm)', async () => {
     // Prepare
     const s3 = localS3Client(store);
-    const sent: Sent[] = [];
+    const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const small = randomBytes(256 * 1024);
     const large = randomBytes(11 * MIB);
