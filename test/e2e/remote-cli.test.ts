@@ -1,7 +1,8 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { runLifecycle } from '../../bin/local/local-runner';
-import { startLocalEndpoint, type LocalEndpoint } from '../../bin/remote/local-endpoint';
-import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import type { LocalEndpoint } from '../../bin/remote/local-endpoint';
+import type { SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { startSandboxWithEndpoint } from '../support/sandbox-endpoint';
 import { useConfig } from '../../bin/cli/commands';
 import { lifecycleFor } from '../../functions/catalog';
 import { FAST_WAITS_MS, NO_RETRY_DELAY_MS } from '../support/harness';
@@ -32,15 +33,7 @@ describe('offsite --remote through the local Step Functions endpoint', () => {
   const remote = (...args: string[]): string[] => [...args, '--remote', '--endpoint', endpoint.url];
 
   beforeAll(async () => {
-    sandbox = await startSandboxEnvironment({
-      netboxCloud: { backupRequestDurationMs: 300, retrievalDurationMs: 200, restoreDurationMs: 300, redeployDelayMs: 100 },
-      appliance: { backupDurationMs: 300, rebootWindowMs: 1500 },
-      poll: { initialSeconds: 1, maxSeconds: 1, timeoutMinutes: 1 },
-    });
-    // The endpoint runs the handlers in this process, as the stack's functions would run them in AWS.
-    Object.assign(process.env, sandbox.env);
-    const config = useConfig(sandbox.configPath);
-    endpoint = await startLocalEndpoint({ region: config.archive.region, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
+    ({ sandbox, endpoint } = await startSandboxWithEndpoint());
   });
 
   afterAll(async () => {

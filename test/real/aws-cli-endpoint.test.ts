@@ -1,11 +1,10 @@
 // The AWS CLI (python3 -m awscli, v1 on these machines' image) against offsite's local Step
 // Functions endpoint: if the CLI rejects an answer's shape, the endpoint is wrong.
 import { spawn } from 'node:child_process';
-import { useConfig } from '../../bin/cli/commands';
-import { startLocalEndpoint, type LocalEndpoint } from '../../bin/remote/local-endpoint';
-import { startSandboxEnvironment, type SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import type { LocalEndpoint } from '../../bin/remote/local-endpoint';
+import type { SandboxEnvironment } from '../../bin/sandbox/sandbox';
+import { startSandboxWithEndpoint } from '../support/sandbox-endpoint';
 import { lifecycleFor } from '../../functions/catalog';
-import { FAST_WAITS_MS, NO_RETRY_DELAY_MS } from '../support/harness';
 import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
 import { SANDBOX_NETBOX_TARGET, SANDBOX_RESTORE_INSTANCE } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
@@ -74,15 +73,7 @@ describe('the AWS CLI against the local Step Functions endpoint', () => {
   };
 
   beforeAll(async () => {
-    sandbox = await startSandboxEnvironment({
-      netboxCloud: { backupRequestDurationMs: 300, retrievalDurationMs: 200, restoreDurationMs: 300, redeployDelayMs: 100 },
-      appliance: { backupDurationMs: 300, rebootWindowMs: 1500 },
-      poll: { initialSeconds: 1, maxSeconds: 1, timeoutMinutes: 1 },
-    });
-    // The endpoint runs the handlers in this process, as the stack's functions would run them in AWS.
-    Object.assign(process.env, sandbox.env);
-    const config = useConfig(sandbox.configPath);
-    endpoint = await startLocalEndpoint({ region: config.archive.region, waitOverridesMs: FAST_WAITS_MS, retryOverridesMs: NO_RETRY_DELAY_MS });
+    ({ sandbox, endpoint } = await startSandboxWithEndpoint());
   });
 
   afterAll(async () => {
