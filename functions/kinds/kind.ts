@@ -29,6 +29,11 @@ export interface KindFunctionSpec {
   readonly entry: string;
   readonly description: string;
   readonly archive: ArchiveAccess;
+  /**
+   * What it does in the secondary archive (`archive.secondary`), when one is configured;
+   * absent: nothing. The stack grants it there, and its access key's secret, only then.
+   */
+  readonly secondary?: ArchiveAccess;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
   /** NODE_OPTIONS of the function (and of the benchmark's copier run as deployed). */

@@ -1,24 +1,38 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import type { ArchiveConfig } from '../config/schema';
+
+/** An access key for a store reached with credentials of its own (a secondary at another provider or account). */
+export interface StoreAccessKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** How to reach one S3 store: the primary archive or its secondary. */
+export interface StoreConnection {
+  readonly region: string;
+  readonly endpoint?: string | undefined;
+  readonly forcePathStyle?: boolean | undefined;
+}
 
 const clients = new Map<string, S3Client>();
 
 /**
- * One S3 client per archive endpoint, kept for the life of the process. For
+ * One S3 client per store (and access key), kept for the life of the process. For
  * S3-compatible stores (endpoint set) checksums are only sent when required: since SDK
  * v3.729 the client adds flexible checksums that such stores reject on streamed
- * uploads; the copier computes and verifies SHA-256 itself either way.
+ * uploads; the copier computes and verifies SHA-256 itself either way. Without
+ * `credentials` the client uses the default chain (the function's role).
  */
-export function archiveClient(archive: ArchiveConfig): S3Client {
-  const cacheKey = `${archive.region}|${archive.endpoint ?? ''}|${archive.forcePathStyle ?? false}`;
+export function archiveClient(store: StoreConnection, credentials?: StoreAccessKey): S3Client {
+  const cacheKey = `${store.region}|${store.endpoint ?? ''}|${store.forcePathStyle ?? false}|${credentials?.accessKeyId ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {
     client = new S3Client({
-      region: archive.region,
-      ...(archive.endpoint
+      region: store.region,
+      ...(credentials ? { credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } } : {}),
+      ...(store.endpoint
         ? {
-            endpoint: archive.endpoint,
-            forcePathStyle: archive.forcePathStyle ?? true,
+            endpoint: store.endpoint,
+            forcePathStyle: store.forcePathStyle ?? true,
             requestChecksumCalculation: 'WHEN_REQUIRED' as const,
             responseChecksumValidation: 'WHEN_REQUIRED' as const,
           }

@@ -10,7 +10,7 @@ import { describeError, measureAndReply, receiveJob, startRssSampler, type Copie
 async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<CopierJob>();
-  const s3 = archiveClient({ bucket: job.bucket, prefix: '', region: job.region, endpoint: job.endpoint, forcePathStyle: true });
+  const s3 = archiveClient({ region: job.region, endpoint: job.endpoint, forcePathStyle: true });
   await measureAndReply<CopierResult>(
     sampler,
     async () => {

@@ -9,7 +9,7 @@ import { describeError, receiveJob, reply, startRssSampler, type RawReadResult, 
 async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<S3ReadJob>();
-  const s3 = archiveClient({ bucket: job.bucket, prefix: '', region: job.region, endpoint: job.endpoint, forcePathStyle: true });
+  const s3 = archiveClient({ region: job.region, endpoint: job.endpoint, forcePathStyle: true });
   sampler.markBaseline();
   const started = performance.now();
   let bytes = 0;

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<UploadJob>();
   const { archiveAt, appliance } = job;
-  const s3 = archiveClient({ bucket: archiveAt.bucket, prefix: '', region: archiveAt.region, endpoint: archiveAt.endpoint, forcePathStyle: true });
+  const s3 = archiveClient({ region: archiveAt.region, endpoint: archiveAt.endpoint, forcePathStyle: true });
   await measureAndReply<UploadResult>(
     sampler,
     async () => {

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<UploadJob>();
   const { archiveAt, appliance, timeoutMs } = job;
-  const s3 = archiveClient({ bucket: archiveAt.bucket, prefix: '', region: archiveAt.region, endpoint: archiveAt.endpoint, forcePathStyle: true });
+  const s3 = archiveClient({ region: archiveAt.region, endpoint: archiveAt.endpoint, forcePathStyle: true });
   const transport = applianceTransport({ verifyCertificate: true });
   const client = new ApplianceClient({
     baseUrl: appliance.baseUrl,

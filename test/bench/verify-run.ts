@@ -22,7 +22,7 @@ export interface VerifyRunResult {
 async function main(): Promise<void> {
   const sampler = startRssSampler();
   const job = await receiveJob<VerifyRunJob>();
-  const s3 = archiveClient({ bucket: job.bucket, prefix: '', region: job.region, endpoint: job.endpoint, forcePathStyle: true });
+  const s3 = archiveClient({ region: job.region, endpoint: job.endpoint, forcePathStyle: true });
   await measureAndReply<VerifyRunResult>(
     sampler,
     async () => {
