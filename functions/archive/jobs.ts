@@ -41,6 +41,9 @@ export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec
       // Lists the target's copies and reads their manifests; one removal per copy, each a
       // couple of requests, so a large first prune fits comfortably in five minutes.
       archive: 'read',
+      // The same in the secondary: its own listing and marks; the removals are archiveActions,
+      // which apply to both places.
+      secondary: 'read',
       timeoutSeconds: 300,
       network: 'internet',
       creates: false,

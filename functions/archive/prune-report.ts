@@ -29,4 +29,6 @@ export interface PruneReport {
   readonly dryRun: boolean;
   /** Newest first. */
   readonly copies: readonly PrunedCopy[];
+  /** The archive's secondary, when one is configured: its own copies, decided by its own listing and marks. */
+  readonly secondary?: { readonly place: 'secondary'; readonly url: string; readonly copies: readonly PrunedCopy[] };
 }

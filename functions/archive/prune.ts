@@ -6,6 +6,7 @@
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listArchivedCopies, type ArchivedCopy } from './listing';
 import { isArchiveObjectKey, MANIFEST_SUFFIX, manifestKeyFor } from './manifest';
+import type { ArchivePlace } from './places';
 import type { PrunedCopy, PruneReport, RetentionPolicy } from './prune-report';
 import { readProtections, type CopyProtection } from './prune-protection';
 import { planRetention } from './retention';
@@ -157,8 +158,43 @@ export async function pruneArchive(options: PruneArchiveOptions): Promise<PruneO
   return { report: report(copies), leftovers };
 }
 
-/** Copies whose removal was tried and failed (exit 1 / a failed backup step). */
-export function failedRemovals(report: PruneReport): PrunedCopy[] {
+/** One place's prune: its own listing, its own marks and its own Object Lock. */
+export interface PlacePruneOutcome extends PruneOutcome {
+  readonly place: ArchivePlace;
+}
+
+/**
+ * The target's retention applied in every place (the primary first, then the secondary),
+ * each planned from its own listing and its own marks: the secondary may lag behind the
+ * primary (a copy not yet caught up) or hold a copy the primary lost, and a copy locked or
+ * held in one place says nothing about the other. A removal failing in one place does not
+ * stop the other; the report names each.
+ */
+export async function prunePlaces(
+  places: readonly ArchivePlace[],
+  options: Omit<PruneArchiveOptions, 's3' | 'bucket' | 'prefix' | 'objectLock'>,
+): Promise<PlacePruneOutcome[]> {
+  const outcomes: PlacePruneOutcome[] = [];
+  for (const place of places) {
+    const outcome = await pruneArchive({ ...options, s3: place.s3, bucket: place.bucket, prefix: place.prefix, objectLock: place.objectLock });
+    outcomes.push({ ...outcome, place });
+  }
+  return outcomes;
+}
+
+/**
+ * The report `offsite prune --json` prints: the primary's as before (docs/design.md,
+ * "Command line"), and the secondary's copies under `secondary` when one is configured.
+ */
+export function placesReport(outcomes: readonly PlacePruneOutcome[]): PruneReport {
+  const [primary, ...others] = outcomes;
+  if (!primary) throw new Error('prune ran in no place');
+  const secondary = others.find((outcome) => outcome.place.name === 'secondary');
+  return secondary ? { ...primary.report, secondary: { place: 'secondary', url: secondary.place.url, copies: secondary.report.copies } } : primary.report;
+}
+
+/** Copies whose removal was tried and failed (exit 1 / a failed backup step), in the primary's report or the secondary's. */
+export function failedRemovals(report: Pick<PruneReport, 'copies'>): PrunedCopy[] {
   return report.copies.filter((copy) => copy.removal?.done === false);
 }
 
@@ -193,5 +229,40 @@ export function pruneStepSummary(outcome: PruneOutcome) {
       failed.length + failedLeftovers.length === 0
         ? ''
         : `${[...failed.map((copy) => `${copy.objectKey ?? copy.sourceBackupId}: ${copy.removal?.error ?? ''}`), ...failedLeftovers.map((l) => `${l.objectKey} (leftover): ${l.error ?? ''}`)].slice(0, 10).join('; ')}`,
+  };
+}
+
+/**
+ * PruneArchive's output with a secondary: the primary's summary as before, the secondary's
+ * under `secondary`, and the failure counts the ASL's IsArchivePruneComplete reads
+ * (removalFailed, leftoversFailed, failureSummary) over both places, so a removal failing
+ * in either fails the step.
+ */
+export function placesStepSummary(outcomes: readonly PlacePruneOutcome[]) {
+  const [primary, ...others] = outcomes;
+  if (!primary) throw new Error('prune ran in no place');
+  const summary = pruneStepSummary(primary);
+  const secondaryOutcome = others.find((outcome) => outcome.place.name === 'secondary');
+  if (!secondaryOutcome) return summary;
+  const secondary = pruneStepSummary(secondaryOutcome);
+  const failed = [
+    ...summary.removalFailed.copies.map((copy) => ({ ...copy, place: 'primary' as const })),
+    ...secondary.removalFailed.copies.map((copy) => ({ ...copy, place: 'secondary' as const })),
+  ];
+  return {
+    ...summary,
+    removalFailed: { count: summary.removalFailed.count + secondary.removalFailed.count, copies: failed.slice(0, STEP_LIST_LIMIT) },
+    leftoversFailed: summary.leftoversFailed + secondary.leftoversFailed,
+    failureSummary: [summary.failureSummary, secondary.failureSummary && `in the secondary ${secondaryOutcome.place.url}: ${secondary.failureSummary}`].filter(Boolean).join('; '),
+    secondary: {
+      url: secondaryOutcome.place.url,
+      kept: secondary.kept,
+      protected: secondary.protected,
+      locked: secondary.locked,
+      removed: secondary.removed,
+      removalFailed: secondary.removalFailed,
+      leftoversRemoved: secondary.leftoversRemoved,
+      leftoversFailed: secondary.leftoversFailed,
+    },
   };
 }
