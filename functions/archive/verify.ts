@@ -41,7 +41,7 @@ function isMissing(error: unknown): boolean {
  * Reads one copy back through SHA-256. A missing object is a result; any other error
  * (throttling, a dropped connection) is thrown: it says nothing about the copy.
  */
-export async function checkCopy(s3: S3Client, bucket: string, copy: Pick<ArchivedCopy, 'manifest'>): Promise<CopyCheck> {
+export async function checkCopy(s3: S3Client, bucket: string, copy: { readonly manifest: Pick<ArchivedCopy['manifest'], 'objectKey' | 'sizeBytes' | 'sha256'> }): Promise<CopyCheck> {
   const { objectKey, sizeBytes, sha256 } = copy.manifest;
   const expected = { sizeBytes, sha256 };
   let body: Readable;

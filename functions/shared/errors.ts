@@ -58,6 +58,11 @@ export class CopyVerificationFailed extends Error {
   override readonly name = 'CopyVerificationFailed';
 }
 
+/** No archived copy of the backup to restore matches its manifest in any place (missing, or other bytes): nothing was restored. */
+export class ArchivedCopyUnusable extends Error {
+  override readonly name = 'ArchivedCopyUnusable';
+}
+
 /** Someone stopped the copy (Ctrl-C in the CLI). Not retried. */
 export class CopyCancelled extends Error {
   override readonly name = 'CopyCancelled';

@@ -14,6 +14,8 @@ const handler = (name: string): string => `functions/kinds/appliance/handlers/${
 interface RestoreOutput {
   readonly plan: RestorePlan;
   readonly uploaded?: { readonly backupId: string };
+  /** With a secondary configured: which place's copy was uploaded, and why not the primary's (UploadBackup's `source`). */
+  readonly archiveSource?: { readonly place: string; readonly url: string; readonly objectKey: string; readonly reason: string | null };
   readonly restore: { readonly lastRestoreTime: number | null; readonly unreachableChecks: number; readonly statusMessage: string | null };
 }
 
@@ -44,13 +46,15 @@ export const applianceKind = {
     copyToArchiveFunction('ApplianceCopyToArchive', handler('copy-to-archive'), 'Streams an appliance backup file into the archive bucket and writes its manifest', 'private-network'),
     { id: 'AppliancePlanPrune', entry: handler('plan-prune'), description: 'Appliance: choose offsite-made backups to delete (only with a verified archive copy)', ...call, archive: 'read', creates: false },
     { id: 'ApplianceDeleteBackup', entry: handler('delete-backup'), description: 'Appliance: DELETE one backup', ...call, creates: false },
-    { id: 'ApplianceResolveRestore', entry: handler('resolve-restore'), description: 'Appliance: choose the backup to restore, in place or from the archive (a drill first deletes its earlier uploads from the lab box)', ...call, archive: 'read', creates: false },
+    { id: 'ApplianceResolveRestore', entry: handler('resolve-restore'), description: 'Appliance: choose the backup to restore, in place or from the archive (a drill first deletes its earlier uploads from the lab box)', ...call, archive: 'read', secondary: 'read', creates: false },
     {
       id: 'ApplianceUploadBackup',
       entry: handler('upload-backup'),
       description: 'Streams an archived backup from the archive bucket to the appliance (backups/upload)',
       ...STREAMING,
       archive: 'read',
+      // Reads the secondary's copy when the primary's is missing or fails verification.
+      secondary: 'read',
       nodeOptions: COPY_NODE_OPTIONS,
       network: 'private-network',
       creates: true,
@@ -73,6 +77,7 @@ export const applianceKind = {
     backupTimedOut: 'usually the appliance never finishing its backup, or not answering. Check the appliance web UI',
     restoreFailed:
       '(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; SoftwareVersionMismatch = the backup was made on other software than the appliance runs; ' +
+      'ArchivedCopyUnusable = no archived copy of the backup matched its manifest in any place (each named with what was wrong), nothing was uploaded or restored; ' +
       'UploadTimedOut = the archived copy was not accepted, nothing was restored; RestoreFailed = the appliance reported the restore failed; ' +
       'RebootWindowExceeded / RestoreTimedOut = the appliance did not come back or report within restore.rebootWindowMinutes / poll.timeoutMinutes, check its console).',
     restoreStillRunning: 'The appliance may still be restoring or rebooting: check its console, web UI and restore status',
@@ -97,13 +102,17 @@ export const applianceKind = {
     announce: (target, options) =>
       `Restoring appliance ${target.name} (${target.baseUrl}) from ${options.archiveKey ?? `backup "${options.backup ?? ''}"`}; the appliance will reboot`,
     summarize: (target, output) => {
-      const { plan, uploaded, restore } = output as RestoreOutput;
+      const { plan, uploaded, restore, archiveSource } = output as RestoreOutput;
       const startedAt = restore.lastRestoreTime ? new Date(restore.lastRestoreTime * 1000).toISOString() : 'an unreported time';
       return [
         `restored appliance ${target.name} from backup ${plan.backup.backupId} (made ${plan.backup.backupTime ?? 'at an unknown time'}, software ${plan.backup.swVersion ?? 'unknown'})`,
         plan.mode === 'in-place'
           ? '  the appliance still held the backup: restored in place'
-          : `  uploaded from the archive (${plan.archive?.objectKey ?? '?'}, ${formatBytes(plan.archive?.sizeBytes ?? 0)}, sha256 ${plan.archive?.sha256 ?? '?'}) as appliance backup ${uploaded?.backupId ?? '?'}`,
+          : `  uploaded from the archive (${archiveSource?.objectKey ?? plan.archive?.objectKey ?? '?'}, ${formatBytes(plan.archive?.sizeBytes ?? 0)}, sha256 ${plan.archive?.sha256 ?? '?'}) as appliance backup ${uploaded?.backupId ?? '?'}`,
+        // A restore that did not use the primary's copy says so, and why.
+        ...(archiveSource && archiveSource.place !== 'primary'
+          ? [`  restored from the ${archiveSource.place} copy (${archiveSource.url}): ${archiveSource.reason ?? 'the primary copy was not used'}`]
+          : []),
         ...(plan.versionCheck === 'unknown' ? ["  warning: the appliance's software version could not be read, so it was not compared with the backup's"] : []),
         ...(plan.versionCheck === 'mismatch-allowed'
           ? [`  warning: restored across software versions (backup ${plan.backup.swVersion ?? '?'}, appliance ${plan.applianceVersion ?? '?'}), as allowed`]

@@ -1,4 +1,5 @@
 import type { ArchiveListing, ArchivedCopy } from '../../archive/listing';
+import { keyInPlace, type ArchivePlace, type PlaceName } from '../../archive/places';
 import type { ApplianceTarget } from './config';
 import { BackupNotFound, InvalidInput } from '../../shared/errors';
 import { SoftwareVersionMismatch } from './errors';
@@ -32,6 +33,15 @@ export interface ArchivedSource {
   readonly objectKey: string;
   readonly sizeBytes: number;
   readonly sha256: string;
+  /** Where the copy is; absent in a plan made before the archive had places: the primary. */
+  readonly place?: PlaceName;
+}
+
+/** The archive's secondary and its listing of the target, for a restore that may fall back to it. */
+export interface SecondaryListing {
+  readonly primary: Pick<ArchivePlace, 'prefix' | 'url'>;
+  readonly secondary: Pick<ArchivePlace, 'prefix' | 'url'>;
+  readonly listing: ArchiveListing;
 }
 
 export interface RestorePlan {
@@ -44,17 +54,62 @@ export interface RestorePlan {
     readonly sizeBytes: number | null;
   };
   readonly archive: ArchivedSource | null;
+  /**
+   * The same backup's copy in the secondary when `archive` is the primary's: the upload
+   * reads the primary copy through SHA-256 first and uses this one when it is missing or
+   * differs. Null without a secondary, or when the secondary has no usable copy of it.
+   */
+  readonly archiveFallback: ArchivedSource | null;
+  /** Why `archive` is the secondary's copy (the primary copy missing, or not what its manifest records); null otherwise. */
+  readonly placeReason: string | null;
   readonly applianceVersion: string | null;
   /** match, mismatch-allowed (the input said allowVersionMismatch), or unknown (the appliance's version could not be read). */
   readonly versionCheck: 'match' | 'mismatch-allowed' | 'unknown';
 }
 
-function archivedSource(copy: ArchivedCopy): ArchivedSource {
-  return { objectKey: copy.manifest.objectKey, sizeBytes: copy.manifest.sizeBytes, sha256: copy.manifest.sha256 };
+function archivedSource(copy: ArchivedCopy, place: PlaceName): ArchivedSource {
+  return { objectKey: copy.manifest.objectKey, sizeBytes: copy.manifest.sizeBytes, sha256: copy.manifest.sha256, place };
 }
 
 function usableCopies(archive: ArchiveListing): ArchivedCopy[] {
   return archive.copies.filter((copy) => copy.objectMatchesManifest);
+}
+
+/** One backup as the archive holds it: the copy to restore, its key in each place, and its secondary copy to fall back to. */
+interface RestoreCandidate {
+  readonly copy: ArchivedCopy;
+  readonly place: PlaceName;
+  readonly keys: ReadonlySet<string>;
+  readonly fallback: ArchivedCopy | undefined;
+  readonly placeReason: string | null;
+}
+
+/**
+ * The backups a restore can choose from, newest first: every usable primary copy (with
+ * the secondary's copy of it, if usable, to fall back to), and every usable secondary copy
+ * whose primary copy is missing or does not match its manifest. Without a secondary: the
+ * primary's usable copies, as before.
+ */
+function restoreCandidates(archive: ArchiveListing, secondary: SecondaryListing | undefined): RestoreCandidate[] {
+  const primaryCopies = usableCopies(archive);
+  if (!secondary) return primaryCopies.map((copy) => ({ copy, place: 'primary', keys: new Set([copy.manifest.objectKey]), fallback: undefined, placeReason: null }));
+  const toPrimary = (key: string): string => keyInPlace(key, secondary.secondary, secondary.primary);
+  const secondaryByPrimaryKey = new Map(usableCopies(secondary.listing).map((copy) => [toPrimary(copy.manifest.objectKey), copy]));
+  const primaryByKey = new Map(archive.copies.map((copy) => [copy.manifest.objectKey, copy]));
+  const candidates: RestoreCandidate[] = primaryCopies.map((copy) => {
+    const fallback = secondaryByPrimaryKey.get(copy.manifest.objectKey);
+    return { copy, place: 'primary', keys: new Set([copy.manifest.objectKey, ...(fallback ? [fallback.manifest.objectKey] : [])]), fallback, placeReason: null };
+  });
+  for (const [primaryKey, copy] of secondaryByPrimaryKey) {
+    const inPrimary = primaryByKey.get(primaryKey);
+    if (inPrimary?.objectMatchesManifest) continue;
+    const placeReason = inPrimary
+      ? `the primary copy ${primaryKey} is not what its manifest records (its object is missing or of another size)`
+      : `the primary copy ${primaryKey} is missing`;
+    candidates.push({ copy, place: 'secondary', keys: new Set([primaryKey, copy.manifest.objectKey]), fallback: undefined, placeReason });
+  }
+  // Newest first, as the listing orders each place.
+  return candidates.sort((a, b) => Date.parse(b.copy.manifest.createdAt) - Date.parse(a.copy.manifest.createdAt));
 }
 
 /**
@@ -81,31 +136,36 @@ export async function resolveRestore(
   allowVersionMismatch: boolean,
   /** Set for a drill: the target whose copy is restored onto this (lab) appliance. */
   drilledTarget?: string,
+  /** The archive's secondary, when one is configured: a copy the primary lacks is restored from it. */
+  secondary?: SecondaryListing,
 ): Promise<RestorePlan> {
   const held = await client.listBackups();
-  const copies = usableCopies(archive);
-  let copy: ArchivedCopy | undefined;
+  const candidates = restoreCandidates(archive, secondary);
+  const copies = candidates.map((candidate) => candidate.copy);
+  let chosen: RestoreCandidate | undefined;
   let wantedId: string;
   if ('archiveKey' in selection) {
-    copy = copies.find((candidate) => candidate.manifest.objectKey === selection.archiveKey);
-    if (!copy) {
+    // The key `offsite list` shows for either place names the same backup.
+    chosen = candidates.find((candidate) => candidate.keys.has(selection.archiveKey));
+    if (!chosen) {
       throw new BackupNotFound(
         `No verified archive copy of "${target.name}" at ${selection.archiveKey}. Archived copies: ${copies.map((candidate) => candidate.manifest.objectKey).join(', ') || 'none'}.`,
       );
     }
-    wantedId = copy.manifest.sourceBackupId;
+    wantedId = chosen.copy.manifest.sourceBackupId;
   } else if ('latest' in selection) {
-    copy = copies[0];
-    if (!copy) {
+    chosen = candidates[0];
+    if (!chosen) {
       throw new BackupNotFound(
         `No verified archive copy of "${target.name}" to restore as "latest". The appliance holds ${describeHeld(held)}; name one with backupId to restore it in place.`,
       );
     }
-    wantedId = copy.manifest.sourceBackupId;
+    wantedId = chosen.copy.manifest.sourceBackupId;
   } else {
     wantedId = selection.backupId;
-    copy = copies.find((candidate) => candidate.manifest.sourceBackupId === wantedId);
+    chosen = candidates.find((candidate) => candidate.copy.manifest.sourceBackupId === wantedId);
   }
+  const copy = chosen?.copy;
   // An earlier upload is recognised by what the appliance read from its file; one that
   // would match two archived copies (two backups in one second, of one size) is neither's.
   const onAppliance =
@@ -146,7 +206,9 @@ export async function resolveRestore(
       backupTime: onAppliance ? summarize(onAppliance).backupTime : (copy?.manifest.createdAt ?? null),
       sizeBytes: onAppliance?.size ?? copy?.manifest.sizeBytes ?? null,
     },
-    archive: copy ? archivedSource(copy) : null,
+    archive: chosen ? archivedSource(chosen.copy, chosen.place) : null,
+    archiveFallback: chosen?.fallback ? archivedSource(chosen.fallback, 'secondary') : null,
+    placeReason: chosen?.placeReason ?? null,
     applianceVersion,
     versionCheck,
   };
