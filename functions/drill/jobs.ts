@@ -24,6 +24,8 @@ export const DRILL_FUNCTIONS: readonly KindFunctionSpec[] = [
     description: 'Drill: refuses a destination that is the production target, picks the newest verified copy and the restore input',
     ...API_CALL,
     archive: 'read',
+    // A backup whose primary copy is missing or found bad is drilled from the secondary's copy.
+    secondary: 'read',
     network: 'internet',
     creates: false,
   },

@@ -3,7 +3,7 @@ import { listArchivedCopies } from '../../archive/listing';
 import { readVerifications } from '../../archive/verify-records';
 import { findTarget } from '../../config/load';
 import { lambdaHandler } from '../../middleware/middleware';
-import { archiveClient } from '../../runtime/archive-client';
+import { primaryPlace, secondaryPlace } from '../../archive/places';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { systemClock } from '../../shared/clock';
 import { planDrill } from '../plan';
@@ -12,8 +12,18 @@ import { planDrill } from '../plan';
 export const handler = lambdaHandler(z.object({ target: z.string().min(1, 'expected the name of a configured target') }), async (event) => {
   const config = await loadRuntimeConfig();
   const target = findTarget(config, event.target);
-  const s3 = archiveClient(config.archive);
-  const { bucket, prefix } = config.archive;
+  const primary = primaryPlace(config);
+  const { s3, bucket, prefix } = primary;
   const [listing, records] = await Promise.all([listArchivedCopies(s3, bucket, prefix, target.name), readVerifications(s3, bucket, prefix, target.name)]);
-  return planDrill(config, target, listing, records, systemClock());
+  // A backup whose primary copy is missing or found bad is drilled from the secondary, as a restore would be.
+  const secondary = await secondaryPlace(config);
+  const secondaryCopies = secondary
+    ? {
+        primary,
+        secondary,
+        listing: await listArchivedCopies(secondary.s3, secondary.bucket, secondary.prefix, target.name),
+        records: await readVerifications(secondary.s3, secondary.bucket, secondary.prefix, target.name),
+      }
+    : undefined;
+  return planDrill(config, target, listing, records, systemClock(), secondaryCopies);
 });
