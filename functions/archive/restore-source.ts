@@ -41,7 +41,7 @@ async function problemWith(copy: CopyInPlace): Promise<string | undefined> {
  * The first of `copies` (the primary's first) that reads back as its manifest records.
  * `earlier`: why the plan already passed the primary over (its copy missing from the
  * listing), said again when a later copy is used or none is. `notHeld`: places with no
- * usable copy of the backup at all, named in the error too.
+ * usable copy of the backup when the restore was planned, named in the error too.
  */
 export async function firstVerifiedCopy(copies: readonly CopyInPlace[], earlier: string | null, notHeld: readonly ArchivePlace[] = []): Promise<VerifiedCopy> {
   const problems: string[] = earlier ? [earlier] : [];
@@ -50,7 +50,7 @@ export async function firstVerifiedCopy(copies: readonly CopyInPlace[], earlier:
     if (problem === undefined) return { copy, reason: problems.length > 0 ? problems.join('; ') : null };
     problems.push(problem);
   }
-  problems.push(...notHeld.map((place) => `the ${place.name} ${place.url} holds no usable copy of it`));
+  problems.push(...notHeld.map((place) => `the ${place.name} ${place.url} listed no usable copy of it when the restore was planned`));
   const places = [...new Set([...copies.map((copy) => copy.place), ...notHeld].map((place) => `${place.name} ${place.url}`))].join(', ');
   throw new ArchivedCopyUnusable(`Nothing was uploaded or restored: no archived copy of this backup is usable (looked in ${places}): ${problems.join('; ')}.`);
 }

@@ -143,6 +143,23 @@ describe('appliance restore from the archive falls back to the secondary (real A
     expect(harness.sandbox.appliance.restores).toEqual([]);
   });
 
+  test('fails as ArchivedCopyUnusable naming the secondary too when only the primary holds the backup and it fails verification', async () => {
+    // Prepare: the secondary has not caught up with this backup.
+    const { backup, secondaryKey, bytes } = await backupInBothPlaces();
+    for (const key of [manifestKeyFor(secondaryKey), secondaryKey]) await secondary.s3.send(new DeleteObjectCommand({ Bucket: SECONDARY_BUCKET, Key: key }));
+    await corrupt(primary, backup.archive.objectKey, bytes);
+
+    // Act
+    const outcome = await harness.run('appliance', 'restore', restoreLatest);
+
+    // Assess
+    expect(outcome).toMatchObject({ succeeded: false, error: 'ArchivedCopyUnusable' });
+    expect(outcome.cause).toContain(`the primary copy ${backup.archive.objectKey} fails verification`);
+    expect(outcome.cause).toContain(`the secondary s3://${SECONDARY_BUCKET}/${SECONDARY_PREFIX} listed no usable copy of it`);
+    expect(uploadRequests()).toBe(0);
+    expect(harness.sandbox.appliance.restores).toEqual([]);
+  });
+
   test('a healthy primary copy is restored from the primary, and the summary names no other place', async () => {
     // Prepare
     const { backup, bytes } = await backupInBothPlaces();
