@@ -2,7 +2,11 @@
 // same layout under the secondary's prefix, the object first, then the primary's manifest
 // with `objectKey` swapped, `copiedAt` and `copiedFrom`. Tests of prune, protect and the
 // restore's fallback use it so they do not depend on the copying step.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { localS3Client, startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { manifestKeyFor } from '../../functions/archive/manifest';
 import { keyInPlace } from '../../functions/archive/places';
 
@@ -25,4 +29,39 @@ export async function copyToSecondaryForTest(primary: PlaceAt, secondary: PlaceA
   const copied = { ...manifest, objectKey: key, copiedAt: copiedAt.toISOString(), copiedFrom: { bucket: primary.bucket, objectKey } };
   await secondary.s3.send(new PutObjectCommand({ Bucket: secondary.bucket, Key: manifestKeyFor(key), Body: JSON.stringify(copied) }));
   return key;
+}
+
+/** A second local store as the archive's secondary, named in a configuration the handlers load instead of the harness's own. */
+export interface SecondaryStore {
+  readonly place: PlaceAt;
+  readonly store: LocalS3;
+  stop(): Promise<void>;
+}
+
+const SECONDARY_KEY_ENV = 'OFFSITE_TEST_SECONDARY_KEY';
+
+/**
+ * Starts a local store as `archive.secondary` beside a harness's primary: writes the
+ * harness's configuration with the secondary added to a file of its own and points
+ * OFFSITE_CONFIG at it (the runtime caches a configuration by path), with the store's
+ * key in an environment variable as a secondary's credentials are given.
+ */
+export async function startSecondaryStore(configPath: string, bucket: string, prefix: string): Promise<SecondaryStore> {
+  const directory = await mkdtemp(join(tmpdir(), 'offsite-secondary-'));
+  const store = await startLocalS3({ directory, buckets: [bucket] });
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as { archive: Record<string, unknown> };
+  config.archive.secondary = { bucket, prefix, region: store.region, endpoint: store.endpoint, forcePathStyle: true, credentials: { env: SECONDARY_KEY_ENV } };
+  const withSecondary = join(directory, 'offsite.config.json');
+  await writeFile(withSecondary, JSON.stringify(config));
+  process.env.OFFSITE_CONFIG = withSecondary;
+  process.env[SECONDARY_KEY_ENV] = JSON.stringify({ accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey });
+  return {
+    place: { s3: localS3Client(store), bucket, prefix },
+    store,
+    async stop() {
+      delete process.env[SECONDARY_KEY_ENV];
+      await store.stop();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
 }

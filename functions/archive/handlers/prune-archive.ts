@@ -19,6 +19,8 @@ export const handler = lambdaHandler(z.object({ target: z.string().min(1, 'expec
     now: systemClock(),
   });
   const summary = placesStepSummary(outcomes);
-  logger.info('archive pruned', { target: target.name, kept: summary.kept.count, removed: summary.removed.count, removalFailed: summary.removalFailed.count });
+  // removalFailed counts both places; kept and removed are the primary's, the secondary's beside them.
+  const secondary = 'secondary' in summary ? { secondaryKept: summary.secondary.kept.count, secondaryRemoved: summary.secondary.removed.count } : {};
+  logger.info('archive pruned', { target: target.name, kept: summary.kept.count, removed: summary.removed.count, removalFailed: summary.removalFailed.count, ...secondary });
   return summary;
 });

@@ -39,8 +39,8 @@ export interface ArchivedSource {
 
 /** The archive's secondary and its listing of the target, for a restore that may fall back to it. */
 export interface SecondaryListing {
-  readonly primary: Pick<ArchivePlace, 'prefix' | 'url'>;
-  readonly secondary: Pick<ArchivePlace, 'prefix' | 'url'>;
+  readonly primary: Pick<ArchivePlace, 'prefix'>;
+  readonly secondary: Pick<ArchivePlace, 'prefix'>;
   readonly listing: ArchiveListing;
 }
 

@@ -1,18 +1,13 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { localS3Client, startLocalS3, type LocalS3 } from '../../../bin/sandbox/local-s3';
 import { SANDBOX_APPLIANCE_TARGET } from '../../../bin/sandbox/appliance/sandbox-round';
 import { manifestKeyFor } from '../../../functions/archive/manifest';
 import { applianceKind } from '../../../functions/kinds/appliance/kind';
 import { findTargetOfKind } from '../../../functions/config/load';
 import { readObject, SANDBOX_BUCKET, sha256, startHarness, type Harness } from '../../support/harness';
-import { copyToSecondaryForTest, type PlaceAt } from '../../support/secondary-copy';
+import { copyToSecondaryForTest, startSecondaryStore, type PlaceAt, type SecondaryStore } from '../../support/secondary-copy';
 
 const SECONDARY_BUCKET = 'offsite-second-place';
 const SECONDARY_PREFIX = 'second/';
-const SECONDARY_KEY_ENV = 'OFFSITE_TEST_SECONDARY_KEY';
 
 interface BackupOutput {
   backup: { backupId: string };
@@ -29,38 +24,20 @@ const restoreLatest = { target: SANDBOX_APPLIANCE_TARGET, backupId: 'latest', co
 
 describe('appliance restore from the archive falls back to the secondary (real ASL, two local stores)', () => {
   let harness: Harness;
-  let secondaryStore: LocalS3;
-  let directory: string;
+  let secondaryStore: SecondaryStore;
   let primary: PlaceAt;
   let secondary: PlaceAt;
 
   beforeEach(async () => {
-    // Prepare: the sandbox's store is the primary; a second local store is the secondary,
-    // named in a configuration the handlers load instead of the sandbox's.
+    // Prepare: the sandbox's store is the primary; a second local store is the secondary.
     harness = await startHarness();
-    directory = await mkdtemp(join(tmpdir(), 'offsite-restore-fallback-'));
-    secondaryStore = await startLocalS3({ directory, buckets: [SECONDARY_BUCKET] });
-    const config = JSON.parse(await readFile(harness.sandbox.configPath, 'utf8')) as { archive: Record<string, unknown> };
-    config.archive.secondary = {
-      bucket: SECONDARY_BUCKET,
-      prefix: SECONDARY_PREFIX,
-      region: secondaryStore.region,
-      endpoint: secondaryStore.endpoint,
-      forcePathStyle: true,
-      credentials: { env: SECONDARY_KEY_ENV },
-    };
-    const configPath = join(directory, 'offsite.config.json');
-    await writeFile(configPath, JSON.stringify(config));
-    process.env.OFFSITE_CONFIG = configPath;
-    process.env[SECONDARY_KEY_ENV] = JSON.stringify({ accessKeyId: secondaryStore.accessKeyId, secretAccessKey: secondaryStore.secretAccessKey });
+    secondaryStore = await startSecondaryStore(harness.sandbox.configPath, SECONDARY_BUCKET, SECONDARY_PREFIX);
     primary = { s3: harness.s3, bucket: SANDBOX_BUCKET, prefix: harness.config.archive.prefix };
-    secondary = { s3: localS3Client(secondaryStore), bucket: SECONDARY_BUCKET, prefix: SECONDARY_PREFIX };
+    secondary = secondaryStore.place;
   });
 
   afterEach(async () => {
-    delete process.env[SECONDARY_KEY_ENV];
     await Promise.all([harness.stop(), secondaryStore.stop()]);
-    await rm(directory, { recursive: true, force: true });
   });
 
   /** One archived backup in both places, and the appliance's disk replaced (the restore must upload). */
