@@ -149,6 +149,32 @@ describe('prune and protect in both places (two local stores)', () => {
     ]);
   });
 
+  test('the text output lists each place under its own heading, and a dry run removes nothing in either', async () => {
+    // Prepare
+    const kept = await plantCopy(primary, '2019-12-04T11:59:15Z');
+    const old = await plantCopy(primary, '2019-12-01T11:59:15Z');
+    const oldThere = await copyToSecondaryForTest(primary, secondary, old);
+    const io = captureIo();
+
+    // Act
+    const result = await pruneCommand(configFor(primaryStore, secondaryStore, { keepLast: 1 }), TARGET, io, { dryRun: true, clock: () => NOW });
+
+    // Assess
+    expect(result.exitCode).toBe(0);
+    expect(io.lines).toEqual([
+      'Would prune netbox-prod: retention keepLast=1, periods in UTC',
+      `  in the primary (s3://${PRIMARY_BUCKET}/backups/):`,
+      `  keep       2019-12-04T11:59:15.000Z  ${kept}  (keep-last 1)`,
+      `  remove     2019-12-01T11:59:15.000Z  ${old}  (outside keep-last 1)`,
+      '  1 kept, 0 protected, 0 locked, 1 to remove',
+      `  in the secondary (s3://${SECONDARY_BUCKET}/second/):`,
+      `  keep       2019-12-01T11:59:15.000Z  ${oldThere}  (keep-last 1)`,
+      '  1 kept, 0 protected, 0 locked, 0 to remove',
+    ]);
+    expect(await keysIn(primary)).toHaveLength(4);
+    expect(await keysIn(secondary)).toHaveLength(2);
+  });
+
   test('protect marks the copy in both places, and prune keeps it in both', async () => {
     // Prepare
     const config = configFor(primaryStore, secondaryStore, { keepLast: 1 });
