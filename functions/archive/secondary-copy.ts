@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../shared/clock';
-import { CopyVerificationFailed, PrimaryCopyMissing, SecondaryCopyVerificationFailed, TransientApiError } from '../shared/errors';
+import { CopyVerificationFailed, InvalidInput, PrimaryCopyMissing, SecondaryCopyVerificationFailed, TransientApiError } from '../shared/errors';
 import { networkReason } from '../shared/http';
 import { archiveWriter } from './archive-writer';
 import { feed, partSizeFor, StreamVerifier } from './copier';
@@ -259,4 +259,33 @@ export async function catchUpSecondary(from: SourcePlace, to: DestinationPlace, 
     }
   }
   return { copied, bytes, remaining: lacking.length - taken, failed };
+}
+
+/** What CopyToSecondary gives the state machine (`$.secondaryCopy`). */
+export type SecondaryCopyStepResult =
+  | { readonly secondary: null; readonly reason: string }
+  | { readonly secondary: SecondaryCopyResult & { readonly url: string } };
+
+export const NO_SECONDARY_REASON = 'no secondary configured (archive.secondary)';
+
+/**
+ * The CopyToSecondary step: the copy CopyToArchive just archived and verified, copied into
+ * the secondary; skipped when none is configured. The key must be one of the target's
+ * copies in the primary (a state machine passes what CopyToArchive returned).
+ */
+export async function secondaryCopyStep(
+  primary: SourcePlace,
+  secondary: DestinationPlace | undefined,
+  target: string,
+  archived: { readonly objectKey: string; readonly sha256: string },
+  clock: Clock,
+  options: Pick<SecondaryCopyRequest, 'signal' | 'onProgress'> = {},
+): Promise<SecondaryCopyStepResult> {
+  if (!secondary) return { secondary: null, reason: NO_SECONDARY_REASON };
+  const folder = `${primary.prefix}${target}/`;
+  if (!archived.objectKey.startsWith(folder)) {
+    throw new InvalidInput(`archive.objectKey: expected a key of ${target}'s copies in the primary (starting with "${folder}"), got "${archived.objectKey}"`);
+  }
+  const result = await copyToSecondary({ from: primary, to: secondary, objectKey: archived.objectKey, expectedSha256: archived.sha256, clock, ...options });
+  return { secondary: { ...result, url: `s3://${result.bucket}/${result.objectKey}` } };
 }
