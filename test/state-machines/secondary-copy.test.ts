@@ -1,5 +1,6 @@
 import { DeleteBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-round';
+import { backupCommand, type CliIo } from '../../bin/cli/commands';
 import { SANDBOX_NETBOX_TARGET } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 import { SANDBOX_SECONDARY_BUCKET, SANDBOX_SECONDARY_PREFIX } from '../../bin/sandbox/sandbox';
 import { manifestKeyFor } from '../../functions/archive/manifest';
@@ -90,5 +91,61 @@ describe('CopyToSecondary in the backup lifecycles (real ASL, two local stores)'
     expect(primaryKeys).toEqual([archived, `${archived ?? ''}.manifest.json`]);
     expect(outcome.cause).toContain(`The backup is archived and verified as ${archived ?? ''} in the primary. Copying it to the secondary failed`);
     expect(outcome.cause).toContain('the scheduled catch-up (CatchUpSecondary) copies it');
+  });
+
+  describe('offsite backup', () => {
+    function captured(): { io: CliIo; out: string[]; err: string[] } {
+      const out: string[] = [];
+      const err: string[] = [];
+      return { io: { out: (line) => out.push(line), err: (line) => err.push(line), errStream: process.stderr }, out, err };
+    }
+
+    test('prints one line for the second copy, and --json carries it as `secondary`', async () => {
+      // Prepare
+      harness = await startHarness();
+      const text = captured();
+      const json = captured();
+
+      // Act
+      const printed = await backupCommand(harness.config, SANDBOX_APPLIANCE_TARGET, text.io);
+      const asJson = await backupCommand(harness.config, SANDBOX_APPLIANCE_TARGET, json.io, { json: true });
+
+      // Assess
+      expect(printed.exitCode).toBe(0);
+      const key = `${SANDBOX_SECONDARY_PREFIX}${(printed.archived?.objectKey ?? '').slice(harness.config.archive.prefix.length)}`;
+      expect(text.out).toContain(`  second copy s3://${SANDBOX_SECONDARY_BUCKET}/${key} verified`);
+      const document = JSON.parse(json.out.join('')) as { objectKey: string; secondary: { url: string; sha256: string; alreadyThere: boolean } };
+      expect(document.secondary).toMatchObject({ url: `s3://${SANDBOX_SECONDARY_BUCKET}/${SANDBOX_SECONDARY_PREFIX}${document.objectKey.slice(harness.config.archive.prefix.length)}`, alreadyThere: false });
+    });
+
+    test('without a secondary prints nothing new and --json has no `secondary` field', async () => {
+      // Prepare
+      harness = await startHarness({ secondary: false });
+      const text = captured();
+      const json = captured();
+
+      // Act
+      await backupCommand(harness.config, SANDBOX_APPLIANCE_TARGET, text.io);
+      await backupCommand(harness.config, SANDBOX_APPLIANCE_TARGET, json.io, { json: true });
+
+      // Assess
+      expect(text.out.filter((line) => line.includes('second copy'))).toEqual([]);
+      expect(Object.keys(JSON.parse(json.out.join('')) as object)).not.toContain('secondary');
+    });
+
+    test('a failed second copy exits 0 with a warning: the primary copy is archived and verified', async () => {
+      // Prepare
+      harness = await startHarness();
+      await secondaryClient().send(new DeleteBucketCommand({ Bucket: SANDBOX_SECONDARY_BUCKET }));
+      const text = captured();
+
+      // Act
+      const result = await backupCommand(harness.config, SANDBOX_APPLIANCE_TARGET, text.io);
+
+      // Assess
+      expect(result.exitCode).toBe(0);
+      expect(text.err).toContain(`warning: ${SANDBOX_APPLIANCE_TARGET} is archived and verified in the primary, but its copy to the secondary failed (SecondaryCopyFailed); the scheduled catch-up copies it`);
+      expect(text.out).toContain('  second copy failed (the scheduled catch-up copies it)');
+    });
   });
 });
