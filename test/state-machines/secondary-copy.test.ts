@@ -111,7 +111,7 @@ describe('CopyToSecondary in the backup lifecycles (real ASL, two local stores)'
       const asJson = await backupCommand(harness.config, SANDBOX_APPLIANCE_TARGET, json.io, { json: true });
 
       // Assess
-      expect(printed.exitCode).toBe(0);
+      expect([printed.exitCode, asJson.exitCode]).toEqual([0, 0]);
       const key = `${SANDBOX_SECONDARY_PREFIX}${(printed.archived?.objectKey ?? '').slice(harness.config.archive.prefix.length)}`;
       expect(text.out).toContain(`  second copy s3://${SANDBOX_SECONDARY_BUCKET}/${key} verified`);
       const document = JSON.parse(json.out.join('')) as { objectKey: string; secondary: { url: string; sha256: string; alreadyThere: boolean } };
