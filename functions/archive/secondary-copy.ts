@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../shared/clock';
-import { CopyVerificationFailed, InvalidInput, PrimaryCopyMissing, SecondaryCopyVerificationFailed, TransientApiError } from '../shared/errors';
+import { CopyCancelled, CopyVerificationFailed, InvalidInput, PrimaryCopyMissing, SecondaryCopyVerificationFailed, TransientApiError } from '../shared/errors';
 import { networkReason } from '../shared/http';
 import { archiveWriter } from './archive-writer';
 import { feed, partSizeFor, StreamVerifier } from './copier';
@@ -173,7 +173,7 @@ export async function copyToSecondary(request: SecondaryCopyRequest): Promise<Se
   let objectCompleted = false;
   try {
     await feed(body, verifier, upload, (bytes) => request.onProgress?.(bytes, manifest.sizeBytes)).catch((error: unknown) => {
-      throw upload.error ?? (abort.signal.aborted ? new Error(`The copy of ${objectKey} to the secondary was cancelled; nothing was stored.`) : error);
+      throw upload.error ?? (abort.signal.aborted ? new CopyCancelled(`The copy of ${objectKey} to the secondary was cancelled; nothing was stored.`) : error);
     });
     // Size and SHA-256 are checked before the last part goes up and the object exists.
     verifier.finish();

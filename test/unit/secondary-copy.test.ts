@@ -6,8 +6,8 @@ import { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive } from '../../functions/archive/copier';
 import { archiveKeyFor } from '../../functions/archive/manifest';
-import { catchUpSecondary, copyToSecondary, type DestinationPlace, type SourcePlace } from '../../functions/archive/secondary-copy';
-import { PrimaryCopyMissing, SecondaryCopyVerificationFailed } from '../../functions/shared/errors';
+import { catchUpSecondary, copyToSecondary, NO_SECONDARY_REASON, secondaryCopyStep, type DestinationPlace, type SourcePlace } from '../../functions/archive/secondary-copy';
+import { CopyCancelled, InvalidInput, PrimaryCopyMissing, SecondaryCopyVerificationFailed } from '../../functions/shared/errors';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
@@ -280,5 +280,51 @@ describe('copyToSecondary and catchUpSecondary between two local stores', () => 
     expect(summary.failed).toEqual([{ target: 'failing', objectKey: newer, error: expect.stringMatching(/^PrimaryCopyMissing: .* is missing/) as unknown }]);
     expect(summary.copied.map((copy) => copy.objectKey)).toEqual([`${secondary.prefix}${older.slice(primary.prefix.length)}`]);
     expect(summary.remaining).toBe(0);
+  });
+
+  test('a cancelled copy stops, aborts its multipart upload and leaves nothing in the secondary', async () => {
+    // Prepare: cancelled as soon as the first bytes have streamed.
+    const objectKey = await archived('cancelled', '2026-12-01T02:00:00Z', randomBytes(16 * MIB));
+    const cancel = new AbortController();
+
+    // Act
+    const copying = copyToSecondary({ from: primary, to: secondary, objectKey, clock: () => COPIED_AT, partSizeBytes: 5 * MIB, signal: cancel.signal, onProgress: () => cancel.abort() });
+
+    // Assess
+    await expect(copying).rejects.toThrow(CopyCancelled);
+    expect(await listKeys(secondaryS3, SECONDARY_BUCKET, secondary.prefix)).toEqual([]);
+    expect(await openMultipartUploads(secondaryS3, SECONDARY_BUCKET)).toEqual([]);
+  });
+
+  describe('the CopyToSecondary step', () => {
+    test('without a secondary it copies nothing and says why', async () => {
+      // Act
+      const result = await secondaryCopyStep(primary, undefined, 'any', { objectKey: 'backups/any/x.backup', sha256: '0'.repeat(64) }, () => COPIED_AT);
+
+      // Assess
+      expect(result).toEqual({ secondary: null, reason: NO_SECONDARY_REASON });
+    });
+
+    test("a key outside the target's copies in the primary is refused as InvalidInput naming the field", async () => {
+      // Act
+      const stepping = secondaryCopyStep(primary, secondary, 'netbox', { objectKey: 'backups/other/x.backup', sha256: '0'.repeat(64) }, () => COPIED_AT);
+
+      // Assess
+      await expect(stepping).rejects.toThrow(InvalidInput);
+      await expect(stepping).rejects.toThrow('archive.objectKey: expected a key of netbox\'s copies in the primary (starting with "backups/netbox/"), got "backups/other/x.backup"');
+    });
+
+    test('with a secondary it returns where the verified second copy is', async () => {
+      // Prepare
+      const body = randomBytes(MIB);
+      const objectKey = await archived('step', '2026-12-01T02:00:00Z', body);
+
+      // Act
+      const result = await secondaryCopyStep(primary, secondary, 'step', { objectKey, sha256: sha256(body) }, () => COPIED_AT);
+
+      // Assess
+      const secondaryKey = `${secondary.prefix}${objectKey.slice(primary.prefix.length)}`;
+      expect(result).toEqual({ secondary: expect.objectContaining({ objectKey: secondaryKey, sha256: sha256(body), url: `s3://${SECONDARY_BUCKET}/${secondaryKey}` }) as unknown });
+    });
   });
 });
