@@ -11,7 +11,7 @@ import { handler } from '../../functions/archive/handlers/catch-up-secondary';
 import { copyToArchive } from '../../functions/archive/copier';
 import { SECONDARY_CATCH_UP_ALARM_ENV } from '../../functions/archive/freshness-names';
 import { archiveKeyFor } from '../../functions/archive/manifest';
-import { NO_SECONDARY_REASON } from '../../functions/archive/secondary-copy';
+import { NO_SECONDARY_REASON, type CatchUpSummary } from '../../functions/archive/secondary-copy';
 import { forgetRuntimeConfig } from '../../functions/runtime/config-source';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { listKeys, localS3Client } from '../support/harness';
@@ -89,7 +89,7 @@ describe('CatchUpSecondary (handler)', () => {
     cloudwatch.on(SetAlarmStateCommand).resolves({});
 
     // Act
-    const summary = (await handler({ job: 'secondary-catch-up' }, context)) as { copied: { objectKey: string }[]; failed: { objectKey: string }[] };
+    const summary = (await handler({ job: 'secondary-catch-up' }, context)) as CatchUpSummary;
 
     // Assess
     expect(summary.copied.map((copy) => copy.objectKey)).toEqual([`copies/${good.slice('backups/'.length)}`]);
