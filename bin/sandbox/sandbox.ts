@@ -120,9 +120,10 @@ function shellWord(value: string): string {
 export async function startSandboxEnvironment(options: SandboxOptions = {}): Promise<SandboxEnvironment> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'offsite-sandbox-')));
   const s3 = await startLocalS3({ directory: join(directory, 's3'), buckets: [SANDBOX_BUCKET] });
-  const secondaryS3 = options.secondary === false ? undefined : await startLocalS3({ directory: join(directory, 's3-secondary'), buckets: [SANDBOX_SECONDARY_BUCKET] });
+  let secondaryS3: LocalS3 | undefined;
   let running: RunningKind[];
   try {
+    secondaryS3 = options.secondary === false ? undefined : await startLocalS3({ directory: join(directory, 's3-secondary'), buckets: [SANDBOX_SECONDARY_BUCKET] });
     running = await startSimulators(options);
   } catch (error) {
     await Promise.allSettled([s3.stop(), secondaryS3?.stop()]);
