@@ -7,12 +7,12 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { FRESHNESS_ALARM_ENV, FRESHNESS_SCHEDULE, VERIFY_ALARM_ENV, verifySettings } from '../functions/archive/freshness-names';
+import { FRESHNESS_ALARM_ENV, FRESHNESS_SCHEDULE, SECONDARY_CATCH_UP_ALARM_ENV, VERIFY_ALARM_ENV, verifySettings } from '../functions/archive/freshness-names';
 import type { OffsiteConfig } from '../functions/config/schema';
 import type { OffsiteFunction } from './offsite-function';
 
 /** The metrics the jobs publish (EMF, functions/runtime/metrics.ts), dimension Job only. */
-export function jobMetric(job: 'verify' | 'freshness', metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
+export function jobMetric(job: 'verify' | 'freshness' | 'secondary-catch-up', metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
   return new cloudwatch.Metric({ namespace: 'offsite', metricName, dimensionsMap: { Job: job }, statistic, period });
 }
 
@@ -34,6 +34,8 @@ export interface ArchiveJobsProps {
 export class ArchiveJobs extends Construct {
   readonly staleTargetsAlarm: cloudwatch.Alarm;
   readonly badCopiesAlarm: cloudwatch.Alarm;
+  /** Only with archive.secondary: copies the catch-up could not make. */
+  readonly catchUpFailedAlarm: cloudwatch.Alarm | undefined;
   readonly schedules: Schedule[] = [];
 
   constructor(scope: Construct, id: string, props: ArchiveJobsProps) {
@@ -112,6 +114,48 @@ export class ArchiveJobs extends Construct {
         }),
       );
     }
+    this.catchUpFailedAlarm = props.config.archive.secondary ? this.secondaryCatchUp(props, role, action, alarmArn, timeZone) : undefined;
+  }
+
+  /**
+   * The secondary's catch-up: on the verify's schedule (it is bounded by the same byte
+   * budget), copying what the secondary lacks; its alarm's state reason names the copies it
+   * could not make.
+   */
+  private secondaryCatchUp(props: ArchiveJobsProps, role: iam.Role, action: SnsAction, alarmArn: (name: string) => string, timeZone: TimeZone): cloudwatch.Alarm {
+    const stack = Stack.of(this);
+    const catchUp = this.functionOf(props.functions, 'CatchUpSecondary');
+    const alarmName = `${props.namePrefix}-secondary-catch-up-failed`;
+    const alarm = new cloudwatch.Alarm(this, 'SecondaryCatchUpFailed', {
+      alarmName,
+      alarmDescription:
+        'The catch-up could not copy archived copies to the secondary archive (a copy that differs from its manifest, a primary copy missing, the secondary refusing writes); the state reason names them by object key. ' +
+        'Those copies are off-site once only. First: `offsite verify <target>` (is the primary copy good?), then the CatchUpSecondary function logs (the error per copy) and the secondary bucket\'s permissions and Object Lock settings. ' +
+        'Clears when a catch-up finds nothing it cannot copy.',
+      metric: jobMetric('secondary-catch-up', 'SecondaryCopiesFailed', 'Sum', Duration.days(1)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    catchUp.function.addEnvironment(SECONDARY_CATCH_UP_ALARM_ENV, alarmName);
+    catchUp.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:SetAlarmState'], resources: [alarmArn(alarmName)] }));
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(catchUp.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'Invoking this one job function (its versions and aliases included, as grantInvoke writes it); nothing else.',
+    });
+    const expression = verifySettings(props.config.archive).schedule;
+    this.schedules.push(
+      new Schedule(this, 'Schedule-secondary-catch-up', {
+        scheduleName: `${props.namePrefix}-secondary-catch-up`.slice(0, 64),
+        description: `offsite: copies what the secondary archive lacks, on ${expression} in ${props.config.timezone}`,
+        schedule: ScheduleExpression.expression(expression, timeZone),
+        target: new LambdaInvoke(catchUp.function, { role, input: ScheduleTargetInput.fromObject({ job: 'secondary-catch-up' }) }),
+      }),
+    );
+    return alarm;
   }
 
   private functionOf(functions: ReadonlyMap<string, OffsiteFunction>, id: string): OffsiteFunction {

@@ -1,5 +1,6 @@
 import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/listing';
+import type { SecondaryCopyStepResult } from '../../functions/archive/secondary-copy';
 import { readProtections } from '../../functions/archive/prune-protection';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
 import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
@@ -52,10 +53,14 @@ function reportFailure(io: CliIo, what: string, outcome: LifecycleOutcome): Comm
 const PRUNE_FAILED: OutcomeName = 'PruneFailed';
 /** Likewise: the copy is verified, only retention could not remove every old copy from the archive. */
 const ARCHIVE_PRUNE_FAILED: OutcomeName = 'ArchivePruneFailed';
+/** Likewise: the copy is verified in the primary, only its copy to the secondary failed (the catch-up makes it). */
+const SECONDARY_COPY_FAILED: OutcomeName = 'SecondaryCopyFailed';
 
 /** What a backup lifecycle holds at its end: the archived copy, and what the vendor step had to do to make the backup. */
 interface BackupState {
   readonly archive: ArchivedResult;
+  /** CopyToSecondary's result; absent in a lifecycle without it. */
+  readonly secondaryCopy?: SecondaryCopyStepResult;
   readonly backup?: { readonly notes?: readonly string[]; readonly warnings?: readonly string[] };
 }
 
@@ -122,10 +127,16 @@ export async function backupCommand(
   // PruneFailed: the copy is archived and verified, only the vendor-side housekeeping
   // after it failed. The execution stays failed (so the alarms see it); the command
   // reports the copy and exits 0 with a warning.
+  // SecondaryCopyFailed likewise: the copy is verified in the primary, only its second copy failed.
   const pruneFailed = !outcome.succeeded && (outcome.error === PRUNE_FAILED || outcome.error === ARCHIVE_PRUNE_FAILED);
-  if (!outcome.succeeded && !pruneFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
-  const state = (pruneFailed ? outcome.failedWith : outcome.output) as BackupState;
-  const notes = [...(state.backup?.notes ?? []), ...(pruneFailed ? [plainCause(outcome.cause) || 'pruning failed'] : [])];
+  const secondaryFailed = !outcome.succeeded && outcome.error === SECONDARY_COPY_FAILED;
+  if (!outcome.succeeded && !pruneFailed && !secondaryFailed) return reportFailure(io, `Backup of ${target.name}`, outcome);
+  const state = (outcome.succeeded ? outcome.output : outcome.failedWith) as BackupState;
+  const notes = [
+    ...(state.backup?.notes ?? []),
+    ...(pruneFailed ? [plainCause(outcome.cause) || 'pruning failed'] : []),
+    ...(secondaryFailed ? [plainCause(outcome.cause) || 'the copy to the secondary failed'] : []),
+  ];
   // The run succeeded, but the vendor's API misbehaved on the way: say so where a person sees it.
   const warnings = state.backup?.warnings ?? [];
   for (const warning of warnings) io.err(`warning: ${warning}`);
@@ -140,8 +151,10 @@ export async function backupCommand(
   }
   const archived = state.archive;
   if (pruneFailed) io.err(`warning: ${target.name} is archived and verified, but pruning failed (${outcome.error ?? PRUNE_FAILED})`);
+  if (secondaryFailed) io.err(`warning: ${target.name} is archived and verified in the primary, but its copy to the secondary failed (${SECONDARY_COPY_FAILED}); the scheduled catch-up copies it`);
+  const second = secondaryCopyOf(state, secondaryFailed);
   if (options.json) {
-    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, notes, ...warned, ...(pruneFailed ? { pruneFailed: true } : {}) }));
+    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...archived, ...second.json, notes, ...warned, ...(pruneFailed ? { pruneFailed: true } : {}) }));
   } else {
     io.out(`archived ${target.name}: ${archived.objectKey}`);
     io.out(`  bucket    ${config.archive.bucket}`);
@@ -149,9 +162,18 @@ export async function backupCommand(
     io.out(`  size      ${archived.sizeBytes} bytes (${formatBytes(archived.sizeBytes)})`);
     io.out(`  sha256    ${archived.sha256}`);
     io.out(`  vendor checksum ${archived.sourceChecksumVerified ? 'verified' : 'not comparable (recorded in the manifest)'}`);
+    if (second.line) io.out(second.line);
     for (const note of notes) io.out(`  note      ${note}`);
   }
   return { exitCode: 0, archived };
+}
+
+/** The backup's line and JSON field for its second copy; nothing when no secondary is configured. */
+function secondaryCopyOf(state: BackupState, failed: boolean): { line?: string; json: { secondary?: unknown; secondaryCopyFailed?: true } } {
+  if (failed) return { line: '  second copy failed (the scheduled catch-up copies it)', json: { secondary: null, secondaryCopyFailed: true } };
+  const copied = state.secondaryCopy?.secondary;
+  if (!copied) return { json: {} };
+  return { line: `  second copy ${copied.url} verified${copied.alreadyThere ? ' (already there)' : ''}`, json: { secondary: copied } };
 }
 
 export interface RestoreCommandOptions extends RestoreOptions {

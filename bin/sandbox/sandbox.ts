@@ -11,6 +11,9 @@ import { pruneCommand } from '../cli/prune';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
 import { archiveStatus } from '../../functions/archive/status';
+import { listArchivedCopies } from '../../functions/archive/listing';
+import { keyInPlace, primaryPlace, secondaryPlace } from '../../functions/archive/places';
+import { checkCopy } from '../../functions/archive/verify';
 import { loadSandboxKind, type AnySandboxKind, type PollSettings, type RemoteRestore, type RoundContext, type SandboxSimulators, type Step } from './kinds';
 import { startLocalS3, type LocalS3 } from './local-s3';
 import { remoteRound } from '../remote/sandbox-round';
@@ -19,6 +22,12 @@ import { lifecycleFor } from '../../functions/catalog';
 import { findTarget } from '../../functions/config/load';
 
 export const SANDBOX_BUCKET = 'offsite-sandbox';
+/** The secondary archive's bucket, in a second local store (another provider, as far as offsite can tell). */
+export const SANDBOX_SECONDARY_BUCKET = 'offsite-sandbox-secondary';
+/** The secondary's prefix: another one than the primary's, as a real secondary may have. */
+export const SANDBOX_SECONDARY_PREFIX = 'copies/';
+/** The environment variable holding the secondary's access key (archive.secondary.credentials). */
+export const SANDBOX_SECONDARY_KEY_ENV = 'OFFSITE_SANDBOX_SECONDARY_KEY';
 
 /** Each kind's simulator, under the shorthand its sandbox-round.ts declares (`sandbox.vps`, `sandbox.netboxCloud`). */
 type Simulators = { readonly [Shorthand in keyof SandboxSimulators]: SandboxSimulators[Shorthand] extends { simulator: infer Simulator } ? Simulator : never };
@@ -34,6 +43,8 @@ export type SandboxEnvironment = Simulators & {
   /** A file of `NAME=value` lines: what a shell needs to run the CLI against this sandbox (`set -a; . file; set +a`). */
   readonly envFile: string;
   readonly s3: LocalS3;
+  /** The second local store, holding the secondary archive (archive.secondary); absent with `secondary: false`. */
+  readonly secondaryS3: LocalS3 | undefined;
   /** What a process needs in its environment to run the CLI against this sandbox. */
   readonly env: Readonly<Record<string, string>>;
   /** Each kind's sandbox part, in registry order. */
@@ -44,6 +55,8 @@ export type SandboxEnvironment = Simulators & {
 export type SandboxOptions = KindOptions & {
   readonly directory?: string;
   readonly poll?: PollSettings;
+  /** A second local store as the secondary archive (default true); false: the primary only, as without archive.secondary. */
+  readonly secondary?: boolean;
   /** Sandbox parts by kind, instead of bin/sandbox/<kind>/ (a test's fixture kind); those of kinds the registry does not list start after the others. */
   readonly sandboxParts?: Readonly<Record<string, AnySandboxKind>>;
 };
@@ -98,15 +111,38 @@ function remoteRestoreOf(kinds: readonly RunningKind[]): RemoteRestore {
   return offered[0];
 }
 
+/** A value as one shell word: the env file is sourced (`. file`), and the secondary's key is JSON. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./:@,+=-]*$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
 /** The simulators, a local S3 store and a configuration file pointing at them. */
 export async function startSandboxEnvironment(options: SandboxOptions = {}): Promise<SandboxEnvironment> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'offsite-sandbox-')));
   const s3 = await startLocalS3({ directory: join(directory, 's3'), buckets: [SANDBOX_BUCKET] });
-  const running = await startSimulators(options);
+  let secondaryS3: LocalS3 | undefined;
+  let running: RunningKind[];
+  try {
+    secondaryS3 = options.secondary === false ? undefined : await startLocalS3({ directory: join(directory, 's3-secondary'), buckets: [SANDBOX_SECONDARY_BUCKET] });
+    running = await startSimulators(options);
+  } catch (error) {
+    await Promise.allSettled([s3.stop(), secondaryS3?.stop()]);
+    throw error;
+  }
   const poll = options.poll ?? { initialSeconds: 1, maxSeconds: 2, timeoutMinutes: 2 };
   const served = running.map((entry) => entry.targets(poll));
   const config = {
-    archive: { bucket: SANDBOX_BUCKET, prefix: 'backups/', region: s3.region, endpoint: s3.endpoint, forcePathStyle: true },
+    archive: {
+      bucket: SANDBOX_BUCKET,
+      prefix: 'backups/',
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      // Its own endpoint and access key, as a bucket at another provider would have.
+      ...(secondaryS3
+        ? { secondary: { bucket: SANDBOX_SECONDARY_BUCKET, prefix: SANDBOX_SECONDARY_PREFIX, region: secondaryS3.region, endpoint: secondaryS3.endpoint, forcePathStyle: true, credentials: { env: SANDBOX_SECONDARY_KEY_ENV } } }
+        : {}),
+    },
     timezone: 'Europe/Berlin',
     targets: served.flatMap((entry) => entry.targets),
   };
@@ -118,9 +154,10 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     AWS_REGION: s3.region,
+    ...(secondaryS3 ? { [SANDBOX_SECONDARY_KEY_ENV]: JSON.stringify({ accessKeyId: secondaryS3.accessKeyId, secretAccessKey: secondaryS3.secretAccessKey }) } : {}),
   };
   const envFile = join(directory, 'sandbox.env');
-  await writeFile(envFile, Object.entries(env).map(([name, value]) => `${name}=${value}\n`).join(''), { mode: 0o600 });
+  await writeFile(envFile, Object.entries(env).map(([name, value]) => `${name}=${shellWord(value)}\n`).join(''), { mode: 0o600 });
   const simulators = Object.fromEntries(running.map((entry) => [entry.shorthand, entry.simulator])) as Simulators;
   return {
     ...simulators,
@@ -128,10 +165,11 @@ export async function startSandboxEnvironment(options: SandboxOptions = {}): Pro
     configPath,
     envFile,
     s3,
+    secondaryS3,
     env,
     kinds: running,
     async stop(stopOptions = {}) {
-      await Promise.allSettled([...running.map((entry) => entry.stop()), s3.stop()]);
+      await Promise.allSettled([...running.map((entry) => entry.stop()), s3.stop(), secondaryS3?.stop()]);
       if (!stopOptions.keepDirectory && !options.directory) await rm(directory, { recursive: true, force: true });
     },
   };
@@ -144,7 +182,35 @@ async function sha256OfObject(config: ReturnType<typeof useConfig>, key: string)
   return hash.digest('hex');
 }
 
-/** After the kinds' rounds: every archived copy read back, and the status table. */
+/**
+ * Every archived copy of the target is in the secondary too: a manifest there recording the
+ * primary's SHA-256, and bytes that read back to it.
+ */
+async function secondaryRound(config: ReturnType<typeof useConfig>, io: CliIo, step: Step, targets: readonly string[]): Promise<void> {
+  const secondary = await secondaryPlace(config);
+  if (!secondary) return;
+  const primary = primaryPlace(config);
+  for (const target of targets) {
+    const [inPrimary, inSecondary] = await Promise.all([
+      listArchivedCopies(primary.s3, primary.bucket, primary.prefix, target),
+      listArchivedCopies(secondary.s3, secondary.bucket, secondary.prefix, target),
+    ]);
+    const held = new Map(inSecondary.copies.map((copy) => [copy.manifest.objectKey, copy]));
+    const problems: string[] = [];
+    for (const copy of inPrimary.copies) {
+      const second = held.get(keyInPlace(copy.manifest.objectKey, primary, secondary));
+      if (!second || second.manifest.sha256 !== copy.manifest.sha256) problems.push(`${copy.manifest.objectKey}: no second copy with its SHA-256`);
+      else if ((await checkCopy(secondary.s3, secondary.bucket, second)).result !== 'ok') problems.push(`${second.manifest.objectKey}: differs from its manifest`);
+    }
+    for (const problem of problems) io.out(`  ${problem}`);
+    step(
+      inPrimary.copies.length > 0 && problems.length === 0,
+      `second copy ${target}: ${inPrimary.copies.length - problems.length} of ${inPrimary.copies.length} archived copies in ${secondary.url} with a matching manifest, read back`,
+    );
+  }
+}
+
+/** After the kinds' rounds: every archived copy read back (in both places), and the status table. */
 async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
   const held = await archiveStatus(config, archiveClient(config.archive), new Date());
   const archived = held.filter((target) => target.heldBy === 'archive');
@@ -153,6 +219,8 @@ async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, ste
     const verified = await verifyCommand(config, target.name, io);
     step(verified.exitCode === 0, `verify ${target.name}: every archived copy matches its manifest`);
   }
+  await secondaryRound(config, io, step, archived.map((target) => target.name));
+  // Demonstrations that rely on the second copy (a restore from it) come after this round.
   // Every backup above already ended with its prune; this shows what retention keeps and why.
   for (const target of config.targets.filter((candidate) => 'retention' in candidate && candidate.retention !== undefined)) {
     io.out(`$ offsite prune ${target.name} --dry-run`);
@@ -208,7 +276,8 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean; serve?
   try {
     Object.assign(process.env, sandbox.env);
     const config = useConfig(sandbox.configPath);
-    io.err(`Sandbox: ${sandbox.kinds.map((entry) => entry.describe()).join(', ')}, local S3 at ${sandbox.s3.endpoint} (bucket ${SANDBOX_BUCKET})\n`);
+    const secondaryStore = sandbox.secondaryS3 ? `, a second local S3 at ${sandbox.secondaryS3.endpoint} as the secondary (bucket ${SANDBOX_SECONDARY_BUCKET}, prefix ${SANDBOX_SECONDARY_PREFIX})` : '';
+    io.err(`Sandbox: ${sandbox.kinds.map((entry) => entry.describe()).join(', ')}, local S3 at ${sandbox.s3.endpoint} (bucket ${SANDBOX_BUCKET})${secondaryStore}\n`);
     for (const entry of sandbox.kinds) {
       await entry.round({ config, io, step, sha256OfObject: (key) => sha256OfObject(config, key) });
       io.out('');

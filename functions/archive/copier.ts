@@ -389,7 +389,7 @@ async function copyOpened(
  * buffer is busy. Resolves when the body has ended and the last chunk is in a part
  * buffer; rejects with the body's error, a verification failure or the upload's failure.
  */
-async function feed(body: Readable, verifier: StreamVerifier, upload: PartUpload, onBytes: (bytes: number) => void): Promise<void> {
+export async function feed(body: Readable, verifier: StreamVerifier, upload: PartUpload, onBytes: (bytes: number) => void): Promise<void> {
   let waiting: Promise<void> | undefined;
   body.on('data', (chunk: Buffer) => {
     try {

@@ -4,6 +4,7 @@
 /** The environment variables the job handlers read their alarm's name from. */
 export const FRESHNESS_ALARM_ENV = 'OFFSITE_FRESHNESS_ALARM_NAME';
 export const VERIFY_ALARM_ENV = 'OFFSITE_VERIFY_ALARM_NAME';
+export const SECONDARY_CATCH_UP_ALARM_ENV = 'OFFSITE_SECONDARY_CATCH_UP_ALARM_NAME';
 
 /** How often the freshness check runs. */
 export const FRESHNESS_SCHEDULE = 'rate(1 hour)';

@@ -3,7 +3,7 @@
 // have no kind and hold no vendor secret; the catalog folds them into FUNCTIONS beside
 // the kinds' functions, and a kind's ASL may call them (a backup ends with PruneArchive).
 // Plain data, like a kind definition: the CDK app imports it without the AWS SDK.
-import { API_CALL } from '../kinds/function-defaults';
+import { API_CALL, COPY_MEMORY_MB, COPY_NODE_OPTIONS, STREAMING } from '../kinds/function-defaults';
 import type { KindFunctionSpec, KindLifecycleSpec } from '../kinds/kind';
 
 /**
@@ -72,6 +72,35 @@ export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec
       ...API_CALL,
       archive: 'read',
       timeoutSeconds: 300,
+      network: 'internet',
+      creates: false,
+      archiveActions: [],
+    },
+    {
+      id: 'CopyToSecondary',
+      entry: handler('copy-to-secondary'),
+      description: 'Streams the copy just archived into the secondary archive (SHA-256 and size against the primary manifest), then writes its manifest; skipped without a secondary',
+      ...API_CALL,
+      // The copier's profile: a streamed copy, CPU-bound on SHA-256, within the 15-minute ceiling.
+      ...STREAMING,
+      memoryMb: COPY_MEMORY_MB,
+      nodeOptions: COPY_NODE_OPTIONS,
+      archive: 'read',
+      secondary: 'read-write',
+      network: 'internet',
+      creates: false,
+      archiveActions: [],
+    },
+    {
+      id: 'CatchUpSecondary',
+      entry: handler('catch-up-secondary'),
+      description: 'Copies the archived copies the secondary lacks, newest first, up to the verify byte budget per run',
+      ...API_CALL,
+      ...STREAMING,
+      memoryMb: COPY_MEMORY_MB,
+      nodeOptions: COPY_NODE_OPTIONS,
+      archive: 'read',
+      secondary: 'read-write',
       network: 'internet',
       creates: false,
       archiveActions: [],

@@ -97,6 +97,16 @@ export class DownloadUrlRefused extends Error {
   override readonly name = 'DownloadUrlRefused';
 }
 
+/** The bytes read from the primary copy are not those its manifest records (size or SHA-256): nothing was written to the secondary. */
+export class SecondaryCopyVerificationFailed extends Error {
+  override readonly name = 'SecondaryCopyVerificationFailed';
+}
+
+/** The primary copy (its object or its manifest) to be copied to the secondary is not there. */
+export class PrimaryCopyMissing extends Error {
+  override readonly name = 'PrimaryCopyMissing';
+}
+
 /** No bytes arrived for the copier's idle timeout: retried once, not like other transient errors. */
 export class DownloadStalled extends Error {
   override readonly name = 'DownloadStalled';

@@ -13,6 +13,9 @@
 // verify: offsite verify's re-read (GetObject through SHA-256) of the upload direction's
 // archived object, next to the raw S3 read of the same object. upload-direction.ts.
 //
+// secondary: CopyToSecondary's S3 → S3 second copy of an archived object into a second local
+// store, next to the raw S3 read of it, with the requests per GiB (secondary-direction.ts).
+//
 // audit and prune: one whole netbox-proxbox audit over 5,000 VMs (audit-direction.ts) and
 // the retention plan over 10,000 copies next to sorting them (prune-direction.ts).
 //
@@ -101,6 +104,7 @@ import { runUploadDirection, type UploadBundles } from './upload-direction';
 import { runAuditDirection } from './audit-direction';
 import { runPruneDirection } from './prune-direction';
 import { runFleetDirection } from './fleet-direction';
+import { runSecondaryDirection } from './secondary-direction';
 
 const DEFAULT_SIZE_MIB = 1024;
 /** s3rver keeps every part until the upload completes, then writes the whole object: parts + object + slack. */
@@ -117,7 +121,7 @@ class SetupError extends Error {}
 
 // ---------------------------------------------------------------------------- options
 
-const DIRECTIONS = ['download', 'upload', 'audit', 'prune', 'fleet'] as const;
+const DIRECTIONS = ['download', 'upload', 'secondary', 'audit', 'prune', 'fleet'] as const;
 type Direction = (typeof DIRECTIONS)[number];
 
 interface Options {
@@ -690,6 +694,7 @@ async function main(): Promise<number> {
   const runs: Record<Direction, () => Promise<DirectionOutcome>> = {
     download: () => runDownloadDirection(context, copierBundle, options),
     upload: () => runUploadDirection(context, uploadBundles),
+    secondary: () => runSecondaryDirection(context),
     audit: () => runAuditDirection(context),
     prune: () => runPruneDirection(context),
     fleet: () => runFleetDirection(context),

@@ -88,7 +88,7 @@ function launchOf(bundle: Bundle, file: string): { launch: NodeLaunch; form: 'bu
 // ---------------------------------------------------------------------------- the archived object
 
 /** Streams the source's bytes into the store as one object, hashing them on the way; never more than a few chunks in memory. */
-async function seedArchive(context: BenchContext): Promise<ArchivedObject> {
+export async function seedArchive(context: BenchContext, objectKey = ARCHIVE_KEY): Promise<ArchivedObject> {
   const { source, s3, sizeBytes } = context;
   const response = await new Promise<IncomingMessage>((resolve, reject) => httpGet(source.url, resolve).once('error', reject));
   if (response.statusCode !== 200) {
@@ -106,16 +106,16 @@ async function seedArchive(context: BenchContext): Promise<ArchivedObject> {
   });
   response.once('error', (error) => hashing.destroy(error));
   await s3.send(
-    new PutObjectCommand({ Bucket: BUCKET, Key: ARCHIVE_KEY, Body: response.pipe(hashing), ContentLength: sizeBytes, ContentType: 'application/octet-stream' }),
+    new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: response.pipe(hashing), ContentLength: sizeBytes, ContentType: 'application/octet-stream' }),
   );
   const sha256 = hash.digest('hex');
-  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: ARCHIVE_KEY }));
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: objectKey }));
   const problems: string[] = [];
   if (bytes !== sizeBytes) problems.push(`streamed ${bytes} bytes into the store, the source serves ${sizeBytes}`);
   if (sha256 !== source.sha256) problems.push(`streamed bytes hash to ${sha256}, the source's to ${source.sha256}`);
   if (head.ContentLength !== sizeBytes) problems.push(`the stored object is ${head.ContentLength ?? '?'} bytes, not ${sizeBytes}`);
   if (problems.length > 0) throw new Error(problems.join('; '));
-  return { objectKey: ARCHIVE_KEY, sizeBytes, sha256 };
+  return { objectKey, sizeBytes, sha256 };
 }
 
 // ---------------------------------------------------------------------------- the sink

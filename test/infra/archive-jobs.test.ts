@@ -117,6 +117,46 @@ describe('scheduled verify', () => {
   });
 });
 
+describe('the secondary catch-up', () => {
+  let withSecondary: SynthesizedStack;
+
+  beforeAll(() => {
+    const base = testConfig();
+    const secondary = { bucket: 'offsite-second-copy', prefix: 'copies/', region: 'eu-central-1' };
+    withSecondary = synthesize({ ...base, archive: { ...base.archive, secondary, verify: { schedule: 'cron(0 4 ? * SUN *)', maxGiBPerRun: 10 } } }, { bundle: false, id: 'WithSecondary' });
+  });
+
+  test('runs on the verify schedule only when a secondary is configured, and alarms naming the copies it could not make', () => {
+    // Prepare
+    const fn = withSecondary.functionOf(jobSpec('CatchUpSecondary'));
+
+    // Act
+    const schedule = only(withSecondary.resources('AWS::Scheduler::Schedule').filter(([, s]) => s.Properties.Name === 'withsecondary-secondary-catch-up'), 'catch-up schedule')[1];
+    const alarm = only(withSecondary.resources('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.AlarmName === 'withsecondary-secondary-catch-up-failed'), 'catch-up alarm')[1].Properties;
+    const statements = withSecondary.statementsOfRole(fn.roleLogicalId);
+    const withoutSecondary = synth.resources('AWS::Scheduler::Schedule').filter(([, s]) => String(s.Properties.Name).endsWith('secondary-catch-up'));
+
+    // Assess
+    expect(schedule.Properties).toMatchObject({ ScheduleExpression: 'cron(0 4 ? * SUN *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+    expect(flat((schedule.Properties.Target as { Arn: unknown }).Arn)).toBe(`<${fn.logicalId}.Arn>`);
+    expect(alarm).toMatchObject({ Namespace: 'offsite', MetricName: 'SecondaryCopiesFailed', Dimensions: [{ Name: 'Job', Value: 'secondary-catch-up' }], Threshold: 1, TreatMissingData: 'notBreaching' });
+    expect(resourcesFor(statements, 'cloudwatch:SetAlarmState').map(flat)).toEqual([expect.stringMatching(/:alarm:withsecondary-secondary-catch-up-failed$/)]);
+    expect((fn.properties.Environment as { Variables: Record<string, unknown> }).Variables.OFFSITE_SECONDARY_CATCH_UP_ALARM_NAME).toBe('withsecondary-secondary-catch-up-failed');
+    expect(withoutSecondary).toEqual([]);
+  });
+
+  test('cdk-nag AwsSolutions reports nothing unacknowledged on the catch-up, its schedule and alarm', () => {
+    // Act
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(withSecondary.app);
+    const ours = report.violations
+      .flatMap((violation) => violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`))
+      .filter((finding) => /ArchiveJobs|CatchUpSecondary/.test(finding));
+
+    // Assess
+    expect(ours).toEqual([]);
+  });
+});
+
 test('cdk-nag AwsSolutions reports nothing unacknowledged on the archive jobs, their schedules and the dashboard', () => {
   // Act
   const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(synth.app);

@@ -73,7 +73,7 @@ export const applianceKind = {
       "(NotAuthorized / CredentialsUnavailable = check the auth secret and the user's rights; TransientApiError = no answer " +
       '(appliance down? "network" subnets/security groups? tls.ca?); ApplianceBackupFailed = the appliance failed it, see its message; ' +
       'ApplianceStorageFull = no room (nothing offsite archived could go); DownloadStalled = no bytes for 60 s; BackupTimedOut = not done within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept; ' +
-      'stopped in PruneFailed = the copy IS archived, only deleting older backups from the appliance failed).',
+      'PruneFailed / SecondaryCopyFailed = the copy IS archived, only deleting older appliance backups / the second copy failed).',
     backupTimedOut: 'usually the appliance never finishing its backup, or not answering. Check the appliance web UI',
     restoreFailed:
       '(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; SoftwareVersionMismatch = the backup was made on other software than the appliance runs; ' +

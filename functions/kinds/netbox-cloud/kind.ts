@@ -42,7 +42,7 @@ export const netboxCloudKind = {
       "(NotAuthorized / CredentialsUnavailable = check the target's secret and the API key's permissions; BackupRequestFailed / RetrievalFailed = the vendor failed, check its console; " +
       '...TimedOut = the vendor did not finish within poll.timeoutMinutes; CopyVerificationFailed = the download did not match, nothing was kept; ' +
       'RequestOutcomeUnknown = unclear answer, nothing found: check NetBox Cloud first; InconsistentPagination = contradicting pages; ' +
-      'DownloadUrlRefused = link to a refused address; DownloadStalled = no bytes for 60 s).',
+      'DownloadUrlRefused = link to a refused address; DownloadStalled = no bytes for 60 s; SecondaryCopyFailed = archived, only the second copy failed).',
     backupTimedOut: 'usually the vendor backup or retrieval never completing. Check the NetBox Cloud status page/console',
     restoreFailed:
       "(RestoreNotConfirmed / InvalidInput = nothing was touched, fix the input; TargetVersionUnavailable = the instance cannot run that backup's version; " +

@@ -57,7 +57,7 @@ describe('appliance backup lifecycle (state-machines/appliance-backup.asl.json)'
     });
     expect(await openMultipartUploads(harness.s3, SANDBOX_BUCKET)).toEqual([]);
     const visited = outcome.path.filter((state) => !['WaitForBackup', 'CheckBackup', 'IsBackupComplete'].includes(state));
-    expect(visited).toEqual(['RequestBackup', 'CopyToArchive', 'PlanPrune', 'DeleteOldBackups', 'PruneArchive', 'IsArchivePruneComplete', 'BackupArchived']);
+    expect(visited).toEqual(['RequestBackup', 'CopyToArchive', 'CopyToSecondary', 'PlanPrune', 'DeleteOldBackups', 'PruneArchive', 'IsArchivePruneComplete', 'BackupArchived']);
     expect(outcome.path.slice(0, 3)).toEqual(['RequestBackup', 'WaitForBackup', 'CheckBackup']);
     expect(outcome.path.indexOf('CopyToArchive')).toBe(outcome.path.lastIndexOf('CheckBackup') + 2);
   });
