@@ -4,7 +4,7 @@
 // ListMultipartUploads a test could not check "no upload left open" through the same
 // S3 API a real bucket offers. It also lacks DeleteObjectTagging, which unprotect sends
 // when no tag is left.
-import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -23,6 +23,12 @@ export interface LocalS3 {
   readonly region: 'us-east-1';
   readonly accessKeyId: 'S3RVER';
   readonly secretAccessKey: 'S3RVER';
+  /**
+   * Flips one byte of a stored object on disk, as bit rot or a faulty disk would: the
+   * object keeps its size, its ETag and its place in listings, only its bytes change.
+   * (The sandbox shows a corrupted copy this way; no S3 request can do it.)
+   */
+  rotObject(bucket: string, key: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -246,6 +252,20 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     region: 'us-east-1',
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
+    async rotObject(bucket, key) {
+      const file = await open(server.store.getResourcePath(bucket, key, 'object'), 'r+');
+      try {
+        const { size } = await file.stat();
+        if (size === 0) throw new Error(`rotObject: ${bucket}/${key} is empty, there is no byte to flip`);
+        const byte = Buffer.alloc(1);
+        const at = Math.floor(size / 2);
+        await file.read(byte, 0, 1, at);
+        byte[0] = (byte[0] ?? 0) ^ 0xff;
+        await file.write(byte, 0, 1, at);
+      } finally {
+        await file.close();
+      }
+    },
     async stop() {
       const closing = server.close();
       // close() alone waits for keep-alive sockets the SDK holds open.
