@@ -11,6 +11,7 @@ import { pruneCommand } from '../cli/prune';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
 import { archiveStatus } from '../../functions/archive/status';
+import { primaryPlace } from '../../functions/archive/places';
 import { loadSandboxKind, type AnySandboxKind, type PollSettings, type RemoteRestore, type RoundContext, type SandboxSimulators, type Step } from './kinds';
 import { startLocalS3, type LocalS3 } from './local-s3';
 import { remoteRound } from '../remote/sandbox-round';
@@ -146,7 +147,7 @@ async function sha256OfObject(config: ReturnType<typeof useConfig>, key: string)
 
 /** After the kinds' rounds: every archived copy read back, and the status table. */
 async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
-  const held = await archiveStatus(config, archiveClient(config.archive), new Date());
+  const held = await archiveStatus(config, [primaryPlace(config)], new Date());
   const archived = held.filter((target) => target.heldBy === 'archive');
   for (const target of archived) {
     io.out(`$ offsite verify ${target.name}`);
