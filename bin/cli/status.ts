@@ -40,7 +40,9 @@ function overdueText(status: TargetStatus): string[] {
         : `${status.name} is stale: its newest verified copy (${status.lastCopyAt ?? '?'}) was due to be replaced by ${status.staleAt ?? '?'}`,
     ];
   }
-  return placesBehind(status).map(({ place, state }) => {
+  const behind = placesBehind(status);
+  if (behind.length > 1 && behind.every(({ state }) => state === 'never')) return [`${status.name} is scheduled but has no verified copy yet (in neither place)`];
+  return behind.map(({ place, state }) => {
     const view = status.places?.[place];
     return state === 'never'
       ? `${status.name} is scheduled but has no verified copy in the ${place} yet`

@@ -13,7 +13,7 @@ function describe(check: PlacedCopyCheck, namePlace: boolean): string {
   const key = namePlace ? `${check.place.padEnd(9)}  ${check.objectKey}` : check.objectKey;
   if (check.result === 'ok') return `ok       ${key}  ${formatBytes(check.expected.sizeBytes)}`;
   if (check.result === 'missing') {
-    return `MISSING  ${key}  (${check.actual.sizeBytes === null && check.place === 'secondary' && namePlace ? 'the primary holds this copy, the secondary does not' : 'the manifest is there, the object is not'})`;
+    return `MISSING  ${key}  (${check.expectedFrom === 'primary' ? 'the primary holds this copy, the secondary does not' : 'the manifest is there, the object is not'})`;
   }
   return (
     `DIFFERS  ${key}  expected ${check.expected.sizeBytes} bytes sha256 ${check.expected.sha256}, ` +
@@ -37,7 +37,7 @@ export async function verifyCommand(config: OffsiteConfig, targetName: string, i
     io.out(JSON.stringify({ target: report.target, copies: report.copies, unreadableManifests: unreadable('primary'), ...(namePlaces ? { secondaryUnreadableManifests: unreadable('secondary') } : {}) }));
   } else if (report.copies.length === 0) io.out(`No archived copies of ${target.name} to verify (backups the provider holds cannot be read back).`);
   else io.out(`${report.copies.length - bad.length} of ${report.copies.length} copies match their manifests${namePlaces ? ' (both places counted)' : ''}.`);
-  for (const check of bad) io.err(`verify failed: ${check.objectKey}${inPlace(check.place)} ${check.result === 'missing' ? 'is missing' : check.expectedFrom === 'primary' ? "differs from the primary's manifest (not a copy of that backup)" : 'differs from its manifest'}`);
+  for (const check of bad) io.err(`verify failed: ${check.objectKey}${inPlace(check.place)} ${check.result === 'missing' ? 'is missing' : check.expectedFrom === 'primary' ? "differs from the primary's manifest (it is not a copy of that backup)" : 'differs from its manifest'}`);
   // A manifest that cannot be read hides a copy nobody checked: that is not "all match".
   for (const { place, manifestKey } of report.unreadableManifests) io.err(`verify failed: manifest ${manifestKey}${inPlace(place)} cannot be read (or names another object), so its copy is unverified`);
   return { exitCode: bad.length > 0 || report.unreadableManifests.length > 0 ? 1 : 0 };

@@ -72,7 +72,10 @@ function verificationOf(check: CopyCheck, at: Date): Verification {
 /** One copy in one place, as `offsite verify --json` prints it. */
 export interface PlacedCopyCheck extends CopyCheck {
   readonly place: PlaceName;
-  /** Set on a secondary copy whose manifest names other bytes than the primary's: `expected` is then the primary's. */
+  /**
+   * `primary`: `expected` is the primary's manifest — on a copy the secondary lacks
+   * (`missing`), or whose manifest names other bytes than the primary's (`differs`).
+   */
   readonly expectedFrom?: 'primary';
 }
 
@@ -143,7 +146,7 @@ export async function verifyTargetInPlaces(places: readonly ArchivePlace[], targ
     for (const original of primaryListing.copies) {
       if (counterpartOf(original, view)) continue;
       const { sizeBytes, sha256 } = original.manifest;
-      emit({ objectKey: keyInPlace(original.manifest.objectKey, primary, place), place: place.name, result: 'missing', expected: { sizeBytes, sha256 }, actual: { sizeBytes: null, sha256: null } });
+      emit({ objectKey: keyInPlace(original.manifest.objectKey, primary, place), place: place.name, result: 'missing', expected: { sizeBytes, sha256 }, actual: { sizeBytes: null, sha256: null }, expectedFrom: 'primary' });
     }
   }
   return { target, copies, unreadableManifests };
