@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type OffsiteConfig } from '../../functions/config/schema';
 import { badCopiesReason, checkFreshness, overdueReason } from '../../functions/archive/freshness';
+import { targetStatusInPlaces } from '../../functions/archive/status';
 import { verifyOldestFirst } from '../../functions/archive/verify';
 import { readVerifications } from '../../functions/archive/verify-records';
 import { corruptStored, plantCopy, PRIMARY, SECONDARY, startTwoPlaces, type TwoPlaces } from '../support/two-places';
@@ -114,5 +115,36 @@ describe('freshness over both places', () => {
 
     // Assess
     expect(reason).toBe('1 of 1 scheduled targets have no fresh verified copy: db (primary: never backed up; secondary: never copied). `offsite status` shows each.');
+  });
+});
+
+describe('status over both places', () => {
+  test('a target whose backups the provider holds is judged on the primary alone: nothing of it is in the secondary', () => {
+    // Prepare: a fresh catalogue record in the primary, nothing in the secondary.
+    const now = new Date('2026-06-01T12:00:00Z');
+    const config = configSchema.parse({
+      archive: stores.archive,
+      timezone: 'UTC',
+      targets: [{ name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 1, credentials: { env: 'UNUSED' }, schedule: 'rate(1 day)' }],
+    });
+    const [target] = config.targets;
+    if (!target) throw new Error('no target');
+    const record = {
+      formatVersion: 1 as const, storage: 'provider' as const, target: 'web-01', kind: 'vps', sourceBackupId: '7', objectKey: null, sha256: null, sourceType: 'manual',
+      sourceSizeBytes: 10, createdAt: '2026-06-01T02:00:00Z', expiresAt: null, recordedAt: '2026-06-01T02:05:00Z', source: {},
+    };
+    const empty = { copies: [], providerRecords: [], withoutManifest: [], unreadableManifests: [] };
+
+    // Act
+    const status = targetStatusInPlaces(
+      target,
+      'UTC',
+      { place: stores.places[0], listing: { ...empty, providerRecords: [{ manifestKey: 'backups/web-01/x.manifest.json', record }] }, records: new Map() },
+      { place: stores.places[1], listing: empty, records: new Map() },
+      now,
+    );
+
+    // Assess
+    expect(status).toMatchObject({ state: 'ok', heldBy: 'provider', places: { primary: { state: 'ok' }, secondary: null } });
   });
 });
