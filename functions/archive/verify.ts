@@ -8,7 +8,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../shared/clock';
 import { listArchivedCopies, type ArchivedCopy, type ArchiveListing } from './listing';
 import { keyInPlace, type ArchivePlace, type PlaceName } from './places';
-import { counterpartOf, sameBytes, secondaryView } from './secondary-holding';
+import { sameBytes } from './secondary-holding';
 import { lastVerifiedAt, readVerifications, recordVerifications, type Verification, type VerifyResult } from './verify-records';
 
 export type { VerifyResult } from './verify-records';
@@ -20,11 +20,6 @@ export interface CopyCheck {
   readonly expected: { readonly sizeBytes: number; readonly sha256: string };
   /** What the store holds; nulls when the object is missing. */
   readonly actual: { readonly sizeBytes: number | null; readonly sha256: string | null };
-}
-
-export interface VerifyReport {
-  readonly target: string;
-  readonly copies: readonly CopyCheck[];
 }
 
 export interface ArchiveLocation {
@@ -79,30 +74,19 @@ export interface PlacedCopyCheck extends CopyCheck {
   readonly expectedFrom?: 'primary';
 }
 
-async function verifyListing(archive: ArchiveLocation, target: string, listing: ArchiveListing, clock: Clock, onCheck: (check: CopyCheck, copy: ArchivedCopy) => CopyCheck): Promise<CopyCheck[]> {
-  const checks: CopyCheck[] = [];
+/** Reads every copy of one place's listing back and records what each read found in that place. */
+async function verifyListing(archive: ArchiveLocation, target: string, listing: ArchiveListing, clock: Clock, onCheck: (check: CopyCheck, copy: ArchivedCopy) => void): Promise<void> {
   const results = new Map<string, Verification>();
   for (const copy of listing.copies) {
     const check = await checkCopy(archive.s3, archive.bucket, copy);
     // What is recorded is the read against the place's own manifest: each place's records
     // mean the same thing, whatever the other place holds.
     results.set(check.objectKey, verificationOf(check, clock()));
-    checks.push(onCheck(check, copy));
+    onCheck(check, copy);
   }
   if (listing.copies.length > 0) {
     await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, results, new Set(listing.copies.map((copy) => copy.manifest.objectKey)));
   }
-  return checks;
-}
-
-/** Reads every archived copy of the target back and records what each read found. */
-export async function verifyTarget(archive: ArchiveLocation, target: string, clock: Clock, onCopy?: (check: CopyCheck) => void): Promise<VerifyReport & { readonly unreadableManifests: readonly string[] }> {
-  const listing = await listArchivedCopies(archive.s3, archive.bucket, archive.prefix, target);
-  const checks = await verifyListing(archive, target, listing, clock, (check) => {
-    onCopy?.(check);
-    return check;
-  });
-  return { target, copies: checks, unreadableManifests: listing.unreadableManifests };
 }
 
 export interface PlacesVerifyReport {
@@ -124,10 +108,9 @@ export async function verifyTargetInPlaces(places: readonly ArchivePlace[], targ
   if (!primary) throw new Error('verifyTargetInPlaces: no archive place');
   const copies: PlacedCopyCheck[] = [];
   const unreadableManifests: { place: PlaceName; manifestKey: string }[] = [];
-  const emit = (check: PlacedCopyCheck): PlacedCopyCheck => {
+  const emit = (check: PlacedCopyCheck): void => {
     copies.push(check);
     onCopy?.(check);
-    return check;
   };
   const primaryListing = await listArchivedCopies(primary.s3, primary.bucket, primary.prefix, target);
   unreadableManifests.push(...primaryListing.unreadableManifests.map((manifestKey) => ({ place: primary.name, manifestKey })));
@@ -135,7 +118,7 @@ export async function verifyTargetInPlaces(places: readonly ArchivePlace[], targ
   for (const place of others) {
     const listing = await listArchivedCopies(place.s3, place.bucket, place.prefix, target);
     unreadableManifests.push(...listing.unreadableManifests.map((manifestKey) => ({ place: place.name, manifestKey })));
-    const view = secondaryView(primary, place, listing.copies, new Map());
+    const held = new Set(listing.copies.map((copy) => copy.manifest.objectKey));
     const primaryByKey = new Map(primaryListing.copies.map((copy) => [keyInPlace(copy.manifest.objectKey, primary, place), copy]));
     await verifyListing(place, target, listing, clock, (check, copy) => {
       const original = primaryByKey.get(copy.manifest.objectKey);
@@ -143,10 +126,10 @@ export async function verifyTargetInPlaces(places: readonly ArchivePlace[], targ
       const expected = { sizeBytes: original.manifest.sizeBytes, sha256: original.manifest.sha256 };
       return emit({ ...check, place: place.name, result: check.result === 'missing' ? 'missing' : 'differs', expected, expectedFrom: 'primary' });
     });
-    for (const original of primaryListing.copies) {
-      if (counterpartOf(original, view)) continue;
+    for (const [objectKey, original] of primaryByKey) {
+      if (held.has(objectKey)) continue;
       const { sizeBytes, sha256 } = original.manifest;
-      emit({ objectKey: keyInPlace(original.manifest.objectKey, primary, place), place: place.name, result: 'missing', expected: { sizeBytes, sha256 }, actual: { sizeBytes: null, sha256: null }, expectedFrom: 'primary' });
+      emit({ objectKey, place: place.name, result: 'missing', expected: { sizeBytes, sha256 }, actual: { sizeBytes: null, sha256: null }, expectedFrom: 'primary' });
     }
   }
   return { target, copies, unreadableManifests };
