@@ -2,6 +2,7 @@ import { lifecycleFor } from '../../functions/catalog';
 import { listArchivedCopies, type ArchivedCopy, type ArchiveListing } from '../../functions/archive/listing';
 import { keyInPlace, primaryPlace, secondaryPlace, type ArchivePlace } from '../../functions/archive/places';
 import { secondaryHolding, secondaryView, type SecondaryHolding } from '../../functions/archive/secondary-holding';
+import { archivesCopies } from '../../functions/archive/status';
 import { readVerifications } from '../../functions/archive/verify-records';
 import { readProtections } from '../../functions/archive/prune-protection';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
@@ -212,10 +213,11 @@ interface SecondaryListing {
   readonly onlyThere: readonly ArchivedCopy[];
 }
 
-async function listSecondary(config: OffsiteConfig, target: string, primary: ArchiveListing): Promise<SecondaryListing | undefined> {
-  const place = await secondaryPlace(config);
+async function listSecondary(config: OffsiteConfig, target: TargetConfig, primary: ArchiveListing): Promise<SecondaryListing | undefined> {
+  // Backups the provider holds (vps) and audits have nothing in the secondary.
+  const place = archivesCopies(target) ? await secondaryPlace(config) : undefined;
   if (!place) return undefined;
-  const [listing, records] = await Promise.all([listArchivedCopies(place.s3, place.bucket, place.prefix, target), readVerifications(place.s3, place.bucket, place.prefix, target)]);
+  const [listing, records] = await Promise.all([listArchivedCopies(place.s3, place.bucket, place.prefix, target.name), readVerifications(place.s3, place.bucket, place.prefix, target.name)]);
   const from = primaryPlace(config);
   const view = secondaryView(from, place, listing.copies, records);
   const holdings = new Map(primary.copies.map((copy) => [copy.manifest.objectKey, secondaryHolding(copy, view)]));
@@ -232,7 +234,7 @@ export async function listCommand(config: OffsiteConfig, targetName: string, io:
   // Retention never removes a protected copy, so the listing says which are.
   const copyKeys = listing.copies.map((copy) => copy.manifest.objectKey);
   const protections = await readProtections(archiveClient(config.archive), config.archive.bucket, copyKeys, config.archive.objectLock !== undefined);
-  const secondary = await listSecondary(config, target.name, listing);
+  const secondary = await listSecondary(config, target, listing);
   if (options.json) {
     const protectedKeys = copyKeys.filter((key) => protections.get(key)?.protected === true);
     // With a secondary: each copy says whether the secondary holds it, and `secondary` has what only it holds.

@@ -1,6 +1,7 @@
 // `offsite verify <target> [--json]`: every archived copy of the target, in every place,
 // read back and compared with its manifest (docs/design.md, "Command line").
-import { archivePlaces } from '../../functions/archive/places';
+import { archivePlaces, primaryPlace } from '../../functions/archive/places';
+import { archivesCopies } from '../../functions/archive/status';
 import { verifyTargetInPlaces, type PlacedCopyCheck } from '../../functions/archive/verify';
 import { findTarget } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
@@ -23,7 +24,8 @@ function describe(check: PlacedCopyCheck, namePlace: boolean): string {
 
 export async function verifyCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: { json?: boolean; clock?: Clock } = {}): Promise<CommandResult> {
   const target = findTarget(config, targetName);
-  const places = await archivePlaces(config);
+  // Backups the provider holds (vps) and audits have nothing in the secondary to read.
+  const places = archivesCopies(target) ? await archivePlaces(config) : [primaryPlace(config)];
   const namePlaces = places.length > 1;
   const where = places.map((place) => `${place.url}${target.name}/${namePlaces ? ` (${place.name})` : ''}`).join(' and ');
   io.err(`Verifying the archived copies of ${target.name} in ${where}`);

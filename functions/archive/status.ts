@@ -1,5 +1,6 @@
-// Where each target stands: its newest verified copy against its schedule. `offsite
-// status` prints it; the scheduled freshness check counts the targets that are not ok.
+// Where each target stands: its newest verified copy against its schedule, in each place
+// (the primary, and the secondary when configured). `offsite status` prints it; the
+// scheduled freshness check counts the targets that are not ok.
 import type { OffsiteConfig, TargetConfig } from '../config/schema';
 import { kindOf } from '../kinds/registry';
 import { InvalidInput } from '../shared/errors';
