@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, TimeZone, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,9 +11,9 @@ import { FRESHNESS_ALARM_ENV, FRESHNESS_SCHEDULE, SECONDARY_CATCH_UP_ALARM_ENV, 
 import type { OffsiteConfig } from '../functions/config/schema';
 import type { OffsiteFunction } from './offsite-function';
 
-/** The metrics the jobs publish (EMF, functions/runtime/metrics.ts), dimension Job only. */
-export function jobMetric(job: 'verify' | 'freshness' | 'secondary-catch-up', metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: 'offsite', metricName, dimensionsMap: { Job: job }, statistic, period });
+/** The metrics the jobs publish (EMF, functions/runtime/metrics.ts), dimension Job; with `place`, the verify's per-place count (Job, Place). */
+export function jobMetric(job: 'verify' | 'freshness' | 'secondary-catch-up', metricName: string, statistic: string, period: Duration, place?: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: 'offsite', metricName, dimensionsMap: { Job: job, ...(place ? { Place: place } : {}) }, statistic, period, ...(place ? { label: `${metricName} (${place})` } : {}) });
 }
 
 export interface ArchiveJobsProps {
@@ -49,7 +49,8 @@ export class ArchiveJobs extends Construct {
       alarmName: `${props.namePrefix}-stale-targets`,
       alarmDescription:
         'One or more scheduled targets have no fresh verified copy: the newest is older than one schedule interval plus the poll budget plus one hour (or than freshnessHours), or there is none. ' +
-        'The state reason names them. First: `offsite status` (each target, its newest copy and next run). Then for each: Step Functions console → the backup state machine → Executions (failed? none at all = the schedule did not fire: EventBridge Scheduler → Schedules). ' +
+        'With archive.secondary, a target is behind when either place is. ' +
+        'The state reason names them (and which place is behind). First: `offsite status` (each target, its newest copy and next run). Then for each: Step Functions console → the backup state machine → Executions (failed? none at all = the schedule did not fire: EventBridge Scheduler → Schedules). ' +
         'No data for an hour also alarms: the freshness check itself did not run (CheckFreshness function logs). Clears by itself once every scheduled target has a fresh copy.',
       metric: jobMetric('freshness', 'StaleTargets', 'Maximum', Duration.hours(1)),
       threshold: 1,
@@ -60,8 +61,8 @@ export class ArchiveJobs extends Construct {
     this.badCopiesAlarm = new cloudwatch.Alarm(this, 'BadCopies', {
       alarmName: `${props.namePrefix}-bad-copies`,
       alarmDescription:
-        'The scheduled verify found archived copies that differ from their manifest (size or SHA-256) or are missing; the state reason names them by object key. ' +
-        'First: `offsite verify <target>` to confirm, then S3 console → the archive bucket → the object → Versions (a previous version may still hold the good bytes). ' +
+        'The scheduled verify found archived copies that differ from their manifest (size or SHA-256) or are missing; the state reason names them by object key (and, with archive.secondary, the place: primary or secondary). ' +
+        'First: `offsite verify <target>` to confirm, then S3 console → that place\'s bucket → the object → Versions (a previous version may still hold the good bytes); the other place may hold a good copy. ' +
         'A bad copy no longer counts as verified: `offsite status` shows what the target falls back to. Clears when the next verify finds nothing bad.',
       metric: jobMetric('verify', 'VerifyBadCopies', 'Sum', Duration.days(1)),
       threshold: 1,
@@ -86,6 +87,19 @@ export class ArchiveJobs extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}.Arn>/${records}]`,
       reason: 'PutObject on the per-target verification record documents only (one per target, named at run time); no write to copies or manifests, no delete.',
     });
+    // The secondary's own records, when the function reaches it with its role (an access
+    // key of its own is granted by whoever issued it). Its reads come with `secondary: 'read'`.
+    const secondary = props.config.archive.secondary;
+    if (secondary && secondary.credentials === undefined && secondary.endpoint === undefined) {
+      const objects = `s3:::${secondary.bucket}/${secondary.prefix}_offsite/verification/*`;
+      verify.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`arn:${stack.partition}:${objects}`] }));
+      // cdk-nag names the resource as synthesized: the partition, or its pseudo parameter in an environment-agnostic stack.
+      const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+      Validations.of(verify.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:${objects}]`,
+        reason: "PutObject on the secondary's per-target verification record documents only; no write to its copies or manifests, no delete.",
+      });
+    }
 
     // One role for both schedules, allowed to invoke these two functions only. The grant
     // covers their versions and aliases too (`:*`): that is how Lambda's grantInvoke writes it.

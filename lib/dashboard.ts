@@ -24,6 +24,8 @@ export interface OffsiteDashboardProps {
   readonly audits: readonly AuditedKind[];
   /** The restore drill machines (lib/drills.ts); none when no target has a drill. */
   readonly drills?: readonly DashboardLifecycle[];
+  /** The archive's places (primary, and secondary when configured): with two, the verify's bad copies are graphed per place. */
+  readonly places?: readonly string[];
   readonly dashboardName: string;
 }
 
@@ -89,6 +91,13 @@ export class OffsiteDashboard extends Construct {
         width: 12,
       }),
     );
+    // With a secondary, which place the bad copies are in (the verify publishes the count per Place then).
+    const places = props.places ?? [];
+    if (places.length > 1) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: 'Bad copies found by the verify, per place', left: places.map((place) => jobMetric('verify', 'VerifyBadCopies', 'Sum', DAY, place)), width: 24 }),
+      );
+    }
     const drills = props.drills ?? [];
     // OverdueDrills is the hourly freshness check's count: scheduled drills with no pass within their schedule (names in the alarm's reason).
     const overdue = jobMetric('freshness', 'OverdueDrills', 'Maximum', HOUR);

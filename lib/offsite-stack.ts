@@ -171,6 +171,7 @@ export class OffsiteStack extends Stack {
       dashboardName: namePrefix,
       lifecycles: [...this.lifecycles.values()].map((lifecycle) => ({ stateMachine: lifecycle.stateMachine, stateMachineName: lifecycle.stateMachineName })),
       drills: drills.machines,
+      places: config.archive.secondary ? ['primary', 'secondary'] : ['primary'],
       copyKinds: [...new Set(FUNCTIONS.filter((spec) => spec.archive === 'write' && deployed(spec.kind)).flatMap((spec) => (spec.kind === undefined ? [] : [spec.kind])))],
       audits: KIND_LIST.flatMap((definition) => {
         const metrics = (definition.alarmHints as { readonly audit?: AuditAlarmHints }).audit?.metrics;

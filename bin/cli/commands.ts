@@ -1,6 +1,10 @@
 import { lifecycleFor } from '../../functions/catalog';
-import { listArchivedCopies, type ArchiveListing } from '../../functions/archive/listing';
+import { listArchivedCopies, type ArchivedCopy, type ArchiveListing } from '../../functions/archive/listing';
+import { keyInPlace, primaryPlace, secondaryPlace, type ArchivePlace } from '../../functions/archive/places';
 import type { SecondaryCopyStepResult } from '../../functions/archive/secondary-copy';
+import { secondaryHolding, secondaryView, type SecondaryHolding } from '../../functions/archive/secondary-holding';
+import { archivesCopies } from '../../functions/archive/status';
+import { readVerifications } from '../../functions/archive/verify-records';
 import { readProtections } from '../../functions/archive/prune-protection';
 import { findTarget, loadConfigFile } from '../../functions/config/load';
 import type { OffsiteConfig, TargetConfig } from '../../functions/config/schema';
@@ -221,6 +225,28 @@ export async function restoreCommand(config: OffsiteConfig, targetName: string, 
   return { exitCode: 0 };
 }
 
+/** What the secondary holds of the target's copies, for `list` (undefined without a secondary). */
+interface SecondaryListing {
+  readonly place: ArchivePlace;
+  readonly listing: ArchiveListing;
+  /** Per primary copy key. */
+  readonly holdings: ReadonlyMap<string, SecondaryHolding>;
+  /** Copies the secondary holds whose primary copy is gone (a restore can still use them). */
+  readonly onlyThere: readonly ArchivedCopy[];
+}
+
+async function listSecondary(config: OffsiteConfig, target: TargetConfig, primary: ArchiveListing): Promise<SecondaryListing | undefined> {
+  // Backups the provider holds (vps) and audits have nothing in the secondary.
+  const place = archivesCopies(target) ? await secondaryPlace(config) : undefined;
+  if (!place) return undefined;
+  const [listing, records] = await Promise.all([listArchivedCopies(place.s3, place.bucket, place.prefix, target.name), readVerifications(place.s3, place.bucket, place.prefix, target.name)]);
+  const from = primaryPlace(config);
+  const view = secondaryView(from, place, listing.copies, records);
+  const holdings = new Map(primary.copies.map((copy) => [copy.manifest.objectKey, secondaryHolding(copy, view)]));
+  const counterparts = new Set(primary.copies.map((copy) => keyInPlace(copy.manifest.objectKey, from, place)));
+  return { place, listing, holdings, onlyThere: listing.copies.filter((copy) => !counterparts.has(copy.manifest.objectKey)) };
+}
+
 export async function listCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: { json?: boolean; now?: Date } = {}): Promise<CommandResult & { listing: ArchiveListing }> {
   const target = findTarget(config, targetName);
   const listing = await listArchivedCopies(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, target.name);
@@ -230,32 +256,48 @@ export async function listCommand(config: OffsiteConfig, targetName: string, io:
   // Retention never removes a protected copy, so the listing says which are.
   const copyKeys = listing.copies.map((copy) => copy.manifest.objectKey);
   const protections = await readProtections(archiveClient(config.archive), config.archive.bucket, copyKeys, config.archive.objectLock !== undefined);
+  const secondary = await listSecondary(config, target, listing);
   if (options.json) {
     const protectedKeys = copyKeys.filter((key) => protections.get(key)?.protected === true);
-    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...listing, protected: protectedKeys, ...extra?.json }));
+    // With a secondary: each copy says whether the secondary holds it, and `secondary` has what only it holds.
+    const copies = secondary ? listing.copies.map((copy) => ({ ...copy, secondary: secondary.holdings.get(copy.manifest.objectKey) ?? 'missing' })) : listing.copies;
+    const secondaryJson = secondary
+      ? { secondary: { bucket: secondary.place.bucket, prefix: secondary.place.prefix, copiesOnlyThere: secondary.onlyThere, withoutManifest: secondary.listing.withoutManifest, unreadableManifests: secondary.listing.unreadableManifests } }
+      : {};
+    io.out(JSON.stringify({ target: target.name, bucket: config.archive.bucket, ...listing, copies, protected: protectedKeys, ...secondaryJson, ...extra?.json }));
     return { exitCode: 0, listing };
   }
+  const row = (copy: ArchivedCopy, secondaryCell: string | undefined, key: string): string => {
+    const { manifest } = copy;
+    return [
+      manifest.createdAt.padEnd(26),
+      formatAge(new Date(manifest.createdAt), now).padEnd(6),
+      formatBytes(manifest.sizeBytes).padEnd(11),
+      manifest.sha256,
+      manifest.sourceBackupId,
+      ...(secondaryCell === undefined ? [] : [secondaryCell.padEnd(9)]),
+      key,
+    ].join('  ');
+  };
   if (listing.copies.length === 0) {
     io.out(`No archived copies of ${target.name} in s3://${config.archive.bucket}/${config.archive.prefix}${target.name}/`);
   } else {
-    io.out(['CREATED (vendor)'.padEnd(26), 'AGE'.padEnd(6), 'SIZE'.padEnd(11), 'SHA256'.padEnd(64), 'SOURCE BACKUP', 'KEY'].join('  '));
+    io.out(['CREATED (vendor)'.padEnd(26), 'AGE'.padEnd(6), 'SIZE'.padEnd(11), 'SHA256'.padEnd(64), 'SOURCE BACKUP', ...(secondary ? ['SECONDARY'] : []), 'KEY'].join('  '));
     for (const copy of listing.copies) {
       const { manifest } = copy;
-      io.out(
-        [
-          manifest.createdAt.padEnd(26),
-          formatAge(new Date(manifest.createdAt), now).padEnd(6),
-          formatBytes(manifest.sizeBytes).padEnd(11),
-          manifest.sha256,
-          manifest.sourceBackupId,
-          `${manifest.objectKey}${copy.objectMatchesManifest ? '' : '  (OBJECT MISSING OR WRONG SIZE)'}${protections.get(manifest.objectKey)?.protected ? '  (protected)' : ''}`,
-        ].join('  '),
-      );
+      const holding = secondary ? (secondary.holdings.get(manifest.objectKey) ?? 'missing') : undefined;
+      io.out(row(copy, holding, `${manifest.objectKey}${copy.objectMatchesManifest ? '' : '  (OBJECT MISSING OR WRONG SIZE)'}${protections.get(manifest.objectKey)?.protected ? '  (protected)' : ''}`));
     }
+  }
+  if (secondary && secondary.onlyThere.length > 0) {
+    io.out(`Held only in the secondary (${secondary.place.url}), not in the primary:`);
+    for (const copy of secondary.onlyThere) io.out(row(copy, 'only here', `${copy.manifest.objectKey}${copy.objectMatchesManifest ? '' : '  (OBJECT MISSING OR WRONG SIZE)'}`));
   }
   for (const line of extra?.lines ?? []) io.out(line);
   for (const warning of extra?.warnings ?? []) io.err(warning);
   for (const key of listing.withoutManifest) io.err(`warning: ${key} has no manifest and is not a backup`);
   for (const key of listing.unreadableManifests) io.err(`warning: manifest ${key} cannot be read`);
+  for (const key of secondary?.listing.withoutManifest ?? []) io.err(`warning: ${key} in the secondary has no manifest and is not a backup`);
+  for (const key of secondary?.listing.unreadableManifests ?? []) io.err(`warning: manifest ${key} in the secondary cannot be read`);
   return { exitCode: 0, listing };
 }

@@ -212,7 +212,7 @@ async function secondaryRound(config: ReturnType<typeof useConfig>, io: CliIo, s
 
 /** After the kinds' rounds: every archived copy read back (in both places), and the status table. */
 async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
-  const held = await archiveStatus(config, archiveClient(config.archive), new Date());
+  const held = await archiveStatus(config, [primaryPlace(config)], new Date());
   const archived = held.filter((target) => target.heldBy === 'archive');
   for (const target of archived) {
     io.out(`$ offsite verify ${target.name}`);

@@ -57,8 +57,10 @@ export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec
       description: 'Re-reads the archived copies verified longest ago (SHA-256 and size against the manifest), up to the byte budget per run',
       ...API_CALL,
       // Streams copies through SHA-256 for most of the 15-minute ceiling; the verification
-      // records are written under <prefix>_offsite/verification/ only (lib/archive-jobs.ts).
+      // records are written under <prefix>_offsite/verification/ only (lib/archive-jobs.ts),
+      // in each place.
       archive: 'read',
+      secondary: 'read',
       timeoutSeconds: 900,
       memoryMb: 1024,
       network: 'internet',
@@ -68,9 +70,10 @@ export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec
     {
       id: 'CheckFreshness',
       entry: handler('check-freshness'),
-      description: 'Counts the scheduled targets whose newest verified copy is older than their schedule allows',
+      description: 'Counts the scheduled targets whose newest verified copy (in either place) is older than their schedule allows',
       ...API_CALL,
       archive: 'read',
+      secondary: 'read',
       timeoutSeconds: 300,
       network: 'internet',
       creates: false,

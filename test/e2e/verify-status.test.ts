@@ -103,8 +103,11 @@ describe('offsite verify and offsite status against planted archives', () => {
 
     // Assess
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { target: string; copies: { objectKey: string; result: string; expected: unknown; actual: unknown }[] };
+    const report = JSON.parse(result.stdout) as { target: string; copies: { objectKey: string; place: string; result: string; expected: unknown; actual: unknown }[] };
     expect(report.target).toBe('sound');
+    // Without a secondary every copy is the primary's, and nothing else is added.
+    expect(report.copies.map((copy) => copy.place)).toEqual(['primary', 'primary']);
+    expect(Object.keys(report).sort()).toEqual(['copies', 'target', 'unreadableManifests']);
     expect(report.copies.map((copy) => [copy.objectKey, copy.result]).sort()).toEqual(keys.map((key) => [key, 'ok']).sort());
     expect(report.copies[0]?.actual).toEqual(report.copies[0]?.expected);
   });

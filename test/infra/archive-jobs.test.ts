@@ -104,6 +104,22 @@ describe('scheduled verify', () => {
     expect(resourcesFor(statements, 's3:DeleteObject')).toEqual([]);
   });
 
+  test('with a secondary reached by its role, may also write the secondary\'s verification records and nothing else there', () => {
+    // Prepare
+    const base = testConfig();
+    const withSecondary = synthesize({ ...base, archive: { ...base.archive, secondary: { bucket: 'dr-offsite', prefix: 'mirror/', region: 'eu-central-1' } } }, { bundle: false, id: 'WithSecondary' });
+    const fn = withSecondary.functionOf(jobSpec('VerifyArchive'));
+
+    // Act
+    const statements = withSecondary.statementsOfRole(fn.roleLogicalId);
+
+    // Assess
+    expect(resourcesFor(statements, 's3:PutObject').map(flat)).toEqual([`<${withSecondary.archiveBucketId()}.Arn>/backups/_offsite/verification/*`, 'arn:aws:s3:::dr-offsite/mirror/_offsite/verification/*']);
+    expect(resourcesFor(statements, 's3:DeleteObject')).toEqual([]);
+    const nag = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(withSecondary.app);
+    expect(nag.violations.flatMap((violation) => violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`)).filter((finding) => /VerifyArchive/.test(finding))).toEqual([]);
+  });
+
   test('archive.verify sets its schedule', () => {
     // Prepare
     const base = testConfig();

@@ -46,7 +46,7 @@ test('runs within a byte budget read the copies verified longest ago first, acro
   const oldest = await plant('alpha', '2026-01-01T00:00:00.000Z');
   const middle = await plant('beta', '2026-02-01T00:00:00.000Z');
   const newest = await plant('alpha', '2026-03-01T00:00:00.000Z');
-  const archive = { s3, bucket: BUCKET, prefix: PREFIX };
+  const archive = [{ name: 'primary' as const, s3, bucket: BUCKET, prefix: PREFIX }];
   let now = Date.parse('2026-06-01T00:00:00Z');
   const clock = (): Date => new Date((now += 1000));
 
@@ -56,7 +56,7 @@ test('runs within a byte budget read the copies verified longest ago first, acro
   const second = await verifyOldestFirst(archive, ['alpha', 'beta'], clock, { budgetBytes: 2 * SIZE });
 
   // Assess
-  expect(first).toMatchObject({ checked: 2, ok: 2, remaining: 1, bad: [], unread: [] });
+  expect(first).toMatchObject({ checked: 2, ok: 2, remaining: 1, bad: [], unread: [], notInSecondary: 0 });
   expect([...afterFirst.keys()]).toEqual([oldest]);
   expect(second).toMatchObject({ checked: 2, remaining: 1 });
   expect((await readVerifications(s3, BUCKET, PREFIX, 'alpha')).has(newest)).toBe(true);
@@ -75,11 +75,11 @@ test('a copy that cannot be read is reported unread, and a bad copy found in the
   } as unknown as S3Client;
 
   // Act
-  const summary = await verifyOldestFirst({ s3: failing, bucket: BUCKET, prefix: PREFIX }, ['gamma'], () => new Date('2026-06-02T00:00:00Z'), { budgetBytes: 10 * SIZE });
+  const summary = await verifyOldestFirst([{ name: 'primary', s3: failing, bucket: BUCKET, prefix: PREFIX }], ['gamma'], () => new Date('2026-06-02T00:00:00Z'), { budgetBytes: 10 * SIZE });
 
   // Assess
-  expect(summary.unread).toEqual([{ target: 'gamma', objectKey: unreadable, error: 'SlowDown: slow down' }]);
-  expect(summary.bad).toEqual([{ target: 'gamma', objectKey: rotten, result: 'differs' }]);
+  expect(summary.unread).toEqual([{ place: 'primary', target: 'gamma', objectKey: unreadable, error: 'SlowDown: slow down' }]);
+  expect(summary.bad).toEqual([{ place: 'primary', target: 'gamma', objectKey: rotten, result: 'differs' }]);
   const records = await readVerifications(s3, BUCKET, PREFIX, 'gamma');
   expect(records.get(rotten)?.result).toBe('differs');
   expect(records.has(unreadable)).toBe(false);

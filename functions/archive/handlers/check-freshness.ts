@@ -2,20 +2,20 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
 import { lambdaHandler } from '../../middleware/middleware';
 import { FRESHNESS_ALARM_ENV } from '../freshness-names';
-import { archiveClient } from '../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';
 import { MetricUnit, publishMetrics } from '../../runtime/metrics';
 import { systemClock } from '../../shared/clock';
 import { DRILL_OVERDUE_ALARM_ENV } from '../../drill/jobs';
 import { checkFreshness, overdueDrillReason, overdueReason, raiseAlarm } from '../freshness';
+import { archivePlaces } from '../places';
 
 
-/** CheckFreshness (hourly): how many scheduled targets have no fresh verified copy, one metric, names in the alarm. */
+/** CheckFreshness (hourly): how many scheduled targets have no fresh verified copy (in either place), one metric, names and places in the alarm. */
 export const handler = lambdaHandler(z.looseObject({}), async () => {
   const config = await loadRuntimeConfig();
-  const report = await checkFreshness(config, archiveClient(config.archive), systemClock());
-  logger.info('freshness checked', { checked: report.checked, overdue: report.overdue.map((target) => target.name) });
+  const report = await checkFreshness(config, await archivePlaces(config), systemClock());
+  logger.info('freshness checked', { checked: report.checked, overdue: report.overdue.map((target) => (target.behind ? `${target.name} (${target.behind.map((place) => place.place).join(', ')})` : target.name)) });
   const overdueDrills = report.overdueDrills ?? [];
   publishMetrics({ Job: 'freshness' }, [
     { name: 'StaleTargets', unit: MetricUnit.Count, value: report.overdue.length },

@@ -2,12 +2,12 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
 import { lambdaHandler } from '../../middleware/middleware';
 import { VERIFY_ALARM_ENV } from '../freshness-names';
-import { archiveClient } from '../../runtime/archive-client';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';
 import { MetricUnit, publishMetrics } from '../../runtime/metrics';
 import { systemClock } from '../../shared/clock';
-import { fitList, raiseAlarm } from '../freshness';
+import { badCopiesReason, raiseAlarm } from '../freshness';
+import { archivePlaces } from '../places';
 import { verifyOldestFirst, verifySettings } from '../verify';
 
 /** Time kept back from the 15-minute limit for the copy being read and the records written. */
@@ -15,13 +15,14 @@ const MARGIN_MS = 3 * 60_000;
 const LIMIT_MS = 15 * 60_000;
 const GIB = 1024 ** 3;
 
-/** VerifyArchive (scheduled): re-reads the copies verified longest ago, up to the byte budget, and alarms on any bad one. */
+/** VerifyArchive (scheduled): re-reads the copies verified longest ago in every place, up to the byte budget, and alarms on any bad one. */
 export const handler = lambdaHandler(z.looseObject({}), async () => {
   const config = await loadRuntimeConfig();
   const started = systemClock();
   const settings = verifySettings(config.archive);
+  const places = await archivePlaces(config);
   const summary = await verifyOldestFirst(
-    { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix },
+    places,
     config.targets.map((target) => target.name),
     systemClock,
     { budgetBytes: settings.maxGiBPerRun * GIB, deadline: new Date(started.getTime() + LIMIT_MS - MARGIN_MS) },
@@ -32,15 +33,19 @@ export const handler = lambdaHandler(z.looseObject({}), async () => {
     { name: 'VerifiedBytes', unit: MetricUnit.Bytes, value: summary.bytes },
     { name: 'VerifyBadCopies', unit: MetricUnit.Count, value: summary.bad.length },
   ]);
+  // With a secondary, the bad copies per place too (two metrics more, whatever the fleet):
+  // the dashboard shows which place is rotting. The alarm watches the total.
+  if (places.length > 1) {
+    for (const place of places) publishMetrics({ Job: 'verify', Place: place.name }, [{ name: 'VerifyBadCopies', unit: MetricUnit.Count, value: summary.bad.filter((copy) => copy.place === place.name).length }]);
+  }
   const alarmName = process.env[VERIFY_ALARM_ENV];
   if (summary.bad.length > 0 && alarmName) {
-    const items = summary.bad.map((copy) => `${copy.objectKey} (${copy.result})`);
-    await raiseAlarm(new CloudWatchClient({}), alarmName, fitList(`${summary.bad.length} archived copies failed verification: `, items, '. Run `offsite verify <target>`.'));
+    await raiseAlarm(new CloudWatchClient({}), alarmName, badCopiesReason(summary.bad, places.length > 1));
   }
   // Reads that failed are no verdict: the run fails (visible in its metrics and logs) after
   // what it did find was recorded, published and alarmed on.
   if (summary.unread.length > 0) {
-    throw new Error(`${summary.unread.length} archived copies could not be read and were not verified (tried again next run): ${summary.unread.slice(0, 5).map((copy) => `${copy.objectKey} (${copy.error})`).join('; ')}`);
+    throw new Error(`${summary.unread.length} archived copies could not be read and were not verified (tried again next run): ${summary.unread.slice(0, 5).map((copy) => `${copy.objectKey}${places.length > 1 ? ` in the ${copy.place}` : ''} (${copy.error})`).join('; ')}`);
   }
   return summary;
 });
