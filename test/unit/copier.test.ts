@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -27,6 +28,8 @@ describe('copyToArchive', () => {
   let baseUrl: string;
   let served: { body: Buffer; status?: number; contentLength?: number; headers?: Record<string, string>; stallAfterBytes?: number; neverAnswer?: boolean };
   let connections = 0;
+  /** Called when a connection opened while it was set closes. */
+  let onConnectionClosed: (() => void) | undefined;
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'offsite-copier-'));
@@ -46,8 +49,10 @@ describe('copyToArchive', () => {
       }
       response.end(served.body);
     });
-    http.on('connection', () => {
+    http.on('connection', (socket) => {
       connections += 1;
+      const closed = onConnectionClosed;
+      if (closed) socket.once('close', closed);
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -88,6 +93,43 @@ describe('copyToArchive', () => {
     expect(progress.at(-1)).toBe(served.body.length);
     const manifest = JSON.parse((await readObject(s3, BUCKET, result.manifestKey)).toString('utf8')) as Record<string, unknown>;
     expect(manifest).toMatchObject({ objectKey: 't/multipart.backup', sizeBytes: served.body.length, sha256, contentType: 'application/gzip', sourceSizeBytes: served.body.length });
+  });
+
+  test('lets the download connection go once the body is read, before the upload completes', async () => {
+    // Prepare: 11 MiB, so the held last part and the completion go up after the body has ended.
+    // The completion waits (at most 5 s) for the source to see its connection closed. The
+    // source keeps idle connections for a minute, so neither side's keep-alive timer closes it first.
+    served = { body: randomBytes(11 * 1024 * 1024) };
+    const keepAliveTimeout = http.keepAliveTimeout;
+    http.keepAliveTimeout = 60_000;
+    const sourceClosed = new Promise<'closed'>((resolve) => {
+      onConnectionClosed = () => resolve('closed');
+    });
+    const client = localS3Client(s3Server);
+    let atCompletion: 'closed' | 'still open' | undefined;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CompleteMultipartUploadCommand') {
+          const giveUp = new AbortController();
+          atCompletion = await Promise.race([sourceClosed, delay(5000, 'still open' as const, { signal: giveUp.signal })]);
+          giveUp.abort();
+        }
+        return next(args);
+      },
+      { step: 'finalizeRequest' },
+    );
+
+    // Act
+    try {
+      await copyToArchive(request('t/released.backup', { sizeBytes: served.body.length, checksum: null }, { s3: client }));
+    } finally {
+      http.keepAliveTimeout = keepAliveTimeout;
+      onConnectionClosed = undefined;
+      client.destroy();
+    }
+
+    // Assess
+    expect(atCompletion).toBe('closed');
   });
 
   test('stores the bytes as served even when they are labelled Content-Encoding: gzip', async () => {
