@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { TARGET_KINDS } from '../../functions/kinds/registry';
+import { kindOf, TARGET_KINDS } from '../../functions/kinds/registry';
 import { archiveClient } from '../../functions/runtime/archive-client';
-import { useConfig, type CliIo, type CommandResult } from '../cli/commands';
+import { restoreCommand, restoreDestination, useConfig, type CliIo, type CommandResult } from '../cli/commands';
 import { pruneCommand } from '../cli/prune';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
@@ -210,6 +210,49 @@ async function secondaryRound(config: ReturnType<typeof useConfig>, io: CliIo, s
   }
 }
 
+/** Everything written to `io`, kept to check what a command said (and still shown). */
+function recording(io: CliIo): { readonly io: CliIo; readonly text: () => string } {
+  const lines: string[] = [];
+  return {
+    io: {
+      out: (line) => (lines.push(line), io.out(line)),
+      err: (line) => (lines.push(line), io.err(line)),
+      errStream: io.errStream,
+    },
+    text: () => lines.join('\n'),
+  };
+}
+
+/**
+ * What the second copy is for: the newest primary copy of a target restored from the
+ * archive rots on disk (one byte flipped, size unchanged); verify names it, and a restore
+ * of exactly that copy still succeeds, from the secondary, saying so. It runs last: the
+ * primary copy stays bad, and `status` above showed both places whole.
+ */
+async function fallbackRound(sandbox: SandboxEnvironment, config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
+  const secondary = await secondaryPlace(config);
+  if (!secondary) return;
+  const primary = primaryPlace(config);
+  const restorable = config.targets.filter((target) => kindOf(target).restore?.options.includes('archiveKey') && (target as { schedule?: string }).schedule !== undefined);
+  for (const target of restorable) {
+    const newest = (await listArchivedCopies(primary.s3, primary.bucket, primary.prefix, target.name)).copies[0];
+    if (!newest) continue;
+    const key = newest.manifest.objectKey;
+    await sandbox.s3.rotObject(primary.bucket, key);
+    io.out(`(one byte of the primary copy ${key} flipped on disk, as bit rot would)`);
+    io.out(`$ offsite verify ${target.name}`);
+    const verify = recording(io);
+    const verified = await verifyCommand(config, target.name, verify.io);
+    step(verified.exitCode === 1 && verify.text().includes(key) && verify.text().includes('primary'), `verify ${target.name}: exit 1 naming the rotten primary copy ${key}`);
+    const destination = restoreDestination(target, undefined);
+    io.out(`$ offsite restore ${target.name} --archive-key ${key} --yes`);
+    const restore = recording(io);
+    const restored = await restoreCommand(config, target.name, restore.io, { archiveKey: key, confirm: destination });
+    step(restored.exitCode === 0 && /from the secondary copy/.test(restore.text()), `restore ${target.name} from ${key}: restored from the secondary copy, the primary's failing verification`);
+    io.out('');
+  }
+}
+
 /** After the kinds' rounds: every archived copy read back (in both places), and the status table. */
 async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
   const held = await archiveStatus(config, [primaryPlace(config)], new Date());
@@ -220,7 +263,6 @@ async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, ste
     step(verified.exitCode === 0, `verify ${target.name}: every archived copy matches its manifest`);
   }
   await secondaryRound(config, io, step, archived.map((target) => target.name));
-  // Demonstrations that rely on the second copy (a restore from it) come after this round.
   // Every backup above already ended with its prune; this shows what retention keeps and why.
   for (const target of config.targets.filter((candidate) => 'retention' in candidate && candidate.retention !== undefined)) {
     io.out(`$ offsite prune ${target.name} --dry-run`);
@@ -286,6 +328,7 @@ export async function sandboxCommand(io: CliIo, options: { keep: boolean; serve?
     await remoteRound(config, io, step, remote.target, remote.to);
     io.out('');
     await archiveRound(config, io, step);
+    await fallbackRound(sandbox, config, io, step);
   } catch (error) {
     step(false, `sandbox stopped: ${error instanceof Error ? error.message : String(error)}`);
   }
