@@ -4,6 +4,7 @@ import { verifyTarget, type CopyCheck } from '../../functions/archive/verify';
 import { findTarget } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import { archiveClient } from '../../functions/runtime/archive-client';
+import { primaryPlace } from '../../functions/archive/places';
 import { systemClock, type Clock } from '../../functions/shared/clock';
 import type { CliIo, CommandResult } from './commands';
 import { formatBytes } from './format';
@@ -19,7 +20,7 @@ function describe(check: CopyCheck): string {
 
 export async function verifyCommand(config: OffsiteConfig, targetName: string, io: CliIo, options: { json?: boolean; clock?: Clock } = {}): Promise<CommandResult> {
   const target = findTarget(config, targetName);
-  const archive = { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix };
+  const archive = { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix, kmsKeyArn: primaryPlace(config).kmsKeyArn };
   io.err(`Verifying the archived copies of ${target.name} in s3://${archive.bucket}/${archive.prefix}${target.name}/`);
   const report = await verifyTarget(archive, target.name, options.clock ?? systemClock, options.json ? undefined : (check) => io.out(describe(check)));
   for (const key of report.unreadableManifests) io.err(`warning: manifest ${key} cannot be read; its copy was not verified`);

@@ -29,6 +29,8 @@ export interface ArchiveLocation {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  /** The place's KMS key, the verification records are written with. */
+  readonly kmsKeyArn?: string | undefined;
 }
 
 function isMissing(error: unknown): boolean {
@@ -79,7 +81,7 @@ export async function verifyTarget(archive: ArchiveLocation, target: string, clo
     onCopy?.(check);
   }
   if (listing.copies.length > 0) {
-    await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, results, new Set(listing.copies.map((copy) => copy.manifest.objectKey)));
+    await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, results, new Set(listing.copies.map((copy) => copy.manifest.objectKey)), archive);
   }
   return { target, copies: checks, unreadableManifests: listing.unreadableManifests };
 }
@@ -147,7 +149,7 @@ export async function verifyOldestFirst(archive: ArchiveLocation, targets: reado
     results.set(target, forTarget);
   }
   for (const [target, forTarget] of results) {
-    await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, forTarget, present.get(target) ?? new Set());
+    await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, forTarget, present.get(target) ?? new Set(), archive);
   }
   return { checked, bytes, ok, bad, remaining: queue.length - checked - unread.length, unread };
 }

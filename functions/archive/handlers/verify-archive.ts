@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { lambdaHandler } from '../../middleware/middleware';
 import { VERIFY_ALARM_ENV } from '../freshness-names';
 import { archiveClient } from '../../runtime/archive-client';
+import { primaryPlace } from '../places';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';
 import { MetricUnit, publishMetrics } from '../../runtime/metrics';
@@ -21,7 +22,7 @@ export const handler = lambdaHandler(z.looseObject({}), async () => {
   const started = systemClock();
   const settings = verifySettings(config.archive);
   const summary = await verifyOldestFirst(
-    { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix },
+    { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix, kmsKeyArn: primaryPlace(config).kmsKeyArn },
     config.targets.map((target) => target.name),
     systemClock,
     { budgetBytes: settings.maxGiBPerRun * GIB, deadline: new Date(started.getTime() + LIMIT_MS - MARGIN_MS) },
