@@ -10,7 +10,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveWriter } from '../../functions/archive/archive-writer';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
-import { encryptionParams } from '../../functions/archive/places';
+import { copyTargetBackup } from '../../functions/archive/copy-handler';
+import { ARCHIVE_KMS_KEY_ENV, encryptionParams } from '../../functions/archive/places';
+import { parseConfig } from '../../functions/config/load';
+import type { OffsiteConfig } from '../../functions/config/schema';
+import { archiveClient } from '../../functions/runtime/archive-client';
+import { archiveLocation } from '../../functions/kinds/vps/handlers/clients';
+import { writeRecord } from '../../functions/kinds/vps/records';
+import type { VpsTarget } from '../../functions/kinds/vps/config';
 import { localS3Client } from '../support/harness';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
 
@@ -127,5 +134,82 @@ describe('writes into a place with its own KMS key', () => {
     const creating = sent.filter((request) => CREATING.includes(request.operation));
     expect(creating.length).toBe(4);
     for (const request of creating) expect(encryptionHeaders(request).sse).toBeUndefined();
+  });
+});
+
+describe('the writers of the primary pass its key', () => {
+  let directory: string;
+  let store: LocalS3;
+  const savedEnv = { ...process.env };
+  /** What the configuration's archive client sends: one client per store, shared with the code under test. */
+  const sent: SentRequest[] = [];
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'offsite-archive-encryption-callers-'));
+    store = await startLocalS3({ directory, buckets: [BUCKET] });
+    // The archive client takes the default credential chain, as a function's role does.
+    process.env.AWS_ACCESS_KEY_ID = store.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = store.secretAccessKey;
+    recordRequests(archiveClient({ region: store.region, endpoint: store.endpoint, forcePathStyle: true }), sent);
+  });
+
+  beforeEach(() => {
+    sent.length = 0;
+  });
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    await store.stop();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  function configWith(kms: string): OffsiteConfig {
+    return parseConfig(
+      {
+        archive: { bucket: BUCKET, prefix: 'backups/', region: store.region, endpoint: store.endpoint, forcePathStyle: true, kms },
+        targets: [
+          { name: 'nb', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'o', instanceId: 'nb-1', credentials: { env: 'NB_TOKEN' } },
+          { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { env: 'VPS_TOKEN' } },
+        ],
+      },
+      'test config',
+    );
+  }
+
+  test("a kind's copy into the archive is written under the stack-created key the function finds in its environment", async () => {
+    // Prepare
+    const config = configWith('create');
+    process.env[ARCHIVE_KMS_KEY_ENV] = KEY_ARN;
+    const body = randomBytes(64 * 1024);
+    const prepare = (): Promise<{ source: CopyRequest['source']; expected: CopyRequest['expected']; extension: string; describe: CopyRequest['describe'] }> =>
+      Promise.resolve({
+        source: { where: 'test', open: () => Promise.resolve({ body: Readable.from([body]), contentType: 'application/gzip', contentLength: body.length }) },
+        expected: { sizeBytes: body.length, checksum: createHash('sha256').update(body).digest('hex') },
+        extension: '.backup',
+        describe: { target: 'nb', kind: 'netbox-cloud', sourceBackupId: 'b-1', createdAt: '2026-03-23T01:17:10Z', source: {} },
+      });
+
+    // Act
+    await copyTargetBackup(config, 'netbox-cloud', 'nb', {}, prepare);
+
+    // Assess
+    const creating = sent.filter((request) => CREATING.includes(request.operation));
+    expect(creating.map((request) => request.operation)).toEqual(['PutObjectCommand', 'PutObjectCommand']);
+    for (const request of creating) expect(encryptionHeaders(request)).toEqual({ sse: 'aws:kms', keyId: KEY_ARN, bucketKey: 'true' });
+  });
+
+  test("a VPS backup's record is written under the configured key", async () => {
+    // Prepare
+    const otherKey = KEY_ARN.replace(/key\/.*/, 'key/11111111-2222-3333-4444-555555555555');
+    const config = configWith(otherKey);
+    const target = config.targets.find((candidate) => candidate.name === 'web-01') as VpsTarget;
+    const facts = { backupId: 7, backupType: 'snapshot', providerStatus: 'available', sizeMb: 10, createdAt: '2026-03-23T01:17:10Z', expiresAt: null, description: null, serverName: 'web-01' };
+
+    // Act
+    await writeRecord(archiveLocation(config), target, facts, () => new Date('2026-03-23T02:00:00Z'));
+
+    // Assess
+    const puts = sent.filter((request) => request.operation === 'PutObjectCommand');
+    expect(puts.map(encryptionHeaders)).toEqual([{ sse: 'aws:kms', keyId: otherKey, bucketKey: 'true' }]);
   });
 });
