@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
@@ -23,6 +24,15 @@ export interface ArchiveBucketProps {
    * the bucket exists.
    */
   readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+  /**
+   * The archive under the operator's own KMS key (`archive.kms`): "create" makes a
+   * customer-managed key with yearly rotation, kept when the stack is deleted; an ARN uses
+   * that existing key (its key policy must let this account's IAM policies grant its use).
+   * @default SSE-S3 (S3-managed keys)
+   */
+  readonly kms?: 'create' | string;
+  /** The created key's alias, `alias/<aliasName>`. @default the bucket name */
+  readonly keyAliasName?: string;
 }
 
 function wholeDays(value: number, field: string): number {
@@ -38,6 +48,8 @@ function wholeDays(value: number, field: string): number {
 export class ArchiveBucket extends Construct {
   readonly bucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
+  /** The archive's KMS key, when `kms` is set (created here, or the existing one imported). */
+  readonly encryptionKey: kms.IKey | undefined;
 
   constructor(scope: Construct, id: string, props: ArchiveBucketProps) {
     super(scope, id);
@@ -65,9 +77,26 @@ export class ArchiveBucket extends Construct {
         'This bucket only receives the server access logs of the archive bucket; logging access to the log bucket itself would need yet another bucket (and so on).',
     });
 
+    this.encryptionKey =
+      props.kms === undefined
+        ? undefined
+        : props.kms === 'create'
+          ? new kms.Key(this, 'Key', {
+              description: `offsite: encrypts the archive bucket ${props.bucketName} (copies, manifests, records)`,
+              alias: `alias/${props.keyAliasName ?? props.bucketName}`,
+              enableKeyRotation: true,
+              // Without the key the copies are unreadable forever: never delete it with the stack.
+              removalPolicy: RemovalPolicy.RETAIN,
+            })
+          : kms.Key.fromKeyArn(this, 'Key', props.kms);
+
     this.bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      // Bucket keys: S3 asks KMS for a bucket-level key now and then instead of a data key
+      // per object, so KMS requests (and their cost) stay small however many parts a copy has.
+      ...(this.encryptionKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,

@@ -1,7 +1,8 @@
-import { ArnFormat, Duration, Stack, TimeZone, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -10,6 +11,7 @@ import { Construct } from 'constructs';
 import { FRESHNESS_ALARM_ENV, FRESHNESS_SCHEDULE, SECONDARY_CATCH_UP_ALARM_ENV, VERIFY_ALARM_ENV, verifySettings } from '../functions/archive/freshness-names';
 import type { OffsiteConfig } from '../functions/config/schema';
 import type { OffsiteFunction } from './offsite-function';
+import { grantArchiveKey, grantKeyUse, KMS_DOCUMENT_ACTIONS, secondaryObjectsArn, secondaryObjectsNagId, secondaryOnRoles } from './archive-grants';
 
 /** The metrics the jobs publish (EMF, functions/runtime/metrics.ts), dimension Job; with `place`, the verify's per-place count (Job, Place). */
 export function jobMetric(job: 'verify' | 'freshness' | 'secondary-catch-up', metricName: string, statistic: string, period: Duration, place?: string): cloudwatch.Metric {
@@ -21,6 +23,8 @@ export interface ArchiveJobsProps {
   /** The stack's functions by catalog id (VerifyArchive and CheckFreshness among them). */
   readonly functions: ReadonlyMap<string, OffsiteFunction>;
   readonly bucket: s3.IBucket;
+  /** The archive's KMS key (archive.kms): the verification records are written with it. */
+  readonly encryptionKey?: kms.IKey | undefined;
   readonly topic: sns.ITopic;
   /** Start of schedule and alarm names, e.g. "offsite". */
   readonly namePrefix: string;
@@ -87,18 +91,17 @@ export class ArchiveJobs extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}.Arn>/${records}]`,
       reason: 'PutObject on the per-target verification record documents only (one per target, named at run time); no write to copies or manifests, no delete.',
     });
-    // The secondary's own records, when the function reaches it with its role (an access
-    // key of its own is granted by whoever issued it). Its reads come with `secondary: 'read'`.
-    const secondary = props.config.archive.secondary;
-    if (secondary && secondary.credentials === undefined && secondary.endpoint === undefined) {
-      const objects = `s3:::${secondary.bucket}/${secondary.prefix}_offsite/verification/*`;
-      verify.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [`arn:${stack.partition}:${objects}`] }));
-      // cdk-nag names the resource as synthesized: the partition, or its pseudo parameter in an environment-agnostic stack.
-      const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+    grantArchiveKey(verify, props.encryptionKey, KMS_DOCUMENT_ACTIONS, props.config.archive.region);
+    // The secondary keeps its own records (under its own prefix) when verify reads it there.
+    const secondary = secondaryOnRoles(props.config);
+    if (secondary && (verify.spec.secondary ?? 'none') !== 'none') {
+      const secondaryRecords = '_offsite/verification/*';
+      verify.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [secondaryObjectsArn(stack, secondary, secondaryRecords)] }));
       Validations.of(verify.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${partition}:${objects}]`,
-        reason: "PutObject on the secondary's per-target verification record documents only; no write to its copies or manifests, no delete.",
+        id: secondaryObjectsNagId(secondary, secondaryRecords),
+        reason: "PutObject on the secondary archive's per-target verification record documents only (named at run time); no write to copies or manifests, no delete.",
       });
+      if (secondary.kmsKeyArn) grantKeyUse(verify, secondary.kmsKeyArn, KMS_DOCUMENT_ACTIONS, secondary.region);
     }
 
     // One role for both schedules, allowed to invoke these two functions only. The grant

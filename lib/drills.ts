@@ -6,6 +6,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -21,6 +22,7 @@ import { FanOutStateMachine } from './fleet-fan-out';
 import type { OffsiteFunction } from './offsite-function';
 import { REPO_ROOT } from './offsite-function';
 import { drillSecretPrefixes, secretsUnder, secretsUnderNagId } from './secret-grants';
+import { grantArchiveKey, KMS_DOCUMENT_ACTIONS } from './archive-grants';
 
 export interface DrillsProps {
   readonly config: OffsiteConfig;
@@ -28,6 +30,8 @@ export interface DrillsProps {
   /** The kind's restore state machine and its name, which its drill machine starts as a child execution. */
   readonly restoreStateMachineFor: (kind: TargetConfig['kind']) => { readonly stateMachine: sfn.IStateMachine; readonly stateMachineName: string };
   readonly bucket: s3.IBucket;
+  /** The archive's KMS key (archive.kms): the drill reports are written with it. */
+  readonly encryptionKey?: kms.IKey | undefined;
   readonly topic: sns.ITopic;
   readonly namePrefix: string;
 }
@@ -74,6 +78,7 @@ export class Drills extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.bucket.node.defaultChild as CfnElement)}.Arn>/${reports}]`,
       reason: 'PutObject on drill report documents only (<prefix><target>/drills/<time>.json, named at run time); no write to copies or manifests, no delete.',
     });
+    grantArchiveKey(fn('DrillReport'), props.encryptionKey, KMS_DOCUMENT_ACTIONS, props.config.archive.region);
 
     const lambdas = new Map<string, lambda.IFunction>([...props.functions].map(([functionId, offsite]) => [functionId, offsite.function]));
     const text = readFileSync(join(REPO_ROOT, DRILL_DEFINITION_FILE), 'utf8');

@@ -22,6 +22,7 @@ import { LifecycleStateMachine } from './lifecycle-state-machine';
 import { FanOutStateMachine } from './fleet-fan-out';
 import { OffsiteFunction } from './offsite-function';
 import { kindSecretPrefix, secretPlacementErrors, secretsUnder, secretsUnderNagId } from './secret-grants';
+import { grantArchiveKey, grantSecondary, kmsActionsFor } from './archive-grants';
 
 export interface OffsiteStackProps extends StackProps {
   /** The validated configuration (the same file the CLI reads). */
@@ -65,7 +66,11 @@ export class OffsiteStack extends Stack {
     this.checkDeployable(config);
     const namePrefix = this.stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
 
-    this.archive = new ArchiveBucket(this, 'Archive', { bucketName: config.archive.bucket, ...(config.archive.objectLock ? { objectLock: config.archive.objectLock } : {}) });
+    this.archive = new ArchiveBucket(this, 'Archive', {
+      bucketName: config.archive.bucket,
+      ...(config.archive.objectLock ? { objectLock: config.archive.objectLock } : {}),
+      ...(config.archive.kms ? { kms: config.archive.kms, keyAliasName: `${namePrefix}-archive` } : {}),
+    });
 
     // The functions read the validated configuration from this object (no secrets in it:
     // credentials are references to Secrets Manager). An S3 object has no size cliff (an
@@ -115,6 +120,9 @@ export class OffsiteStack extends Stack {
       if (spec.archiveActions && spec.archiveActions.length > 0) {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...spec.archiveActions], resources: [this.archive.bucket.arnForObjects(`${config.archive.prefix}*`)] }));
       }
+      // The key actions S3 asks KMS for on the function's behalf, from the same `archive` access.
+      grantArchiveKey(fn, this.archive.encryptionKey, kmsActionsFor(spec.archive), config.archive.region);
+      grantSecondary(fn, spec, config);
       this.functions.set(spec.id, fn);
     }
 
@@ -158,12 +166,13 @@ export class OffsiteStack extends Stack {
       })),
     });
 
-    new ArchiveJobs(this, 'ArchiveJobs', { config, functions: this.functions, bucket: this.archive.bucket, topic: this.alarms.topic, namePrefix });
+    new ArchiveJobs(this, 'ArchiveJobs', { config, functions: this.functions, bucket: this.archive.bucket, encryptionKey: this.archive.encryptionKey, topic: this.alarms.topic, namePrefix });
     const drills = new Drills(this, 'Drills', {
       config,
       functions: this.functions,
       restoreStateMachineFor: (kind) => this.lifecycle(lifecycleFor(kind, 'restore').id),
       bucket: this.archive.bucket,
+      encryptionKey: this.archive.encryptionKey,
       topic: this.alarms.topic,
       namePrefix,
     });
@@ -253,6 +262,12 @@ export class OffsiteStack extends Stack {
     if (config.archive.endpoint) {
       Annotations.of(this).addWarning(
         `archive.endpoint (${config.archive.endpoint}) is set: the deployed functions would write to that S3-compatible store, not to the bucket this stack creates. Remove it for the AWS deployment.`,
+      );
+    }
+    const secondaryCredentials = config.archive.secondary?.credentials;
+    if (secondaryCredentials && 'env' in secondaryCredentials) {
+      Annotations.of(this).addWarning(
+        `archive.secondary.credentials.env (${secondaryCredentials.env}) is set; Lambda functions have no such variable. Use { "secret": "<name or ARN>" } for the AWS deployment.`,
       );
     }
     for (const target of config.targets) {

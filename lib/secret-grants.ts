@@ -13,7 +13,8 @@ import { kindOf } from '../functions/kinds/registry';
 
 /** Where one referenced secret must be named, and why. */
 export interface SecretPlacement {
-  readonly target: string;
+  /** The target whose configuration references it; undefined for the archive's own (archive.secondary.credentials). */
+  readonly target: string | undefined;
   /** The configuration field holding the reference, e.g. "auth.password". */
   readonly field: string;
   /** The secret as configured: a name or an ARN. */
@@ -32,6 +33,8 @@ export function secretPrefixOf(config: OffsiteConfig): string {
 
 /** `<prefix><kind>/`: every secret a kind's functions read. */
 export const kindSecretPrefix = (config: OffsiteConfig, kind: TargetKind): string => `${secretPrefixOf(config)}${kind}/`;
+/** `<prefix>archive/`: the secondary archive's access key, which the functions working in the secondary read. */
+export const archiveSecretPrefix = (config: OffsiteConfig): string => `${secretPrefixOf(config)}archive/`;
 /** `<prefix>drill/`: the drills' own tokens (the restored and source NetBox APIs). */
 export const drillSecretPrefix = (config: OffsiteConfig): string => `${secretPrefixOf(config)}drill/`;
 /** `<prefix><kind>/drill/`: drill destinations' credentials, which the kind's functions (restoring onto them) and the drill checks both read. */
@@ -76,6 +79,10 @@ export function secretPlacements(config: OffsiteConfig): SecretPlacement[] {
       }
     }
   }
+  const secondaryCredentials = config.archive.secondary?.credentials;
+  if (secondaryCredentials && 'secret' in secondaryCredentials) {
+    placements.push({ target: undefined, field: 'archive.secondary.credentials.secret', secret: secondaryCredentials.secret, expectedPrefix: archiveSecretPrefix(config), readers: 'the functions working in the secondary archive', drillReads: false });
+  }
   return placements;
 }
 
@@ -103,7 +110,7 @@ function nameOf(secret: string): { name: string; region?: string; account?: stri
 export function secretPlacementErrors(config: OffsiteConfig, stack: { readonly region: string; readonly account: string }): string[] {
   const errors: string[] = [];
   for (const placement of secretPlacements(config)) {
-    const where = `Target "${placement.target}": ${placement.field} is "${placement.secret}"`;
+    const where = `${placement.target === undefined ? '' : `Target "${placement.target}": `}${placement.field} is "${placement.secret}"`;
     const parsed = nameOf(placement.secret);
     if (!parsed) {
       errors.push(`${where}; expected a secret name or a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).`);
@@ -111,7 +118,7 @@ export function secretPlacementErrors(config: OffsiteConfig, stack: { readonly r
     }
     if (!parsed.name.startsWith(placement.expectedPrefix)) {
       errors.push(
-        `${where}; expected a secret named under "${placement.expectedPrefix}" (e.g. "${placement.expectedPrefix}${placement.target}"): ${placement.readers} may read only secrets named ${placement.expectedPrefix}* (secretPrefix "${secretPrefixOf(config)}"). Rename the secret or set secretPrefix.`,
+        `${where}; expected a secret named under "${placement.expectedPrefix}" (e.g. "${placement.expectedPrefix}${placement.target ?? 'secondary'}"): ${placement.readers} may read only secrets named ${placement.expectedPrefix}* (secretPrefix "${secretPrefixOf(config)}"). Rename the secret or set secretPrefix.`,
       );
       continue;
     }

@@ -8,9 +8,12 @@
 // that the bucket is locked. Legal holds and tags are sent with the checksum the SDK adds
 // to operations S3 documents as requiring one (PutObjectLegalHold, PutObjectTagging).
 // The copy itself is streamed by the copier (lib-storage), which sends CRC32 with every
-// part when archive.objectLock is set.
+// part when archive.objectLock is set. A place with its own KMS key (archive.kms) gets the
+// SSE-KMS parameters on every document: the bucket's default encryption would apply them
+// too, but an existing bucket's default may name another key, and the copy must not.
 import { createHash } from 'node:crypto';
 import { DeleteObjectTaggingCommand, PutObjectCommand, PutObjectLegalHoldCommand, PutObjectTaggingCommand, type S3Client, type Tag } from '@aws-sdk/client-s3';
+import { encryptionParams, type WriteEncryption } from './places';
 
 export interface ArchiveWriter {
   /** Writes a whole object (a manifest, record or report) with its Content-MD5. */
@@ -26,9 +29,14 @@ export function contentMd5(body: string): string {
   return createHash('md5').update(body, 'utf8').digest('base64');
 }
 
-export function archiveWriter(s3: S3Client, bucket: string): ArchiveWriter {
+/**
+ * The writer for one bucket. `encryption`: the place the documents go to (its `kmsKeyArn`)
+ * or `encryptionParams(place)`; absent, the bucket's default encryption applies.
+ */
+export function archiveWriter(s3: S3Client, bucket: string, encryption?: WriteEncryption | { readonly kmsKeyArn?: string | undefined }): ArchiveWriter {
+  const sse = encryption === undefined ? {} : 'kmsKeyArn' in encryption ? encryptionParams(encryption) : encryption;
   const putDocument = async (key: string, body: string, contentType: string): Promise<void> => {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentMD5: contentMd5(body) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentMD5: contentMd5(body), ...sse }));
   };
   return {
     putDocument,

@@ -11,6 +11,7 @@ import { parseVendorChecksum } from './checksum';
 import { checkDownloadUrl, guardedLookup, type DownloadHostPolicy, type ResolveHost } from './download-guard';
 import { manifestKeyFor, type Manifest } from './manifest';
 import { PartUpload, partChecksum, payloadCanGoUnsigned } from './part-upload';
+import type { WriteEncryption } from './places';
 
 /** Where the bytes come from: a URL plus headers, resolved inside the copy function. */
 export interface UrlSource {
@@ -69,6 +70,8 @@ export interface CopyRequest {
    * not an aws-chunked trailer that such stores refuse; s3rver ignores it.
    */
   readonly checksumAlgorithm?: 'CRC32';
+  /** SSE-KMS of the copy and its manifest (encryptionParams of the place written to); absent: the bucket's default. */
+  readonly encryption?: WriteEncryption;
 }
 
 export interface CopyResult {
@@ -363,6 +366,7 @@ async function copyOpened(
     partsInFlight: request.queueSize ?? PARTS_IN_FLIGHT,
     checksum: await partChecksum(request.s3, request.checksumAlgorithm),
     unsignedPayload: await payloadCanGoUnsigned(request.s3),
+    ...(request.encryption ? { encryption: request.encryption } : {}),
   });
   let objectCompleted = false;
   try {
@@ -389,7 +393,7 @@ async function copyOpened(
       contentType,
     };
     const manifestKey = manifestKeyFor(request.objectKey);
-    await archiveWriter(request.s3, request.bucket).putJson(manifestKey, manifest);
+    await archiveWriter(request.s3, request.bucket, request.encryption).putJson(manifestKey, manifest);
     return { objectKey: request.objectKey, manifestKey, sizeBytes: verifier.bytes, sha256: verifier.sha256Hex, sourceChecksumVerified: manifest.sourceChecksumVerified };
   } catch (error) {
     abort.abort();

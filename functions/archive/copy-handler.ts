@@ -4,13 +4,13 @@ import type { OffsiteConfig } from '../config/schema';
 import { lambdaHandler } from '../middleware/middleware';
 import { systemClock } from '../shared/clock';
 import type { TargetKind, TargetOfKind } from '../kinds/registry';
-import { archiveClient } from '../runtime/archive-client';
 import { loadRuntimeConfig } from '../runtime/config-source';
 import { logger } from '../runtime/logger';
 import { MetricUnit, publishMetrics } from '../runtime/metrics';
 import { copyCancellationSignal, copyProgressListener } from '../runtime/progress';
 import { copyToArchive, type CopyProgress, type CopyResult } from './copier';
 import { archiveKeyFor } from './manifest';
+import { encryptionParams, primaryPlace } from './places';
 import type { PreparedDownload } from './prepared-download';
 
 
@@ -36,17 +36,19 @@ export async function copyTargetBackup<K extends TargetKind>(config: OffsiteConf
   const objectKey = archiveKeyFor(config.archive.prefix, target.name, prepared.describe.createdAt, prepared.describe.sourceBackupId, prepared.extension);
   logger.info('copying backup to archive', { target: target.name, sourceBackupId: prepared.describe.sourceBackupId, objectKey });
   const started = Date.now();
+  const primary = primaryPlace(config);
   const result = await copyToArchive({
     source: prepared.source,
     expected: prepared.expected,
-    s3: archiveClient(config.archive),
-    bucket: config.archive.bucket,
+    s3: primary.s3,
+    bucket: primary.bucket,
     objectKey,
     describe: prepared.describe,
     clock: systemClock,
     onProgress: progressReporter(target.name, objectKey),
     signal: copyCancellationSignal(),
     ...(config.archive.objectLock ? { checksumAlgorithm: 'CRC32' as const } : {}),
+    encryption: encryptionParams(primary),
   });
   const seconds = Math.max(0.001, (Date.now() - started) / 1000);
   logger.info('backup archived and verified', { ...result, seconds });

@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { isLoopback } from '../config/common';
+import type { WriteEncryption } from './places';
 
 export interface PartUploadOptions {
   readonly s3: S3Client;
@@ -26,6 +27,8 @@ export interface PartUploadOptions {
    * Only where the payload is protected without it (see payloadCanGoUnsigned).
    */
   readonly unsignedPayload: boolean;
+  /** SSE-KMS for the object (encryptionParams of its place), sent where S3 takes it: CreateMultipartUpload or the single PutObject. */
+  readonly encryption?: WriteEncryption;
 }
 
 /**
@@ -141,10 +144,10 @@ export class PartUpload {
   async complete(): Promise<void> {
     this.throwIfFailed();
     this.state = 'completing';
-    const { s3, bucket, key, contentType, checksum } = this.options;
+    const { s3, bucket, key, contentType, checksum, encryption } = this.options;
     if (this.partNumber === 0) {
       const body = this.current ? this.current.subarray(0, this.filled) : Buffer.alloc(0);
-      const command = new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType, ...checksumFields(checksum, body) });
+      const command = new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType, ...checksumFields(checksum, body), ...encryption });
       if (this.options.unsignedPayload) command.middlewareStack.add(unsignedPayload, UNSIGNED_PAYLOAD);
       await s3.send(command, { abortSignal: this.stop.signal });
     } else {
@@ -224,10 +227,10 @@ export class PartUpload {
   }
 
   private started(): Promise<string> {
-    const { s3, bucket, key, contentType, checksum } = this.options;
+    const { s3, bucket, key, contentType, checksum, encryption } = this.options;
     // Not stopped by abort(): the upload it creates must be known, to be aborted.
     this.uploadId ??= s3
-      .send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...(checksum ? { ChecksumAlgorithm: checksum } : {}) }))
+      .send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType, ...(checksum ? { ChecksumAlgorithm: checksum } : {}), ...encryption }))
       .then((created) => {
         if (!created.UploadId) throw new Error(`CreateMultipartUpload for ${key} answered without an UploadId`);
         return created.UploadId;

@@ -100,7 +100,14 @@ export function keyInPlace(objectKey: string, from: Pick<ArchivePlace, 'prefix'>
   return `${to.prefix}${objectKey.slice(from.prefix.length)}`;
 }
 
+/** The SSE-KMS fields of a PutObject or CreateMultipartUpload; empty: the bucket's default encryption. */
+export interface WriteEncryption {
+  readonly ServerSideEncryption?: 'aws:kms';
+  readonly SSEKMSKeyId?: string;
+  readonly BucketKeyEnabled?: boolean;
+}
+
 /** What a write into this place sends to have it encrypted with the place's key. */
-export function encryptionParams(place: Pick<ArchivePlace, 'kmsKeyArn'>): { ServerSideEncryption?: 'aws:kms'; SSEKMSKeyId?: string; BucketKeyEnabled?: boolean } {
+export function encryptionParams(place: { readonly kmsKeyArn?: string | undefined }): WriteEncryption {
   return place.kmsKeyArn ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: place.kmsKeyArn, BucketKeyEnabled: true } : {};
 }

@@ -12,13 +12,13 @@ import { archiveWriter } from './archive-writer';
 import { feed, partSizeFor, StreamVerifier } from './copier';
 import { listArchivedCopies, type ArchivedCopy } from './listing';
 import { manifestKeyFor, manifestSchema, type Manifest } from './manifest';
-import { keyInPlace, type ArchivePlace } from './places';
+import { encryptionParams, keyInPlace, type ArchivePlace } from './places';
 import { PartUpload, partChecksum, payloadCanGoUnsigned } from './part-upload';
 
 /** The place a copy is read from. */
 export type SourcePlace = Pick<ArchivePlace, 's3' | 'bucket' | 'prefix'>;
-/** The place a copy is written to: a locked one gets a checksum on every write. */
-export type DestinationPlace = Pick<ArchivePlace, 's3' | 'bucket' | 'prefix' | 'objectLock'>;
+/** The place a copy is written to: a locked one gets a checksum on every write, one with a key SSE-KMS under it. */
+export type DestinationPlace = Pick<ArchivePlace, 's3' | 'bucket' | 'prefix' | 'objectLock'> & { readonly kmsKeyArn?: string | undefined };
 
 /** The secondary's manifest: the primary's, with the secondary's key, when it was copied, and where from. */
 export type SecondaryManifest = Manifest & { readonly copiedFrom: { readonly bucket: string; readonly objectKey: string } };
@@ -169,6 +169,7 @@ export async function copyToSecondary(request: SecondaryCopyRequest): Promise<Se
     // A locked secondary refuses a write without a checksum (as the copier does for a locked primary).
     checksum: await partChecksum(to.s3, to.objectLock ? 'CRC32' : undefined),
     unsignedPayload: await payloadCanGoUnsigned(to.s3),
+    encryption: encryptionParams(to),
   });
   let objectCompleted = false;
   try {
@@ -185,7 +186,7 @@ export async function copyToSecondary(request: SecondaryCopyRequest): Promise<Se
       copiedAt: request.clock().toISOString(),
       copiedFrom: { bucket: from.bucket, objectKey },
     };
-    await archiveWriter(to.s3, to.bucket).putJson(secondaryManifestKey, secondaryManifest);
+    await archiveWriter(to.s3, to.bucket, to).putJson(secondaryManifestKey, secondaryManifest);
     return { ...result, alreadyThere: false };
   } catch (error) {
     abort.abort();

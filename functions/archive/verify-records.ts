@@ -63,11 +63,12 @@ export async function recordVerifications(
   target: string,
   results: ReadonlyMap<string, Verification>,
   present: ReadonlySet<string>,
+  encryption?: { readonly kmsKeyArn?: string | undefined },
 ): Promise<void> {
   const records = await readVerifications(s3, bucket, prefix, target);
   for (const [key, verification] of results) records.set(key, verification);
   const copies = Object.fromEntries([...records].filter(([key]) => present.has(key)).sort(([a], [b]) => a.localeCompare(b)));
-  await archiveWriter(s3, bucket).putJson(verificationKeyFor(prefix, target), { formatVersion: 1, target, copies });
+  await archiveWriter(s3, bucket, encryption).putJson(verificationKeyFor(prefix, target), { formatVersion: 1, target, copies });
 }
 
 /** A copy counts as verified unless its latest re-read (of this manifest's bytes) found it bad. */

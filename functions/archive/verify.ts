@@ -26,6 +26,8 @@ export interface ArchiveLocation {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  /** The place's KMS key, the verification records are written with. */
+  readonly kmsKeyArn?: string | undefined;
 }
 
 function isMissing(error: unknown): boolean {
@@ -85,7 +87,7 @@ async function verifyListing(archive: ArchiveLocation, target: string, listing: 
     onCheck(check, copy);
   }
   if (listing.copies.length > 0) {
-    await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, results, new Set(listing.copies.map((copy) => copy.manifest.objectKey)));
+    await recordVerifications(archive.s3, archive.bucket, archive.prefix, target, results, new Set(listing.copies.map((copy) => copy.manifest.objectKey)), archive);
   }
 }
 
@@ -227,7 +229,7 @@ export async function verifyOldestFirst(places: readonly VerifyPlace[], targets:
   }
   for (const [place, forPlace] of results) {
     for (const [target, forTarget] of forPlace) {
-      await recordVerifications(place.s3, place.bucket, place.prefix, target, forTarget, present.get(place)?.get(target) ?? new Set());
+      await recordVerifications(place.s3, place.bucket, place.prefix, target, forTarget, present.get(place)?.get(target) ?? new Set(), place);
     }
   }
   return { checked, bytes, ok, bad, remaining: queue.length - checked - unread.length, unread, notInSecondary };

@@ -4,6 +4,7 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { archiveWriter } from '../archive/archive-writer';
+import type { WriteEncryption } from '../archive/places';
 import type { DrillPlan } from './plan';
 import type { DrillCheckResult } from './rules';
 
@@ -124,9 +125,9 @@ export function drillReportKey(prefix: string, target: string, startedAt: string
   return `${drillFolder(prefix, target)}${new Date(startedAt).toISOString().replace(/:/g, '-')}.json`;
 }
 
-export async function writeDrillReport(s3: S3Client, bucket: string, prefix: string, report: DrillReport): Promise<string> {
+export async function writeDrillReport(s3: S3Client, bucket: string, prefix: string, report: DrillReport, encryption?: WriteEncryption): Promise<string> {
   const key = drillReportKey(prefix, report.target, report.startedAt);
-  await archiveWriter(s3, bucket).putJson(key, report);
+  await archiveWriter(s3, bucket, encryption).putJson(key, report);
   return key;
 }
 

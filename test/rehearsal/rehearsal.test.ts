@@ -212,6 +212,36 @@ describe('the rehearsal catches a permission the stack lacks', () => {
     expect(run.problems).toEqual([expect.stringMatching(/^denied: NetboxCloudCopyToArchiveFunction\w+ \(role \S+\) may not s3:PutObject on arn:aws:s3:::offsite-sandbox\/backups\/netbox-sandbox\/\S+: ImplicitlyDenied$/)]);
   });
 
+  test('without the copy function\'s KMS grant, the backup fails naming the function, kms:GenerateDataKey and the archive key', async () => {
+    // Prepare
+    let removed = 0;
+    const stack = await rehearsal.variant((template) => {
+      removed = withoutStatement(template, 'NetboxCloudCopyToArchive', 'kms:GenerateDataKey');
+    });
+
+    // Act
+    const run = await stack.run('netbox-cloud-backup', { target: SANDBOX_NETBOX_TARGET });
+
+    // Assess
+    expect(removed).toBe(1);
+    expect(run.outcome.succeeded).toBe(false);
+    expect(run.problems).toEqual([expect.stringMatching(/^denied: NetboxCloudCopyToArchiveFunction\w+ \(role \S+\) may not kms:GenerateDataKey on arn:aws:kms:eu-west-1:123456789012:key\/rehearsal-key-archivekey\w+: ImplicitlyDenied$/)]);
+  });
+
+  test('without the verify job\'s kms:Decrypt, the scheduled verify cannot read a copy, naming the action and the key', async () => {
+    // Prepare
+    const stack = await rehearsal.variant((template) => {
+      withoutStatement(template, 'VerifyArchive', 'kms:Decrypt');
+    });
+
+    // Act
+    const run = await stack.fire('-verify');
+
+    // Assess
+    expect(run.outcome.succeeded).toBe(false);
+    expect(run.problems).toContainEqual(expect.stringMatching(/^denied: VerifyArchiveFunction\w+ \(role \S+\) may not kms:Decrypt on arn:aws:kms:eu-west-1:123456789012:key\/rehearsal-key-archivekey\w+: ImplicitlyDenied$/));
+  });
+
   test('without the state machine\'s InvokeFunction grant, the first Task fails naming the machine, the action and the function', async () => {
     // Prepare
     const stack = await rehearsal.variant((template) => {

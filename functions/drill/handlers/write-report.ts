@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { lambdaHandler } from '../../middleware/middleware';
 import { archiveClient } from '../../runtime/archive-client';
+import { encryptionParams, primaryPlace } from '../../archive/places';
 import { loadRuntimeConfig } from '../../runtime/config-source';
 import { logger } from '../../runtime/logger';
 import { MetricUnit, publishMetrics } from '../../runtime/metrics';
@@ -21,7 +22,7 @@ export const handler = lambdaHandler(
   async (event) => {
     const config = await loadRuntimeConfig();
     const report = buildDrillReport({ ...(event as unknown as DrillResult), execution: event.executionName }, systemClock());
-    const key = await writeDrillReport(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, report);
+    const key = await writeDrillReport(archiveClient(config.archive), config.archive.bucket, config.archive.prefix, report, encryptionParams(primaryPlace(config)));
     logger.info('drill reported', { target: report.target, outcome: report.outcome, key, failedChecks: report.failedChecks });
     publishMetrics({ Drill: report.kind }, [
       { name: 'DrillPassed', unit: MetricUnit.Count, value: report.outcome === 'passed' ? 1 : 0 },

@@ -18,6 +18,8 @@ export interface ArchiveLocation {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  /** The archive's own KMS key (archive.kms), the records are written with. */
+  readonly kmsKeyArn?: string | undefined;
 }
 
 export interface RecordedBackup {
@@ -65,7 +67,7 @@ export async function writeRecord(archive: ArchiveLocation, target: VpsTarget, f
   const record = recordFor(target, facts, clock);
   const manifestKey = recordKeyFor(archive.prefix, target.name, facts);
   const body = `${JSON.stringify(record, null, 2)}\n`;
-  await archiveWriter(archive.s3, archive.bucket).putDocument(manifestKey, body, 'application/json');
+  await archiveWriter(archive.s3, archive.bucket, archive).putDocument(manifestKey, body, 'application/json');
   return {
     storage: 'provider',
     manifestKey,

@@ -35,6 +35,10 @@ export interface AwsProxyOptions {
    */
   readonly storeFor: (bucket: string) => { readonly endpoint: string; readonly keepSignature: boolean } | undefined;
   readonly bucketPolicyFor: (bucket: string) => PolicyDocument | undefined;
+  /** The KMS key a bucket's default encryption names (SSE-KMS), if any. */
+  readonly bucketKeyFor: (bucket: string) => string | undefined;
+  /** A KMS key's key policy, which KMS requires to allow the call too. */
+  readonly keyPolicyFor: (keyArn: string) => PolicyDocument | undefined;
   readonly alarmExists: (name: string) => boolean;
 }
 
@@ -145,6 +149,31 @@ export function s3Checks(method: string, url: URL, headers: IncomingMessage['hea
   }
 }
 
+/**
+ * What S3 asks KMS for, on the caller's behalf and with the caller's permissions, to serve
+ * an object request in a bucket (or with headers) naming a KMS key: a data key for a
+ * PutObject or a CreateMultipartUpload, the decryption of that data key to complete a
+ * multipart upload and to read an object (GetObject; HeadObject needs none). The key is
+ * the one the request names (x-amz-server-side-encryption-aws-kms-key-id), else the
+ * bucket's default; every object the rehearsal reads was written under that default.
+ */
+export function kmsChecks(method: string, url: URL, headers: IncomingMessage['headers'], bucketKey: string | undefined, region: string): Check[] {
+  const [, bucketSegment = '', ...keySegments] = url.pathname.split('/');
+  if (keySegments.length === 0 || keySegments.join('/') === '') return [];
+  const query = url.searchParams;
+  const subresource = ['tagging', 'retention', 'legal-hold', 'attributes', 'acl'].some((name) => query.has(name));
+  if (subresource) return [];
+  const named = headers['x-amz-server-side-encryption'] === 'aws:kms' ? headers['x-amz-server-side-encryption-aws-kms-key-id'] : undefined;
+  const key = typeof named === 'string' && named !== '' ? named : bucketKey;
+  if (key === undefined) return [];
+  const kms = (action: string): Check => ({ action, resource: key, context: { 'kms:ViaService': `s3.${region}.amazonaws.com` }, bucket: decodeURIComponent(bucketSegment) });
+  if (method === 'PUT' && !query.has('uploadId')) return [kms('kms:GenerateDataKey')];
+  if (method === 'POST' && query.has('uploads')) return [kms('kms:GenerateDataKey')];
+  if (method === 'POST' && query.has('uploadId')) return [kms('kms:Decrypt')];
+  if (method === 'GET' && !query.has('uploadId')) return [kms('kms:Decrypt')];
+  return [];
+}
+
 /** An aws-chunked body (`<hex size>[;chunk-signature=…]\r\n<bytes>\r\n` … `0\r\n<trailers>\r\n`): its bytes and its trailing headers. */
 export function decodeAwsChunked(body: Buffer): { payload: Buffer; trailers: Record<string, string> } {
   const parts: Buffer[] = [];
@@ -193,7 +222,8 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
 
   async function authorize(caller: Caller, checks: readonly Check[]): Promise<Check | undefined> {
     for (const check of checks) {
-      const resourcePolicy = check.bucket === undefined ? undefined : options.bucketPolicyFor(check.bucket);
+      // A KMS call is decided with the key's policy (the stack's key lets the account's IAM policies decide), not the bucket's.
+      const resourcePolicy = check.action.startsWith('kms:') ? options.keyPolicyFor(check.resource) : check.bucket === undefined ? undefined : options.bucketPolicyFor(check.bucket);
       const decision = await evaluate({ caller: caller.caller, role: caller.role, action: check.action, resource: check.resource, ...(check.context ? { context: check.context } : {}), ...(resourcePolicy ? { resourcePolicy } : {}) }, account);
       decisions.push(decision);
       if (!decision.allowed) return check;
@@ -247,7 +277,7 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     const bucket = checks[0]?.bucket ?? '';
     const unknown = checks.find((check) => check.action.includes('Unknown'));
     if (unknown) findings.push({ caller: caller.caller, problem: `an S3 request the rehearsal cannot map to an IAM action: ${unknown.action} on ${unknown.resource}` });
-    const denied = await authorize(caller, checks);
+    const denied = await authorize(caller, [...checks, ...kmsChecks(request.method ?? 'GET', url, request.headers, options.bucketKeyFor(bucket), region)]);
     if (denied) return deny(response, caller, denied, false);
     const store = options.storeFor(bucket);
     if (!store) {

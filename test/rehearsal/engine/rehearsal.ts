@@ -47,7 +47,11 @@ export interface StackUnderRehearsal {
 
 export interface Rehearsal {
   readonly sandbox: SandboxEnvironment;
-  /** The sandbox's targets on a bucket without Object Lock. */
+  /**
+   * The sandbox's targets on a bucket without Object Lock, encrypted with a KMS key the
+   * stack creates (archive.kms "create"): every object read and write is also decided as
+   * the KMS actions S3 asks for on the caller's behalf (kmsChecks in aws-proxy.ts).
+   */
   readonly unlocked: StackUnderRehearsal;
   /** The same targets on a bucket with Object Lock (GOVERNANCE, 1 day), in moto's S3, which enforces it. */
   readonly locked: StackUnderRehearsal;
@@ -168,6 +172,8 @@ export async function startRehearsal(): Promise<Rehearsal> {
     secretFor: (secretId) => [...secrets.values()].find((secret) => secret.name === secretId || secret.arn === secretId),
     storeFor: (bucket) => (bucket === LOCKED_BUCKET ? { endpoint: moto.endpoint, keepSignature: true } : { endpoint: sandbox.s3.endpoint, keepSignature: false }),
     bucketPolicyFor: (bucket) => models.map((model) => model.bucketPolicies.get(bucket)).find((policy) => policy !== undefined),
+    bucketKeyFor: (bucket) => models.map((model) => model.bucketKeys.get(bucket)).find((key) => key !== undefined),
+    keyPolicyFor: (keyArn) => models.map((model) => model.keyPolicies.get(keyArn)).find((policy) => policy !== undefined),
     alarmExists: (name) => models.some((model) => model.alarmNames.has(name)),
   });
   const pool = new LambdaPool({ region: REGION, awsEndpoint: proxy.endpoint });
@@ -187,7 +193,7 @@ export async function startRehearsal(): Promise<Rehearsal> {
     const { targets } = deployed;
     const unlockedPath = join(directory, 'offsite.config.json');
     const lockedPath = join(directory, 'offsite.locked.config.json');
-    await writeFile(unlockedPath, JSON.stringify({ ...sandboxConfig, archive, targets }, null, 2));
+    await writeFile(unlockedPath, JSON.stringify({ ...sandboxConfig, archive: { ...archive, kms: 'create' }, targets }, null, 2));
     await writeFile(lockedPath, JSON.stringify({ ...sandboxConfig, archive: { ...archive, bucket: LOCKED_BUCKET, objectLock: { mode: 'GOVERNANCE', days: 1 } }, targets }, null, 2));
 
     const outdir = join(directory, 'cdk.out');

@@ -78,6 +78,10 @@ export interface StackModel {
   readonly schedules: readonly ScheduleModel[];
   /** Bucket name → its bucket policy. */
   readonly bucketPolicies: ReadonlyMap<string, PolicyDocument>;
+  /** Bucket name → the KMS key ARN its default encryption (SSE-KMS) names. */
+  readonly bucketKeys: ReadonlyMap<string, string>;
+  /** KMS key ARN → its key policy (KMS allows nothing its key policy does not, whatever the caller's IAM policies say). */
+  readonly keyPolicies: ReadonlyMap<string, PolicyDocument>;
   readonly alarmNames: ReadonlySet<string>;
   functionByArn(arn: string): FunctionModel | undefined;
   stateMachineByArn(arn: string): StateMachineModel | undefined;
@@ -315,6 +319,16 @@ export function readStack(template: Template, deployment: Deployment, cloudAssem
   for (const [, resource] of ofType('AWS::S3::BucketPolicy')) {
     bucketPolicies.set(resolver.string(resource.Properties?.Bucket ?? ''), resolver.value(resource.Properties?.PolicyDocument ?? null) as unknown as PolicyDocument);
   }
+  const bucketKeys = new Map<string, string>();
+  for (const [logicalId, resource] of ofType('AWS::S3::Bucket')) {
+    const rules = (resource.Properties?.BucketEncryption as { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { SSEAlgorithm?: Json; KMSMasterKeyID?: Json } }[] } | undefined)?.ServerSideEncryptionConfiguration ?? [];
+    const kms = rules.map((rule) => rule.ServerSideEncryptionByDefault).find((byDefault) => byDefault?.SSEAlgorithm === 'aws:kms' && byDefault.KMSMasterKeyID !== undefined);
+    if (kms?.KMSMasterKeyID !== undefined) bucketKeys.set(resolver.ref(logicalId), resolver.string(kms.KMSMasterKeyID));
+  }
+  const keyPolicies = new Map<string, PolicyDocument>();
+  for (const [logicalId, resource] of ofType('AWS::KMS::Key')) {
+    keyPolicies.set(resolver.getAtt(logicalId, 'Arn'), resolver.value(resource.Properties?.KeyPolicy ?? null) as unknown as PolicyDocument);
+  }
   const alarmNames = new Set(ofType('AWS::CloudWatch::Alarm').map(([logicalId]) => resolver.ref(logicalId)));
 
   return {
@@ -323,6 +337,8 @@ export function readStack(template: Template, deployment: Deployment, cloudAssem
     stateMachines,
     schedules,
     bucketPolicies,
+    bucketKeys,
+    keyPolicies,
     alarmNames,
     functionByArn: (arn) => [...functions.values()].find((fn) => fn.arn === arn),
     stateMachineByArn: (arn) => [...stateMachines.values()].find((machine) => machine.arn === arn),

@@ -1,5 +1,6 @@
 import { DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { archiveWriter } from '../../../archive/archive-writer';
+import { primaryPlace } from '../../../archive/places';
 import { z } from 'zod';
 import { findTargetOfKind } from '../../../config/load';
 import type { OffsiteConfig } from '../../../config/schema';
@@ -44,7 +45,7 @@ export async function netboxClientFor(target: NetboxProxboxTarget): Promise<Netb
 export function s3AuditStore(config: OffsiteConfig): AuditStore {
   const s3 = archiveClient(config.archive);
   const Bucket = config.archive.bucket;
-  const writer = archiveWriter(s3, Bucket);
+  const writer = archiveWriter(s3, Bucket, primaryPlace(config));
   return {
     async putJson(key, document) {
       await writer.putJson(key, document, { compact: true });

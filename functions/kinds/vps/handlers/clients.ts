@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { findTargetOfKind } from '../../../config/load';
 import type { OffsiteConfig } from '../../../config/schema';
 import { archiveClient } from '../../../runtime/archive-client';
+import { primaryPlace } from '../../../archive/places';
 import { loadRuntimeConfig } from '../../../runtime/config-source';
 import { resolveTargetCredential } from '../../../runtime/credentials';
 import { pollStateSchema } from '../../../shared/poll';
@@ -63,7 +64,7 @@ export async function vpsClientFor(target: VpsTarget): Promise<VpsClient> {
 }
 
 export function archiveLocation(config: OffsiteConfig): ArchiveLocation {
-  return { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix };
+  return { s3: archiveClient(config.archive), bucket: config.archive.bucket, prefix: config.archive.prefix, kmsKeyArn: primaryPlace(config).kmsKeyArn };
 }
 
 /** The configured VPS target of that name, the configuration, and a client for it. */
