@@ -50,6 +50,12 @@ export interface SandboxKind<Simulator, Options> {
   readonly tryCommands: readonly string[];
   /** The restore `npm start` repeats in remote mode, and `--serve` suggests; one kind of the registry gives it. */
   readonly remoteRestore?: RemoteRestore;
+  /**
+   * The vendor loses every backup it held (replaced hardware), so the next restore must
+   * come from the archive: for a kind whose restores can. The second copy's demonstration
+   * (a restore from the secondary when the primary copy rots) uses it.
+   */
+  loseBackups?(simulator: Simulator): void;
   stop(simulator: Simulator): Promise<void>;
 }
 

@@ -63,6 +63,7 @@ export type SandboxOptions = KindOptions & {
 
 /** A kind's sandbox entry with its simulator bound, so the rest iterates without knowing simulator types. */
 interface RunningKind {
+  readonly kind: string;
   readonly shorthand: string;
   readonly simulator: unknown;
   targets(poll: PollSettings): { targets: Record<string, unknown>[]; env: Record<string, string> };
@@ -70,14 +71,17 @@ interface RunningKind {
   round(context: Omit<RoundContext<unknown>, 'simulator'>): Promise<void>;
   readonly tryCommands: readonly string[];
   readonly remoteRestore: RemoteRestore | undefined;
+  readonly loseBackups: (() => void) | undefined;
   stop(): Promise<void>;
 }
 
-async function startKind(entry: AnySandboxKind, options: SandboxOptions): Promise<RunningKind> {
+async function startKind(kind: string, entry: AnySandboxKind, options: SandboxOptions): Promise<RunningKind> {
   const byName = options as Readonly<Record<string, unknown>>;
   const simulator = await entry.start(byName[entry.shorthand]);
   const target = byName[`${entry.shorthand}Target`] as Record<string, unknown> | undefined;
+  const loseBackups = entry.loseBackups?.bind(entry);
   return {
+    kind,
     shorthand: entry.shorthand,
     simulator,
     targets: (poll) => entry.targets(simulator, poll, target),
@@ -85,6 +89,7 @@ async function startKind(entry: AnySandboxKind, options: SandboxOptions): Promis
     round: (context) => entry.round({ ...context, simulator }),
     tryCommands: entry.tryCommands,
     remoteRestore: entry.remoteRestore,
+    loseBackups: loseBackups ? () => loseBackups(simulator) : undefined,
     stop: () => entry.stop(simulator),
   };
 }
@@ -93,10 +98,9 @@ async function startKind(entry: AnySandboxKind, options: SandboxOptions): Promis
 async function startSimulators(options: SandboxOptions): Promise<RunningKind[]> {
   const parts = options.sandboxParts ?? {};
   const kinds = [...TARGET_KINDS, ...Object.keys(parts).filter((kind) => !(TARGET_KINDS as readonly string[]).includes(kind))];
-  const entries = kinds.map((kind) => parts[kind] ?? loadSandboxKind(kind));
   const running: RunningKind[] = [];
   try {
-    for (const entry of entries) running.push(await startKind(entry, options));
+    for (const kind of kinds) running.push(await startKind(kind, parts[kind] ?? loadSandboxKind(kind), options));
   } catch (error) {
     await Promise.allSettled(running.map((entry) => entry.stop()));
     throw error;
@@ -224,32 +228,36 @@ function recording(io: CliIo): { readonly io: CliIo; readonly text: () => string
 }
 
 /**
- * What the second copy is for: the newest primary copy of a target restored from the
- * archive rots on disk (one byte flipped, size unchanged); verify names it, and a restore
- * of exactly that copy still succeeds, from the secondary, saying so. It runs last: the
- * primary copy stays bad, and `status` above showed both places whole.
+ * What the second copy is for: the vendor has lost its backups (replaced hardware) and the
+ * newest primary copy rots on disk (one byte flipped, size unchanged); verify names it, and
+ * a restore of exactly that copy still succeeds, from the secondary, saying so. For each
+ * kind whose sandbox can lose its backups and whose restores take an archive key; it runs
+ * last, since the primary copy stays bad.
  */
 async function fallbackRound(sandbox: SandboxEnvironment, config: ReturnType<typeof useConfig>, io: CliIo, step: Step): Promise<void> {
   const secondary = await secondaryPlace(config);
   if (!secondary) return;
   const primary = primaryPlace(config);
-  const restorable = config.targets.filter((target) => kindOf(target).restore?.options.includes('archiveKey') && (target as { schedule?: string }).schedule !== undefined);
-  for (const target of restorable) {
-    const newest = (await listArchivedCopies(primary.s3, primary.bucket, primary.prefix, target.name)).copies[0];
-    if (!newest) continue;
-    const key = newest.manifest.objectKey;
-    await sandbox.s3.rotObject(primary.bucket, key);
-    io.out(`(one byte of the primary copy ${key} flipped on disk, as bit rot would)`);
-    io.out(`$ offsite verify ${target.name}`);
-    const verify = recording(io);
-    const verified = await verifyCommand(config, target.name, verify.io);
-    step(verified.exitCode === 1 && verify.text().includes(key) && verify.text().includes('primary'), `verify ${target.name}: exit 1 naming the rotten primary copy ${key}`);
-    const destination = restoreDestination(target, undefined);
-    io.out(`$ offsite restore ${target.name} --archive-key ${key} --yes`);
-    const restore = recording(io);
-    const restored = await restoreCommand(config, target.name, restore.io, { archiveKey: key, confirm: destination });
-    step(restored.exitCode === 0 && /from the secondary copy/.test(restore.text()), `restore ${target.name} from ${key}: restored from the secondary copy, the primary's failing verification`);
-    io.out('');
+  for (const entry of sandbox.kinds) {
+    if (!entry.loseBackups) continue;
+    const targets = config.targets.filter((target) => target.kind === entry.kind && kindOf(target).restore?.options.includes('archiveKey'));
+    for (const target of targets) {
+      const newest = (await listArchivedCopies(primary.s3, primary.bucket, primary.prefix, target.name)).copies[0];
+      if (!newest) continue;
+      const key = newest.manifest.objectKey;
+      entry.loseBackups();
+      await sandbox.s3.rotObject(primary.bucket, key);
+      io.err(`Simulating replaced hardware again, and one byte of the primary copy ${key} flipped on disk, as bit rot would.`);
+      io.out(`$ offsite verify ${target.name}`);
+      const verify = recording(io);
+      const verified = await verifyCommand(config, target.name, verify.io);
+      step(verified.exitCode === 1 && verify.text().includes(`${key} in the primary differs`), `verify ${target.name}: exit 1 naming the rotten primary copy ${key}`);
+      io.out(`$ offsite restore ${target.name} --archive-key ${key} --yes`);
+      const restore = recording(io);
+      const restored = await restoreCommand(config, target.name, restore.io, { archiveKey: key, confirm: restoreDestination(target, undefined) });
+      step(restored.exitCode === 0 && /from the secondary copy/.test(restore.text()), `restore ${target.name} from ${key}: uploaded from the secondary copy, the primary's failing verification`);
+      io.out('');
+    }
   }
 }
 

@@ -7,15 +7,6 @@ import { parseConfig } from '../../functions/config/load';
 import { ARCHIVE_KMS_KEY_ENV } from '../../lib/archive-grants';
 import { asArray, flat, only, synthesize, testConfig, type Resource, type Statement, type SynthesizedStack } from '../support/infra';
 
-// The stack's catalog has no function working in the secondary until the copy to it is
-// built; these give three of them the secondary access such functions declare, so the
-// grants derived from `secondary` are checked (a writer, a reader, a reader with extra actions).
-jest.mock('../../functions/catalog', () => {
-  const actual = jest.requireActual<typeof import('../../functions/catalog')>('../../functions/catalog');
-  const secondary: Readonly<Record<string, 'read' | 'write'>> = { NetboxCloudCopyToArchive: 'write', VerifyArchive: 'read', PruneArchive: 'read' };
-  return { ...actual, FUNCTIONS: actual.FUNCTIONS.map((spec) => (spec.id in secondary ? { ...spec, secondary: secondary[spec.id] } : spec)) };
-});
-
 const EXISTING_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const SECONDARY_KEY = 'arn:aws:kms:eu-central-1:210987654321:key/abcd1234-ab12-cd34-ef56-0987654321ab';
 const SECONDARY = { bucket: 'test-offsite-second', prefix: 'copies/', region: 'eu-central-1', kmsKeyArn: SECONDARY_KEY };
@@ -210,18 +201,28 @@ describe('the secondary archive (archive.secondary)', () => {
   const secondarySpecs = FUNCTIONS.filter((spec) => (spec.secondary ?? 'none') !== 'none');
   const spec = (id: string): FunctionSpec => only(FUNCTIONS.filter((candidate) => candidate.id === id), id);
 
-  test('the test catalog has a writer and readers in the secondary', () => {
+  test('the catalog has writers and readers in the secondary', () => {
     // Assess (otherwise the loops below would check nothing)
-    expect(secondarySpecs.map((candidate) => `${candidate.id}:${candidate.secondary}`).sort()).toEqual(['NetboxCloudCopyToArchive:write', 'PruneArchive:read', 'VerifyArchive:read']);
+    expect(secondarySpecs.map((candidate) => `${candidate.id}:${candidate.secondary}`).sort()).toEqual([
+      'ApplianceResolveRestore:read',
+      'ApplianceUploadBackup:read',
+      'CatchUpSecondary:read-write',
+      'CheckFreshness:read',
+      'CopyToSecondary:read-write',
+      'DrillPlan:read',
+      'PruneArchive:read',
+      'VerifyArchive:read',
+    ]);
   });
 
   test('a writer may write, abort and delete objects under the secondary prefix only; a reader may get them and list under the prefix only', () => {
     // Act
-    const writer = onSecondary(created, spec('NetboxCloudCopyToArchive'));
+    const writer = onSecondary(created, spec('CopyToSecondary'));
     const reader = onSecondary(created, spec('VerifyArchive'));
 
     // Assess
-    expect(writer.filter((statement) => asArray(statement.Action).some((action) => action.startsWith('s3:'))).map((statement) => ({ actions: [...asArray(statement.Action)].sort(), resources: asArray(statement.Resource).map(flat) }))).toEqual([
+    const writes = writer.filter((statement) => asArray(statement.Action).some((action) => action.startsWith('s3:') && action !== 's3:GetObject' && action !== 's3:ListBucket'));
+    expect(writes.map((statement) => ({ actions: [...asArray(statement.Action)].sort(), resources: asArray(statement.Resource).map(flat) }))).toEqual([
       { actions: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:ListMultipartUploadParts', 's3:PutObject'], resources: [secondaryObjects] },
     ]);
     const readStatements = reader.map((statement) => ({ actions: asArray(statement.Action), resources: asArray(statement.Resource).map(flat), condition: statement.Condition }));
@@ -244,7 +245,12 @@ describe('the secondary archive (archive.secondary)', () => {
     const conditions = FUNCTIONS.flatMap((candidate) => statementsOf(created, candidate)).filter((statement) => asArray(statement.Resource).includes(SECONDARY_KEY)).map((statement) => statement.Condition);
     // Assess
     expect(granted).toEqual({
-      NetboxCloudCopyToArchive: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      ApplianceResolveRestore: ['kms:Decrypt'],
+      ApplianceUploadBackup: ['kms:Decrypt'],
+      CatchUpSecondary: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      CheckFreshness: ['kms:Decrypt'],
+      CopyToSecondary: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      DrillPlan: ['kms:Decrypt'],
       PruneArchive: ['kms:Decrypt'],
       VerifyArchive: ['kms:Decrypt', 'kms:GenerateDataKey'],
     });

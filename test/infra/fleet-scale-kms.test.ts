@@ -4,16 +4,6 @@ import { deployFigures, describeFigures, limitViolations, type DeployFigures, ty
 import { fleetConfig } from '../support/fleet-config';
 import { synthesize, type SynthesizedStack } from '../support/infra';
 
-// The functions that work in the secondary once the copy to it, the secondary-aware jobs and
-// the restore fallback exist (their specs set `secondary`); here so the grants it derives
-// are in the figures: the copiers write there, the archive jobs and the restore read there.
-jest.mock('../../functions/catalog', () => {
-  const actual = jest.requireActual<typeof import('../../functions/catalog')>('../../functions/catalog');
-  const secondary = (spec: (typeof actual.FUNCTIONS)[number]): 'read' | 'write' | undefined =>
-    spec.entry.endsWith('/copy-to-archive.ts') ? 'write' : ['PruneArchive', 'VerifyArchive', 'CheckFreshness', 'ApplianceResolveRestore', 'ApplianceUploadBackup'].includes(spec.id) ? 'read' : undefined;
-  return { ...actual, FUNCTIONS: actual.FUNCTIONS.map((spec) => (secondary(spec) ? { ...spec, secondary: secondary(spec) } : spec)) };
-});
-
 // The fleet of test/infra/fleet-scale.test.ts, its archive under a created KMS key with a
 // secondary in another region under its own key: the grants per function stay the same
 // however many targets, so 1,000 still fit every deploy-time limit.

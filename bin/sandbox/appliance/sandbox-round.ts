@@ -94,7 +94,7 @@ export const sandboxKind: SandboxKind<SandboxAppliances, ApplianceSimulatorOptio
       `archived bytes match the appliance's file, byte for byte (sha256 ${stored.slice(0, 16)}…); the manifest records hostname ${String(copy?.manifest.source.hostname)}, software ${String(copy?.manifest.source.sw_version)}`,
     );
     io.out('');
-    simulator.deleteAllBackups();
+    sandboxKind.loseBackups?.(simulator);
     io.err('Simulating replaced hardware: the appliance no longer holds any backup.');
     const restore = await restoreCommand(config, SANDBOX_APPLIANCE_TARGET, io, { backup: 'latest', confirm: SANDBOX_APPLIANCE_TARGET });
     const restored = simulator.restores.at(-1);
@@ -124,6 +124,7 @@ export const sandboxKind: SandboxKind<SandboxAppliances, ApplianceSimulatorOptio
     `npm run offsite -- restore ${SANDBOX_APPLIANCE_TARGET} --backup latest --yes`,
     `npm run offsite -- drill ${SANDBOX_APPLIANCE_TARGET}`,
   ],
+  loseBackups: (simulator) => simulator.deleteAllBackups(),
   stop: async (simulator) => {
     await Promise.all([simulator.stop(), simulator.lab.stop()]);
   },
