@@ -6,7 +6,7 @@
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { listArchivedCopies, type ArchivedCopy } from './listing';
 import { isArchiveObjectKey, MANIFEST_SUFFIX, manifestKeyFor } from './manifest';
-import type { ArchivePlace } from './places';
+import { keyInPlace, type ArchivePlace } from './places';
 import type { PrunedCopy, PruneReport, RetentionPolicy } from './prune-report';
 import { readProtections, type CopyProtection } from './prune-protection';
 import { planRetention } from './retention';
@@ -24,6 +24,12 @@ export interface PruneArchiveOptions {
   readonly now: Date;
   /** Parallel reads of the copies' marks. */
   readonly concurrency?: number;
+  /**
+   * Object keys (in this place) of copies protected in another place: protected here too.
+   * A copy reaching the secondary after `offsite protect` arrives without the mark, and
+   * retention must not remove there what the operator said to keep.
+   */
+  readonly protectedElsewhere?: ReadonlySet<string>;
 }
 
 export interface LeftoverRemoval {
@@ -128,7 +134,8 @@ export async function pruneArchive(options: PruneArchiveOptions): Promise<PruneO
   const marks = new Map<string, CopyProtection>();
   for (const copy of listing.copies) {
     const mark = byObject.get(copy.manifest.objectKey);
-    if (mark) marks.set(copy.manifestKey, mark);
+    const elsewhere = options.protectedElsewhere?.has(copy.manifest.objectKey) ?? false;
+    if (mark || elsewhere) marks.set(copy.manifestKey, { retainUntil: null, ...mark, protected: (mark?.protected ?? false) || elsewhere });
   }
   const planned = planArchivePrune(listing.copies, marks, options);
   const report = (copies: readonly PrunedCopy[]): PruneReport => ({ target, timezone: options.timezone, policy: options.policy ?? null, dryRun: options.dryRun, copies });
@@ -158,6 +165,12 @@ export async function pruneArchive(options: PruneArchiveOptions): Promise<PruneO
   return { report: report(copies), leftovers };
 }
 
+/** The keys, in `to`, of the copies the primary's prune found protected. */
+function protectedKeys(primaryOutcome: PruneOutcome | undefined, from: ArchivePlace, to: ArchivePlace): Set<string> {
+  const keys = (primaryOutcome?.report.copies ?? []).filter((copy) => copy.decision === 'protected' && copy.objectKey !== null).map((copy) => copy.objectKey as string);
+  return new Set(keys.filter((key) => key.startsWith(from.prefix)).map((key) => keyInPlace(key, from, to)));
+}
+
 /** One place's prune: its own listing, its own marks and its own Object Lock. */
 export interface PlacePruneOutcome extends PruneOutcome {
   readonly place: ArchivePlace;
@@ -167,7 +180,8 @@ export interface PlacePruneOutcome extends PruneOutcome {
  * The target's retention applied in every place (the primary first, then the secondary),
  * each planned from its own listing and its own marks: the secondary may lag behind the
  * primary (a copy not yet caught up) or hold a copy the primary lost, and a copy locked or
- * held in one place says nothing about the other. A removal failing in one place does not
+ * held in one place says nothing about the other. One exception: a copy protected in the
+ * primary is protected in the others too (it may have reached them after the mark). A removal failing in one place does not
  * stop the other; the report names each.
  */
 export async function prunePlaces(
@@ -175,8 +189,11 @@ export async function prunePlaces(
   options: Omit<PruneArchiveOptions, 's3' | 'bucket' | 'prefix' | 'objectLock'>,
 ): Promise<PlacePruneOutcome[]> {
   const outcomes: PlacePruneOutcome[] = [];
+  const [primary] = places;
   for (const place of places) {
-    const outcome = await pruneArchive({ ...options, s3: place.s3, bucket: place.bucket, prefix: place.prefix, objectLock: place.objectLock });
+    // What the primary protects stays protected in the other places (keyInPlace), whatever their own marks say.
+    const protectedInPrimary = primary && place !== primary ? protectedKeys(outcomes[0], primary, place) : undefined;
+    const outcome = await pruneArchive({ ...options, s3: place.s3, bucket: place.bucket, prefix: place.prefix, objectLock: place.objectLock, ...(protectedInPrimary ? { protectedElsewhere: protectedInPrimary } : {}) });
     outcomes.push({ ...outcome, place });
   }
   return outcomes;

@@ -260,6 +260,21 @@ describe('the secondary decides by its own marks (S3 mocked: the local store has
     expect(secondary.mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
+  test('a copy protected in the primary is kept in the secondary, where it arrived without the mark', async () => {
+    // Prepare
+    const primary = mockedPlace('primary', 'backups/', false);
+    const secondary = mockedPlace('secondary', 'second/', false);
+    primary.mock.on(GetObjectTaggingCommand, { Key: primary.oldKey }).resolves({ TagSet: [{ Key: PROTECTED_TAG, Value: 'true' }] });
+
+    // Act
+    const [primaryOutcome, secondaryOutcome] = await prunePlaces([primary.place, secondary.place], options);
+
+    // Assess
+    expect(primaryOutcome?.report.copies[1]).toMatchObject({ objectKey: primary.oldKey, decision: 'protected' });
+    expect(secondaryOutcome?.report.copies[1]).toMatchObject({ objectKey: secondary.oldKey, decision: 'protected' });
+    expect(secondary.mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+
   test('a removal failing in the secondary fails the PruneArchive step, named with its place', async () => {
     // Prepare
     const primary = mockedPlace('primary', 'backups/', false);
