@@ -244,6 +244,11 @@ describe('offsite CLI against the sandbox', () => {
   });
 });
 
+/** The value of one word of the env file as the shell reads it: a JSON value (the secondary's key) is single-quoted there. */
+function shellWordValue(word: string): string {
+  return word.startsWith("'") && word.endsWith("'") ? word.slice(1, -1).replace(/'\\''/g, "'") : word;
+}
+
 describe('offsite sandbox --serve', () => {
   test('keeps the sandbox running after the round, prints the commands to try, and they work until Ctrl-C', async () => {
     // Prepare
@@ -264,7 +269,7 @@ describe('offsite sandbox --serve', () => {
         readFileSync(envFile, 'utf8')
           .split('\n')
           .filter(Boolean)
-          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+          .map((line) => [line.slice(0, line.indexOf('=')), shellWordValue(line.slice(line.indexOf('=') + 1))]),
       ) as Record<string, string>;
       secrets.push(env.OFFSITE_SANDBOX_NETBOX_CLOUD_KEY ?? '', env.OFFSITE_SANDBOX_APPLIANCE_PASSWORD ?? '');
 

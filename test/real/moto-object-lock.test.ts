@@ -3,7 +3,8 @@
 // default retention. moto refuses a PutObject into it that carries neither Content-MD5 nor
 // an x-amz-checksum-* header, keeps retention and legal holds, and refuses to delete a
 // locked version. Every command that writes into the archive runs here, and every write it
-// sent is recorded and checked (the last test enumerates them).
+// sent is recorded and checked (the last test enumerates them). The secondary archive is a
+// second bucket there, locked the same way: every second copy must reach it with a checksum.
 //
 // moto's gaps, worked around here and not in offsite:
 // - GetObjectRetention answers with the object's bytes instead of the retention XML (offsite
@@ -46,6 +47,8 @@ import { SANDBOX_APPLIANCE_TARGET } from '../../bin/sandbox/appliance/sandbox-ro
 import { SANDBOX_NETBOX_TARGET } from '../../bin/sandbox/netbox-cloud/sandbox-round';
 
 const BUCKET = 'offsite-locked';
+const SECONDARY_BUCKET = 'offsite-locked-second';
+const SECONDARY_PREFIX = 'copies/';
 const MIB = 1024 * 1024;
 
 interface Write {
@@ -127,13 +130,15 @@ describe('offsite against moto with Object Lock on', () => {
 
   /** moto leaves objects completed from a multipart upload without the default retention: give them the bucket's, as S3 would have. */
   const retainMultipartObjects = async (): Promise<void> => {
-    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET }));
-    for (const version of versions.Versions ?? []) {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: version.Key, VersionId: version.VersionId }));
-      if (head.ObjectLockMode) continue;
-      await s3.send(
-        new PutObjectRetentionCommand({ Bucket: BUCKET, Key: version.Key, VersionId: version.VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 24 * 60 * 60 * 1000) } }),
-      );
+    for (const bucket of [BUCKET, SECONDARY_BUCKET]) {
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+      for (const version of versions.Versions ?? []) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: version.Key, VersionId: version.VersionId }));
+        if (head.ObjectLockMode) continue;
+        await s3.send(
+          new PutObjectRetentionCommand({ Bucket: bucket, Key: version.Key, VersionId: version.VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 24 * 60 * 60 * 1000) } }),
+        );
+      }
     }
   };
 
@@ -162,7 +167,16 @@ describe('offsite against moto with Object Lock on', () => {
     const sandboxConfig = useConfig(sandbox.configPath);
     const lockedConfig = {
       ...sandboxConfig,
-      archive: { bucket: BUCKET, prefix: 'backups/', region: 'us-east-1', endpoint, forcePathStyle: true, objectLock: { mode: 'GOVERNANCE', days: 1 } },
+      archive: {
+        bucket: BUCKET,
+        prefix: 'backups/',
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        objectLock: { mode: 'GOVERNANCE', days: 1 },
+        // Reached with the same moto keys, so its client is the recorded one too.
+        secondary: { bucket: SECONDARY_BUCKET, prefix: SECONDARY_PREFIX, region: 'us-east-1', endpoint, forcePathStyle: true, objectLock: { mode: 'GOVERNANCE', days: 1 } },
+      },
       targets: sandboxConfig.targets.map((target) => (target.name === SANDBOX_NETBOX_TARGET ? { ...target, retention: { keepLast: 1 } } : target)),
     };
     const configPath = join(sandbox.directory, 'offsite.locked.config.json');
@@ -172,9 +186,11 @@ describe('offsite against moto with Object Lock on', () => {
     config = useConfig(configPath);
 
     s3 = archiveClient(config.archive);
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET, ObjectLockEnabledForBucket: true }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }));
-    await s3.send(new PutObjectLockConfigurationCommand({ Bucket: BUCKET, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    for (const bucket of [BUCKET, SECONDARY_BUCKET]) {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+      await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+      await s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } } }));
+    }
     retentionFromHead(s3);
     recordWrites(s3, writes);
   }, 180_000);
@@ -204,6 +220,22 @@ describe('offsite against moto with Object Lock on', () => {
       expect(head.ObjectLockMode).toBe('GOVERNANCE');
     }
     expect(writes.filter((write) => write.operation === 'UploadPartCommand' && write.key === first.archived?.objectKey)).toHaveLength(3);
+  });
+
+  test('every archived copy has its second copy in the locked secondary, and its manifest there is locked too', async () => {
+    // Act
+    const copies = [...(await copiesOf(SANDBOX_NETBOX_TARGET)), ...(await copiesOf(SANDBOX_APPLIANCE_TARGET))];
+
+    // Assess
+    expect(copies).toHaveLength(3);
+    for (const key of copies) {
+      const second = `${SECONDARY_PREFIX}${key.slice(config.archive.prefix.length)}`;
+      const [object, manifest] = await Promise.all([
+        s3.send(new HeadObjectCommand({ Bucket: SECONDARY_BUCKET, Key: second })),
+        s3.send(new HeadObjectCommand({ Bucket: SECONDARY_BUCKET, Key: `${second}.manifest.json` })),
+      ]);
+      expect([object.ObjectLockMode, manifest.ObjectLockMode]).toEqual(['GOVERNANCE', 'GOVERNANCE']);
+    }
   });
 
   test('list and status read the locked archive', async () => {
@@ -302,6 +334,10 @@ describe('offsite against moto with Object Lock on', () => {
       'audit work object': (write) => write.key.startsWith(`${prefix}${SANDBOX_PROXBOX_TARGET}/audit/work/`),
       'audit report': (write) => write.key.startsWith(`${prefix}${SANDBOX_PROXBOX_TARGET}/audit/`) && !write.key.includes('/audit/work/'),
       'legal hold': (write) => write.operation === 'PutObjectLegalHoldCommand',
+      'second copy, streamed in parts': (write) => write.operation === 'UploadPartCommand' && write.key.startsWith(SECONDARY_PREFIX),
+      'second copy, in one request': (write) => write.operation === 'PutObjectCommand' && write.key.startsWith(`${SECONDARY_PREFIX}${SANDBOX_APPLIANCE_TARGET}/`) && !write.key.endsWith('.manifest.json'),
+      "second copy's manifest": (write) => write.operation === 'PutObjectCommand' && write.key.startsWith(SECONDARY_PREFIX) && write.key.endsWith('.manifest.json'),
+      "the secondary's verification record": (write) => write.key === verificationKeyFor(SECONDARY_PREFIX, SANDBOX_NETBOX_TARGET),
     };
 
     // Act
