@@ -45,13 +45,18 @@ const archiveKms = z
  * account, or at another S3-compatible provider. offsite does not create it; it copies
  * each verified copy there, verifies it, and keeps retention and protection on both.
  */
+/** Where a store is: what the primary archive and its secondary both name. */
+const storeLocation = {
+  bucket: bucketName,
+  prefix: keyPrefix,
+  region: awsRegion,
+  endpoint: storeEndpoint.optional(),
+  forcePathStyle: z.boolean().optional(),
+};
+
 const secondaryArchive = z
   .object({
-    bucket: bucketName,
-    prefix: keyPrefix,
-    region: awsRegion,
-    endpoint: storeEndpoint.optional(),
-    forcePathStyle: z.boolean().optional(),
+    ...storeLocation,
     /**
      * An access key for the secondary, as JSON `{"accessKeyId": …, "secretAccessKey": …}`
      * in a secret (or, for local runs, an environment variable). Absent: the function's
@@ -87,11 +92,7 @@ export const configSchema = z
   .object({
     archive: z
       .object({
-        bucket: bucketName,
-        prefix: keyPrefix,
-        region: awsRegion,
-        endpoint: storeEndpoint.optional(),
-        forcePathStyle: z.boolean().optional(),
+        ...storeLocation,
         /**
          * Creates the bucket with S3 Object Lock and this default retention. It cannot be
          * turned off once the bucket exists; COMPLIANCE cannot be shortened by anyone.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { readVerifications } from '../../functions/archive/verify-records';
 import { runOffsite } from '../support/cli';
-import { corruptStored, plantCopy, PRIMARY, SECONDARY, startTwoPlaces, type TwoPlaces } from '../support/two-places';
+import { plantCopy, PRIMARY, SECONDARY, startTwoPlaces, type TwoPlaces } from '../support/two-places';
 
 const HOUR = 3_600_000;
 
@@ -69,7 +69,7 @@ describe('verify, status and list over a primary and a secondary', () => {
     // Prepare
     await useTargets([netboxTarget('rotten')]);
     const copy = await plantCopy(stores, 'rotten', new Date('2026-01-01T02:00:00Z'), randomBytes(4096));
-    await corruptStored(join(directory, 's3', 'primary'), PRIMARY.bucket, copy.primaryKey);
+    await stores.primary.rotObject(PRIMARY.bucket, copy.primaryKey);
 
     // Act
     const json = await runOffsite(['verify', 'rotten', '--json'], env);

@@ -3,7 +3,6 @@
 // secondary holds the same layout under its own prefix, its manifest is the primary's with
 // `objectKey` swapped and `copiedFrom` added, written after the object.
 import { createHash } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
@@ -125,15 +124,4 @@ export async function plantCopy(
     await stores.secondaryS3.send(new PutObjectCommand({ Bucket: SECONDARY.bucket, Key: manifestKeyFor(secondaryKey), Body: JSON.stringify(secondaryManifest) }));
   }
   return { primaryKey, secondaryKey, manifest };
-}
-
-/** Flips one byte of an object where a local store keeps it on disk: the size stays, the content rots. */
-export async function corruptStored(storeDirectory: string, bucket: string, objectKey: string): Promise<void> {
-  const stored = join(storeDirectory, bucket, `${objectKey}._S3rver_object`);
-  const entries = await readdir(storeDirectory, { withFileTypes: true, recursive: true });
-  const file = entries.map((entry) => join(entry.parentPath, entry.name)).find((path) => path === stored);
-  if (!file) throw new Error(`no stored file for ${objectKey}`);
-  const bytes = await readFile(file);
-  bytes[10] = (bytes[10] ?? 0) ^ 0xff;
-  await writeFile(file, bytes);
 }

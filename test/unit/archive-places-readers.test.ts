@@ -7,7 +7,7 @@ import { badCopiesReason, checkFreshness, overdueReason } from '../../functions/
 import { targetStatusInPlaces } from '../../functions/archive/status';
 import { verifyOldestFirst } from '../../functions/archive/verify';
 import { readVerifications } from '../../functions/archive/verify-records';
-import { corruptStored, plantCopy, PRIMARY, SECONDARY, startTwoPlaces, type TwoPlaces } from '../support/two-places';
+import { plantCopy, PRIMARY, SECONDARY, startTwoPlaces, type TwoPlaces } from '../support/two-places';
 
 const HOUR = 3_600_000;
 const SIZE = 1000;
@@ -53,7 +53,7 @@ describe('the scheduled verify over both places', () => {
   test('a corrupted secondary copy is reported with its place, and recorded bad in the secondary only', async () => {
     // Prepare
     const copy = await plantCopy(stores, 'sched-rot', new Date('2025-01-01T00:00:00Z'), randomBytes(SIZE));
-    await corruptStored(join(directory, 'secondary'), SECONDARY.bucket, copy.secondaryKey);
+    await stores.secondary.rotObject(SECONDARY.bucket, copy.secondaryKey);
 
     // Act
     const summary = await verifyOldestFirst(stores.places, ['sched-rot'], () => new Date('2026-06-02T00:00:00Z'), { budgetBytes: 10 * SIZE });
