@@ -283,7 +283,12 @@ async function archiveRound(config: ReturnType<typeof useConfig>, io: CliIo, ste
   }
   io.out('$ offsite status');
   const status = await statusCommand(config, io);
-  step(status.targets.length === config.targets.length, `status: ${status.targets.map((target) => `${target.name} ${target.state}`).join(', ')}`);
+  // With a secondary, a target holding archived copies holds them verified in both places.
+  const inBoth = (target: (typeof status.targets)[number]): boolean => !target.places?.secondary || target.copies === 0 || (target.heldInBoth ?? 0) === target.copies;
+  step(
+    status.targets.length === config.targets.length && status.targets.every(inBoth),
+    `status: ${status.targets.map((target) => `${target.name} ${target.state}${target.places?.secondary && target.copies > 0 ? ` (${target.heldInBoth ?? 0} of ${target.copies} verified in both places)` : ''}`).join(', ')}`,
+  );
   io.out('');
 }
 
