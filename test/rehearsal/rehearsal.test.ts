@@ -9,7 +9,7 @@ import type { JsonValue } from '../../bin/local/local-runner';
 import { loadConfigFile } from '../../functions/config/load';
 import type { RestoreOptions } from '../../functions/kinds/kind';
 import { kindOf } from '../../functions/kinds/registry';
-import { startRehearsal, type Rehearsal, type RehearsalRun, type StackUnderRehearsal } from './engine/rehearsal';
+import { SECONDARY, startRehearsal, type Rehearsal, type RehearsalRun, type StackUnderRehearsal } from './engine/rehearsal';
 import type { Json, Template } from './engine/template';
 
 let rehearsal: Rehearsal;
@@ -195,6 +195,24 @@ function withoutStatement(template: Template, functionLogicalIdPrefix: string, a
   return removed;
 }
 
+describe('the secondary archive (the stack without Object Lock: a bucket reached with the roles, under a key of its own)', () => {
+  test('a NetBox Cloud backup is copied to the secondary under its key, every call allowed', async () => {
+    // Act
+    const run = await rehearsal.unlocked.run('netbox-cloud-backup', { target: SANDBOX_NETBOX_TARGET });
+
+    // Assess
+    expectClean(run);
+    expect(pathOf(run)).toEqual(expect.arrayContaining(['CopyToArchive', 'CopyToSecondary', 'PruneArchive']));
+    const allowed = run.decisions.filter((decision) => decision.allowed && decision.caller.startsWith('CopyToSecondary')).map((decision) => `${decision.action} ${decision.resource}`);
+    expect(allowed).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^s3:PutObject arn:aws:s3:::${SECONDARY.bucket}/${SECONDARY.prefix}${SANDBOX_NETBOX_TARGET}/\\S+\\.manifest\\.json$`)),
+        `kms:GenerateDataKey ${SECONDARY.keyArn}`,
+      ]),
+    );
+  });
+});
+
 describe('the rehearsal catches a permission the stack lacks', () => {
   test('without the copy function\'s s3:PutObject statement, the backup fails naming the function, the action and the resource', async () => {
     // Prepare
@@ -226,6 +244,22 @@ describe('the rehearsal catches a permission the stack lacks', () => {
     expect(removed).toBe(1);
     expect(run.outcome.succeeded).toBe(false);
     expect(run.problems).toEqual([expect.stringMatching(/^denied: NetboxCloudCopyToArchiveFunction\w+ \(role \S+\) may not kms:GenerateDataKey on arn:aws:kms:eu-west-1:123456789012:key\/rehearsal-key-archivekey\w+: ImplicitlyDenied$/)]);
+  });
+
+  test("without the second copy's key grant, the backup fails as SecondaryCopyFailed naming the function, kms:GenerateDataKey and the secondary's key", async () => {
+    // Prepare
+    let removed = 0;
+    const stack = await rehearsal.variant((template) => {
+      removed = withoutStatement(template, 'CopyToSecondary', 'kms:GenerateDataKey');
+    });
+
+    // Act
+    const run = await stack.run('netbox-cloud-backup', { target: SANDBOX_NETBOX_TARGET });
+
+    // Assess
+    expect(removed).toBe(1);
+    expect(run.outcome.succeeded ? 'succeeded' : run.outcome.error).toBe('SecondaryCopyFailed');
+    expect(run.problems).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^denied: CopyToSecondaryFunction\\w+ \\(role \\S+\\) may not kms:GenerateDataKey on ${SECONDARY.keyArn}: ImplicitlyDenied$`))]));
   });
 
   test('without the verify job\'s kms:Decrypt, the scheduled verify cannot read a copy, naming the action and the key', async () => {

@@ -277,7 +277,12 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     const bucket = checks[0]?.bucket ?? '';
     const unknown = checks.find((check) => check.action.includes('Unknown'));
     if (unknown) findings.push({ caller: caller.caller, problem: `an S3 request the rehearsal cannot map to an IAM action: ${unknown.action} on ${unknown.resource}` });
-    const denied = await authorize(caller, [...checks, ...kmsChecks(request.method ?? 'GET', url, request.headers, options.bucketKeyFor(bucket), region)]);
+    const kms = kmsChecks(request.method ?? 'GET', url, request.headers, options.bucketKeyFor(bucket), region);
+    // S3 asks KMS to decrypt only an object it found: a GET of a missing key (the second
+    // copy's "already there?" look) is answered 404 without a KMS call, so reads are
+    // decided on the store's answer.
+    const decryptIfFound = request.method === 'GET' ? kms : [];
+    const denied = await authorize(caller, [...checks, ...(request.method === 'GET' ? [] : kms)]);
     if (denied) return deny(response, caller, denied, false);
     const store = options.storeFor(bucket);
     if (!store) {
@@ -313,10 +318,20 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
     headers['content-length'] = String(body.length);
     await new Promise<void>((resolve, reject) => {
       const forwarded = httpRequest(new URL(request.url ?? '/', store.endpoint), { method: request.method, headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 500, answer.headers);
-        answer.pipe(response);
-        answer.on('end', resolve);
-        answer.on('error', reject);
+        void (async () => {
+          const found = (answer.statusCode ?? 500) < 300;
+          const deniedKey = found && decryptIfFound.length > 0 ? await authorize(caller, decryptIfFound) : undefined;
+          if (deniedKey) {
+            answer.resume();
+            deny(response, caller, deniedKey, false);
+            resolve();
+            return;
+          }
+          response.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(response);
+          answer.on('end', resolve);
+          answer.on('error', reject);
+        })().catch(reject);
       });
       forwarded.on('error', reject);
       forwarded.end(body);

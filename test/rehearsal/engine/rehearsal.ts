@@ -13,17 +13,27 @@ import type { JsonValue, LifecycleOutcome } from '../../../bin/local/local-runne
 import { localS3Client } from '../../../bin/sandbox/local-s3';
 import { parseConfig } from '../../../functions/config/load';
 import { secretPlacements } from '../../../lib/secret-grants';
-import { startSandboxEnvironment, type SandboxEnvironment } from '../../../bin/sandbox/sandbox';
+import { SANDBOX_SECONDARY_BUCKET, startSandboxEnvironment, type SandboxEnvironment } from '../../../bin/sandbox/sandbox';
 import { startAwsProxy, type AwsProxy, type Caller, type StandInSecret } from './aws-proxy';
 import { describeDecision, evaluate, evaluateAssumeRole, type AccessDecision } from './iam';
 import { LambdaPool, type FunctionIdentity } from './lambda-pool';
 import { MachineRunner } from './machines';
-import { readStack, type FunctionModel, type ScheduleModel, type StackModel, type Template } from './template';
+import { readStack, type FunctionModel, type PolicyDocument, type ScheduleModel, type StackModel, type Template } from './template';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 const LOCKED_BUCKET = 'offsite-rehearsal-locked';
+/**
+ * The unlocked stack's secondary: a bucket in this account reached with the functions' own
+ * roles (no endpoint, no access key), under a key of its own that the stack does not create.
+ */
+export const SECONDARY = { bucket: SANDBOX_SECONDARY_BUCKET, prefix: 'copies/', keyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/5ec0da12-0000-4000-8000-5ec0da125ec0` } as const;
+/** The secondary key's policy as AWS writes a new key's default: the account may use it through IAM policies. */
+const SECONDARY_KEY_POLICY: PolicyDocument = {
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+};
 
 export interface RehearsalRun {
   readonly outcome: LifecycleOutcome | { readonly succeeded: boolean; readonly output?: unknown; readonly error?: string; readonly cause?: string };
@@ -170,10 +180,13 @@ export async function startRehearsal(): Promise<Rehearsal> {
     region: REGION,
     callerOf: (accessKeyId) => callers.get(accessKeyId),
     secretFor: (secretId) => [...secrets.values()].find((secret) => secret.name === secretId || secret.arn === secretId),
-    storeFor: (bucket) => (bucket === LOCKED_BUCKET ? { endpoint: moto.endpoint, keepSignature: true } : { endpoint: sandbox.s3.endpoint, keepSignature: false }),
+    storeFor: (bucket) =>
+      bucket === LOCKED_BUCKET
+        ? { endpoint: moto.endpoint, keepSignature: true }
+        : { endpoint: bucket === SECONDARY.bucket && sandbox.secondaryS3 ? sandbox.secondaryS3.endpoint : sandbox.s3.endpoint, keepSignature: false },
     bucketPolicyFor: (bucket) => models.map((model) => model.bucketPolicies.get(bucket)).find((policy) => policy !== undefined),
-    bucketKeyFor: (bucket) => models.map((model) => model.bucketKeys.get(bucket)).find((key) => key !== undefined),
-    keyPolicyFor: (keyArn) => models.map((model) => model.keyPolicies.get(keyArn)).find((policy) => policy !== undefined),
+    bucketKeyFor: (bucket) => (bucket === SECONDARY.bucket ? SECONDARY.keyArn : models.map((model) => model.bucketKeys.get(bucket)).find((key) => key !== undefined)),
+    keyPolicyFor: (keyArn) => (keyArn === SECONDARY.keyArn ? SECONDARY_KEY_POLICY : models.map((model) => model.keyPolicies.get(keyArn)).find((policy) => policy !== undefined)),
     alarmExists: (name) => models.some((model) => model.alarmNames.has(name)),
   });
   const pool = new LambdaPool({ region: REGION, awsEndpoint: proxy.endpoint });
@@ -193,7 +206,8 @@ export async function startRehearsal(): Promise<Rehearsal> {
     const { targets } = deployed;
     const unlockedPath = join(directory, 'offsite.config.json');
     const lockedPath = join(directory, 'offsite.locked.config.json');
-    await writeFile(unlockedPath, JSON.stringify({ ...sandboxConfig, archive: { ...archive, kms: 'create' }, targets }, null, 2));
+    const secondary = { bucket: SECONDARY.bucket, prefix: SECONDARY.prefix, region: REGION, kmsKeyArn: SECONDARY.keyArn };
+    await writeFile(unlockedPath, JSON.stringify({ ...sandboxConfig, archive: { ...archive, kms: 'create', secondary }, targets }, null, 2));
     await writeFile(lockedPath, JSON.stringify({ ...sandboxConfig, archive: { ...archive, bucket: LOCKED_BUCKET, objectLock: { mode: 'GOVERNANCE', days: 1 } }, targets }, null, 2));
 
     const outdir = join(directory, 'cdk.out');
