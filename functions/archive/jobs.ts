@@ -31,6 +31,23 @@ export interface ArchiveJobLifecycleSpec extends Omit<KindLifecycleSpec, 'purpos
 
 const handler = (name: string): string => `functions/archive/handlers/${name}.ts`;
 
+/**
+ * The second copy's profile, the copier's (copyToArchiveFunction): a streamed copy,
+ * CPU-bound on SHA-256, within the 15-minute ceiling; it reads the primary and writes the
+ * secondary (its own object, its manifest, and the removal of an object left without one).
+ */
+const SECONDARY_COPIER = {
+  ...API_CALL,
+  ...STREAMING,
+  memoryMb: COPY_MEMORY_MB,
+  nodeOptions: COPY_NODE_OPTIONS,
+  archive: 'read',
+  secondary: 'read-write',
+  network: 'internet',
+  creates: false,
+  archiveActions: [],
+} as const;
+
 export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec[]; readonly lifecycles: readonly ArchiveJobLifecycleSpec[] } = {
   functions: [
     {
@@ -83,30 +100,13 @@ export const ARCHIVE_JOBS: { readonly functions: readonly ArchiveJobFunctionSpec
       id: 'CopyToSecondary',
       entry: handler('copy-to-secondary'),
       description: 'Streams the copy just archived into the secondary archive (SHA-256 and size against the primary manifest), then writes its manifest; skipped without a secondary',
-      ...API_CALL,
-      // The copier's profile: a streamed copy, CPU-bound on SHA-256, within the 15-minute ceiling.
-      ...STREAMING,
-      memoryMb: COPY_MEMORY_MB,
-      nodeOptions: COPY_NODE_OPTIONS,
-      archive: 'read',
-      secondary: 'read-write',
-      network: 'internet',
-      creates: false,
-      archiveActions: [],
+      ...SECONDARY_COPIER,
     },
     {
       id: 'CatchUpSecondary',
       entry: handler('catch-up-secondary'),
       description: 'Copies the archived copies the secondary lacks, newest first, up to the verify byte budget per run',
-      ...API_CALL,
-      ...STREAMING,
-      memoryMb: COPY_MEMORY_MB,
-      nodeOptions: COPY_NODE_OPTIONS,
-      archive: 'read',
-      secondary: 'read-write',
-      network: 'internet',
-      creates: false,
-      archiveActions: [],
+      ...SECONDARY_COPIER,
     },
   ],
   lifecycles: [],
