@@ -20,6 +20,7 @@ import { archiveLocation } from '../../functions/kinds/vps/handlers/clients';
 import { writeRecord } from '../../functions/kinds/vps/records';
 import type { VpsTarget } from '../../functions/kinds/vps/config';
 import { localS3Client } from '../support/harness';
+import { chunkedCopyRequest } from '../support/copy-request';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
 
 const BUCKET = 'archive-encryption-test';
@@ -60,19 +61,7 @@ describe('writes into a place with its own KMS key', () => {
     return { s3, sent };
   }
 
-  function copyRequest(s3: S3Client, key: string, body: Buffer, extra: Partial<CopyRequest> = {}): CopyRequest {
-    const chunks = Array.from({ length: Math.ceil(body.length / (64 * 1024)) }, (_, index) => body.subarray(index * 64 * 1024, (index + 1) * 64 * 1024));
-    return {
-      source: { where: 'test', open: () => Promise.resolve({ body: Readable.from(chunks), contentType: 'application/gzip', contentLength: body.length }) },
-      expected: { sizeBytes: body.length, checksum: createHash('sha256').update(body).digest('hex') },
-      s3,
-      bucket: BUCKET,
-      objectKey: key,
-      describe: { target: 't', kind: 'netbox-cloud', sourceBackupId: 'b-1', createdAt: '2026-03-23T01:17:10Z', source: {} },
-      partSizeBytes: 5 * MIB,
-      ...extra,
-    };
-  }
+  const copyRequest = (s3: S3Client, key: string, body: Buffer, extra: Partial<CopyRequest> = {}): CopyRequest => chunkedCopyRequest(s3, BUCKET, key, body, extra);
 
   test('a document written for a place with a key asks for SSE-KMS with that key and a bucket key', async () => {
     // Prepare

@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
 import { PartUpload, crc32Base64, partChecksum, payloadCanGoUnsigned } from '../../functions/archive/part-upload';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
+import { chunkedCopyRequest } from '../support/copy-request';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
 
 const BUCKET = 'part-upload-test';
@@ -54,20 +54,7 @@ describe('PartUpload', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  /** The body in 64 KiB chunks, as a socket delivers it: the download is still going when a part fails. */
-  function copyRequest(s3: S3Client, key: string, body: Buffer, extra: Partial<CopyRequest> = {}): CopyRequest {
-    const chunks = Array.from({ length: Math.ceil(body.length / (64 * 1024)) }, (_, index) => body.subarray(index * 64 * 1024, (index + 1) * 64 * 1024));
-    return {
-      source: { where: 'test', open: () => Promise.resolve({ body: Readable.from(chunks), contentType: 'application/gzip', contentLength: body.length }) },
-      expected: { sizeBytes: body.length, checksum: createHash('sha256').update(body).digest('hex') },
-      s3,
-      bucket: BUCKET,
-      objectKey: key,
-      describe: { target: 't', kind: 'netbox-cloud', sourceBackupId: 'b-1', createdAt: '2026-03-23T01:17:10Z', source: {} },
-      partSizeBytes: 5 * MIB,
-      ...extra,
-    };
-  }
+  const copyRequest = (s3: S3Client, key: string, body: Buffer, extra: Partial<CopyRequest> = {}): CopyRequest => chunkedCopyRequest(s3, BUCKET, key, body, extra);
 
   test('sends the parts of a copy to a loopback store as UNSIGNED-PAYLOAD, so the SDK does not hash them again', async () => {
     // Prepare
