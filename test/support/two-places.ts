@@ -9,6 +9,7 @@ import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveKeyFor, manifestKeyFor, type Manifest } from '../../functions/archive/manifest';
 import { keyInPlace, type ArchivePlace } from '../../functions/archive/places';
 import { localS3Client } from './harness';
+import { copyToSecondaryForTest } from './secondary-copy';
 
 export const PRIMARY = { bucket: 'archive-primary', prefix: 'backups/' } as const;
 export const SECONDARY = { bucket: 'archive-secondary', prefix: 'mirror/' } as const;
@@ -111,8 +112,10 @@ export async function plantCopy(
   await stores.primaryS3.send(new PutObjectCommand({ Bucket: PRIMARY.bucket, Key: primaryKey, Body: bytes }));
   await stores.primaryS3.send(new PutObjectCommand({ Bucket: PRIMARY.bucket, Key: manifestKeyFor(primaryKey), Body: JSON.stringify(manifest) }));
   const mode = options.secondary ?? 'same';
-  if (mode !== 'none') {
-    const held = mode === 'same' ? bytes : Buffer.concat([bytes, Buffer.from('other')]);
+  if (mode === 'same') {
+    await copyToSecondaryForTest({ s3: stores.primaryS3, ...PRIMARY }, { s3: stores.secondaryS3, ...SECONDARY }, primaryKey, new Date(copiedAt));
+  } else if (mode === 'other-bytes') {
+    const held = Buffer.concat([bytes, Buffer.from('other')]);
     const secondaryManifest = {
       ...manifest,
       objectKey: secondaryKey,
