@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { urlAuthority } from './kit/listen';
+import { completeFromParts } from './local-s3-completion';
 
 export interface LocalS3Options {
   directory: string;
@@ -81,6 +82,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
+  // CompleteMultipartUpload checks the part list and builds the object as S3 does (local-s3-completion.ts).
+  server.store.putObjectMultipart = (bucket, uploadId, parts) => completeFromParts(server.store, bucket, uploadId, parts);
 
   function uploadsDirectory(bucket: string): string {
     return server.store.getResourcePath(bucket, undefined, 'uploads');

@@ -43,6 +43,10 @@ declare module 's3rver' {
       existsObject(bucket: string, key: string): Promise<boolean>;
       /** Removes `<resourceType>.xml` beside the object; a missing one is no error. */
       deleteSubresource(bucket: string, key: string, resourceType: string): Promise<void>;
+      /** Writes the object's metadata.json (the allowed headers) and, when given, its object.md5 (the ETag without quotes). */
+      putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+      /** CompleteMultipartUpload's work, called by s3rver's controller with the request's part list. */
+      putObjectMultipart(bucket: string, uploadId: string, parts: readonly { number: number; etag: string }[]): Promise<{ size: number; md5: string }>;
     }
   }
 
@@ -57,4 +61,13 @@ declare module 's3rver' {
   }
 
   export = S3rver;
+}
+
+declare module 's3rver/lib/models/error' {
+  /** An S3 error response: the code decides the status (400 for the client's errors), detail becomes elements of <Error>. */
+  class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, string>);
+    readonly code: string;
+  }
+  export = S3Error;
 }

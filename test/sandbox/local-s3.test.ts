@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -41,6 +44,30 @@ function patternedBytes(length: number): Buffer {
   return bytes;
 }
 
+const md5 = (bytes: Buffer): Buffer => createHash('md5').update(bytes).digest();
+
+/** Uploads each buffer as a part (numbered from 1) of a new multipart upload; the upload stays open. */
+async function uploadParts(key: string, parts: readonly Buffer[]): Promise<{ uploadId: string; etags: string[] }> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+  const uploadId = UploadId ?? '';
+  const etags: string[] = [];
+  for (const [index, body] of parts.entries()) {
+    const answer = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: body }));
+    etags.push(answer.ETag ?? '');
+  }
+  return { uploadId, etags };
+}
+
+async function objectExists(key: string): Promise<boolean> {
+  return s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
+    () => true,
+    (error: unknown) => {
+      if ((error as { name?: string }).name === 'NotFound') return false;
+      throw error;
+    },
+  );
+}
+
 async function openUploadIds(): Promise<string[]> {
   const listing = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
   return (listing.Uploads ?? []).map((upload) => upload.UploadId ?? '');
@@ -74,6 +101,70 @@ describe('local S3 store', () => {
     // Assess
     expect(storedBytes.equals(content)).toBe(true);
     expect(await openUploadIds()).toEqual([]);
+  });
+
+  test("gives a completed multipart object S3's ETag: the MD5 of its parts' MD5s, then the part count", async () => {
+    // Prepare
+    const key = 'backups/netbox-prod/etag.bin';
+    const parts = [patternedBytes(5 * MIB), patternedBytes(1000)];
+    const { uploadId, etags } = await uploadParts(key, parts);
+
+    // Act
+    const completed = await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) } }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+
+    // Assess
+    const expected = `"${createHash('md5').update(Buffer.concat(parts.map(md5))).digest('hex')}-2"`;
+    expect(completed.ETag).toBe(expected);
+    expect(head.ETag).toBe(expected);
+    expect(head.ContentLength).toBe(5 * MIB + 1000);
+  });
+
+  test('refuses a completion naming a part by another ETag (InvalidPart), and keeps the upload open with no object', async () => {
+    // Prepare
+    const key = 'backups/netbox-prod/wrong-etag.bin';
+    const { uploadId, etags } = await uploadParts(key, [patternedBytes(5 * MIB), patternedBytes(10)]);
+    const wrong = `"${md5(Buffer.from('other bytes')).toString('hex')}"`;
+
+    // Act
+    const completing = s3.send(
+      new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [{ ETag: etags[0], PartNumber: 1 }, { ETag: wrong, PartNumber: 2 }] } }),
+    );
+
+    // Assess
+    await expect(completing).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
+    expect(await objectExists(key)).toBe(false);
+    expect(await openUploadIds()).toContain(uploadId);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+  });
+
+  test('refuses a part below 5 MiB that is not the last (EntityTooSmall), and parts out of order (InvalidPartOrder)', async () => {
+    // Prepare
+    const key = 'backups/netbox-prod/small-parts.bin';
+    const { uploadId, etags } = await uploadParts(key, [patternedBytes(1024), patternedBytes(1024)]);
+    const complete = (order: readonly number[]): Promise<unknown> =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: order.map((partNumber) => ({ ETag: etags[partNumber - 1], PartNumber: partNumber })) },
+        }),
+      );
+
+    // Act
+    const tooSmall = await complete([1, 2]).catch((error: unknown) => error);
+    const outOfOrder = await complete([2, 1]).catch((error: unknown) => error);
+    const existedBeforeValidList = await objectExists(key);
+    await complete([2]);
+
+    // Assess
+    expect(tooSmall).toMatchObject({ name: 'EntityTooSmall', $metadata: { httpStatusCode: 400 } });
+    expect(outOfOrder).toMatchObject({ name: 'InvalidPartOrder', $metadata: { httpStatusCode: 400 } });
+    expect(existedBeforeValidList).toBe(false);
+    expect(await objectExists(key)).toBe(true);
   });
 
   test('lists an open multipart upload and removes it on AbortMultipartUpload', async () => {
