@@ -76,6 +76,8 @@ import {
   forkNode,
   killAllChildrenNow,
   maxRssKiBFrom,
+  median,
+  medianBy,
   memoryGate,
   memoryLine,
   mib,
@@ -131,12 +133,24 @@ interface Options {
   /** Write a V8 CPU profile of the deployed copier's run into the store here. */
   readonly cpuProfileDir?: string;
   readonly sweep: boolean;
+  /** Rounds of the deciding comparison, the deployed copier against rclone into the store. */
+  readonly rounds: number;
 }
 
-const USAGE = `usage: npm run bench [-- --size-mib N] [--only DIRECTION[,DIRECTION]] [--no-sweep] [--cpu-prof DIR]
+/**
+ * Three rounds: one pair of runs into the store swings by 10 % and more on these shared
+ * machines (the store's disk, the host's other work), and the median of three rounds
+ * that alternate which peer goes first holds still where one pair does not.
+ */
+const DEFAULT_ROUNDS = 3;
+
+const USAGE = `usage: npm run bench [-- --size-mib N] [--only DIRECTION[,DIRECTION]] [--rounds N] [--no-sweep] [--cpu-prof DIR]
   --size-mib N     bytes to copy (download) and to upload, in MiB (default ${DEFAULT_SIZE_MIB};
                    env BENCH_SIZE_MIB). The ${MEMORY_LIMIT_BYTES / 1e6} MB peak-memory checks need N >= ${MEMORY_CHECK_MIN_MIB}.
   --only D[,D]     run only these directions: ${DIRECTIONS.join(', ')} (default: all)
+  --rounds N       rounds of the deployed copier against rclone into the store, alternating
+                   which goes first; the speed target is judged on the median of the rounds'
+                   ratios (default ${DEFAULT_ROUNDS}, 1 to 9)
   --no-sweep       skip the copier's part size / parallelism sweep (download direction)
   --cpu-prof DIR   write a V8 CPU profile (.cpuprofile) of the deployed copier's copy into
                    the store to DIR; npx tsx test/bench/cpuprofile-top.ts FILE sums it up
@@ -147,6 +161,7 @@ function parseOptions(argv: readonly string[]): Options {
   let only: Direction[] = [...DIRECTIONS];
   let cpuProfileDir: string | undefined;
   let sweep = true;
+  let rawRounds: string | undefined;
   const valueOf = (arg: string, name: string, index: number): [string, number] =>
     arg === name ? [argv[index + 1] ?? '', index + 1] : [arg.slice(name.length + 1), index];
   for (let i = 0; i < argv.length; i += 1) {
@@ -167,6 +182,8 @@ function parseOptions(argv: readonly string[]): Options {
     } else if (flag === '--cpu-prof') {
       [cpuProfileDir, i] = valueOf(arg, '--cpu-prof', i);
       if (!cpuProfileDir) throw new SetupError('--cpu-prof expects a directory to write the profile to');
+    } else if (flag === '--rounds') {
+      [rawRounds, i] = valueOf(arg, '--rounds', i);
     } else if (arg === '--no-sweep') {
       sweep = false;
     } else {
@@ -177,7 +194,9 @@ function parseOptions(argv: readonly string[]): Options {
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1 || sizeMiB > 64 * 1024) {
     throw new SetupError(`--size-mib must be a whole number of MiB between 1 and 65536, not "${raw ?? ''}"`);
   }
-  return { sizeMiB, only, sweep, ...(cpuProfileDir ? { cpuProfileDir: resolve(cpuProfileDir) } : {}) };
+  const rounds = rawRounds === undefined ? DEFAULT_ROUNDS : Number(rawRounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new SetupError(`--rounds must be a whole number from 1 to 9, not "${rawRounds ?? ''}"`);
+  return { sizeMiB, only, sweep, rounds, ...(cpuProfileDir ? { cpuProfileDir: resolve(cpuProfileDir) } : {}) };
 }
 
 // ---------------------------------------------------------------------------- rclone
@@ -418,6 +437,85 @@ async function measureRclone(
   };
 }
 
+// ---------------------------------------------------------------------------- rounds into the store
+
+interface StoreRound {
+  readonly copier?: CopierMeasurement;
+  readonly rclone?: RcloneMeasurement;
+}
+
+/**
+ * The deployed copier and rclone into the store, `rounds` times, alternating which goes
+ * first so that neither always meets the store fresh or the other's leftovers: the two
+ * runs of one round see nearly the same machine, which on a shared host the runs of one
+ * round a minute apart do not (see DEFAULT_ROUNDS).
+ */
+async function runStoreRounds(
+  rounds: number,
+  copier: ((round: number) => Promise<CopierMeasurement>) | undefined,
+  rclone: ((round: number) => Promise<RcloneMeasurement>) | undefined,
+): Promise<StoreRound[]> {
+  const measured: StoreRound[] = [];
+  for (let round = 1; round <= rounds; round += 1) {
+    const rcloneFirst = round % 2 === 0;
+    const rcloneBefore = rcloneFirst ? await rclone?.(round) : undefined;
+    const copierRun = await copier?.(round);
+    const rcloneRun = rcloneFirst ? rcloneBefore : await rclone?.(round);
+    measured.push({ ...(copierRun ? { copier: copierRun } : {}), ...(rcloneRun ? { rclone: rcloneRun } : {}) });
+  }
+  return measured;
+}
+
+/** Each round's copier rate over rclone's, for the rounds where both were verified. */
+function roundRatios(rounds: readonly StoreRound[]): number[] {
+  return rounds.flatMap((round) => (round.copier?.rate !== undefined && round.rclone?.rate !== undefined ? [round.copier.rate / round.rclone.rate] : []));
+}
+
+/** The median run by rate as the row (marked as such), with every round's problems and the highest peak RSS of any round. */
+function medianCopier(runs: readonly CopierMeasurement[]): CopierMeasurement | undefined {
+  const middle = medianBy(runs, (run) => run.rate ?? -1);
+  if (!middle || runs.length === 1) return middle;
+  const problems = runs.flatMap((run, index) => run.problems.map((problem) => `round ${index + 1}: ${problem}`));
+  const highest = runs.reduce((top, run) => (run.peakBytes > top.peakBytes ? run : top), middle);
+  const rate = problems.length === 0 ? middle.rate : undefined;
+  const cpuSecondsPerGiB = median(runs.flatMap((run) => (run.cpuSecondsPerGiB === undefined ? [] : [run.cpuSecondsPerGiB])));
+  const note = problems.length === 0 ? `median of ${runs.length} rounds; ${middle.row.note}` : `FAILED: ${problems.join('; ')}`;
+  const { mibPerSecond: _dropped, ...row } = middle.row;
+  return {
+    ...middle,
+    problems,
+    memory: highest.memory,
+    peakBytes: highest.peakBytes,
+    rate,
+    ...(cpuSecondsPerGiB !== undefined ? { cpuSecondsPerGiB } : {}),
+    row: { ...row, ...(rate !== undefined ? { mibPerSecond: rate } : {}), ...(cpuSecondsPerGiB !== undefined ? { cpuSecondsPerGiB } : {}), peakRssMiB: mib(highest.peakBytes), note },
+  };
+}
+
+/** The median rclone run by rate as the row, with the median CPU and the highest peak RSS of its rounds. */
+function medianRclone(runs: readonly RcloneMeasurement[]): RcloneMeasurement | undefined {
+  const middle = medianBy(runs, (run) => run.rate ?? -1);
+  if (!middle || runs.length === 1) return middle;
+  const failed = runs.some((run) => run.rate === undefined);
+  const cpuSecondsPerGiB = median(runs.flatMap((run) => (run.cpuSecondsPerGiB === undefined ? [] : [run.cpuSecondsPerGiB])));
+  const peaks = runs.flatMap((run) => (run.peakMiB === undefined ? [] : [run.peakMiB]));
+  const peakMiB = peaks.length > 0 ? Math.max(...peaks) : undefined;
+  const notes = failed ? runs.flatMap((run, index) => (run.rate === undefined ? [`round ${index + 1}: ${run.row.note}`] : [])).join('; ') : `median of ${runs.length} rounds; ${middle.row.note}`;
+  const { mibPerSecond: _dropped, ...row } = middle.row;
+  return {
+    ...(failed || middle.rate === undefined ? {} : { rate: middle.rate }),
+    ...(cpuSecondsPerGiB !== undefined ? { cpuSecondsPerGiB } : {}),
+    ...(peakMiB !== undefined ? { peakMiB } : {}),
+    row: {
+      ...row,
+      ...(failed || middle.rate === undefined ? {} : { mibPerSecond: middle.rate }),
+      ...(cpuSecondsPerGiB !== undefined ? { cpuSecondsPerGiB } : {}),
+      ...(peakMiB !== undefined ? { peakRssMiB: peakMiB } : {}),
+      note: notes,
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------- the part size and parallelism sweep
 
 /**
@@ -494,7 +592,7 @@ async function measureDownload(context: BenchContext, bundle: Bundle, options: O
   if (rawRate === undefined) incomplete = true;
   rows.push(rawRow);
 
-  // 2. the offsite copier, from source (tsx) and as deployed (bundle), into the store; the bundle into the discard sink
+  // 2. the offsite copier from source (tsx) into the store, once
   const copierJob: CopierJob = {
     url: source.url,
     sizeBytes,
@@ -517,16 +615,41 @@ async function measureDownload(context: BenchContext, bundle: Bundle, options: O
   const copierFromSource = tsLaunch('copier-run.ts');
   const copierLaunch = { ...copierFromSource, execArgv: [...COPY_NODE_OPTIONS.split(' '), ...copierFromSource.execArgv] };
   copiers.push(await measureCopier('offsite copier (tsx) -> S3', copierLaunch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs, context.storePid));
-  let deployed: CopierMeasurement | undefined;
-  let deployedIntoSink: CopierMeasurement | undefined;
-  if (bundle.launch) {
-    progress(`offsite copier as deployed (esbuild bundle, node ${COPY_NODE_OPTIONS}) into the local S3 store`);
-    const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
-    const launch = { ...bundle.launch, execArgv: [...bundle.launch.execArgv, ...profile] };
-    deployed = await measureCopier('offsite copier (bundle) -> S3', launch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs, context.storePid);
-    copiers.push(deployed);
-    if (options.cpuProfileDir) console.log(`CPU profile of the deployed copier's copy into the store: ${options.cpuProfileDir}`);
+  if (!bundle.launch) rows.push({ name: 'offsite copier (bundle) -> S3', note: `skipped: ${bundle.reason ?? '?'}` });
+  if (!tools.rclone) rows.push({ name: 'rclone copyurl -> S3', note: 'rclone: not installed (apt-get install rclone) — skipped' });
 
+  // 3. the deciding comparison: the copier as deployed (bundle) and rclone copyurl into the store, in rounds
+  const deployedLaunch = bundle.launch;
+  const measureDeployed = deployedLaunch
+    ? (round: number): Promise<CopierMeasurement> => {
+        progress(`round ${round}: offsite copier as deployed (esbuild bundle, node ${COPY_NODE_OPTIONS}) into the local S3 store`);
+        const profile = options.cpuProfileDir && round === 1 ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
+        const launch = { ...deployedLaunch, execArgv: [...deployedLaunch.execArgv, ...profile] };
+        return measureCopier('offsite copier (bundle) -> S3', launch, copierJob, storeEnv(store), intoStore, storeVerified, stepTimeoutMs, context.storePid);
+      }
+    : undefined;
+  const measureRcloneIntoStore = tools.rclone
+    ? (round: number): Promise<RcloneMeasurement> => {
+        progress(`round ${round}: rclone copyurl into the local S3 store`);
+        const verify = async (): Promise<string[]> => {
+          try {
+            return await checkStoredObject(s3, RCLONE_KEY, source);
+          } finally {
+            await deleteQuietly(s3, [RCLONE_KEY]);
+          }
+        };
+        return measureRclone('rclone copyurl -> S3', store, context, verify, 'verified: size, read-back sha256');
+      }
+    : undefined;
+  const rounds = await runStoreRounds(options.rounds, measureDeployed, measureRcloneIntoStore);
+  const deployed = medianCopier(rounds.flatMap((round) => (round.copier ? [round.copier] : [])));
+  const rcloneIntoStore = medianRclone(rounds.flatMap((round) => (round.rclone ? [round.rclone] : [])));
+  if (deployed) copiers.push(deployed);
+  if (rcloneIntoStore) rows.push(rcloneIntoStore.row);
+
+  // 4. the deployed copier and rclone into the discard sink, once each
+  let deployedIntoSink: CopierMeasurement | undefined;
+  if (deployedLaunch) {
     const intoSink = (job: CopierJob, name: string, note: string): Promise<CopierMeasurement> => {
       progress(`offsite copier as deployed into the discard S3 sink${note}`);
       const mark = sink.mark;
@@ -534,43 +657,20 @@ async function measureDownload(context: BenchContext, bundle: Bundle, options: O
         ...checkCopierReport(result, source),
         ...checkSinkObject(await sink.reports(mark, [COPIER_KEY, MANIFEST_KEY]), COPIER_KEY, sizeBytes),
       ];
-      return measureCopier(name, bundle.launch as NodeLaunch, { ...job, endpoint: sink.endpoint.endpoint }, storeEnv(sink.endpoint), verify, 'verified: sha256, size, sink got every byte', stepTimeoutMs);
+      return measureCopier(name, deployedLaunch, { ...job, endpoint: sink.endpoint.endpoint }, storeEnv(sink.endpoint), verify, 'verified: sha256, size, sink got every byte', stepTimeoutMs);
     };
     deployedIntoSink = await intoSink(copierJob, 'offsite copier (bundle) -> discard', '');
     copiers.push(deployedIntoSink);
     copiers.push(await intoSink({ ...copierJob, checksumAlgorithm: 'CRC32' }, 'offsite copier (bundle, CRC32) -> discard', ', with a CRC32 per part (Object Lock)'));
   }
-  rows.push(...copiers.map((copier) => copier.row));
-  if (!bundle.launch) rows.push({ name: 'offsite copier (bundle) -> S3', note: `skipped: ${bundle.reason ?? '?'}` });
-
-  // 3. rclone copyurl, into the store and into the discard sink
-  let rcloneIntoStore: RcloneMeasurement | undefined;
+  rows.splice(1, 0, ...copiers.map((copier) => copier.row));
   let rcloneIntoSink: RcloneMeasurement | undefined;
-  if (!tools.rclone) {
-    progress('rclone: not installed, skipped');
-    rows.push({ name: 'rclone copyurl -> S3', note: 'rclone: not installed (apt-get install rclone) — skipped' });
-  } else {
-    progress('rclone copyurl into the local S3 store');
-    rcloneIntoStore = await measureRclone(
-      'rclone copyurl -> S3',
-      store,
-      context,
-      async () => {
-        try {
-          return await checkStoredObject(s3, RCLONE_KEY, source);
-        } finally {
-          await deleteQuietly(s3, [RCLONE_KEY]);
-        }
-      },
-      'verified: size, read-back sha256',
-    );
-    rows.push(rcloneIntoStore.row);
+  if (tools.rclone) {
     progress('rclone copyurl into the discard S3 sink');
     const mark = sink.mark;
     rcloneIntoSink = await measureRclone('rclone copyurl -> discard', sink.endpoint, context, async () => checkSinkObject(await sink.reports(mark, [RCLONE_KEY]), RCLONE_KEY, sizeBytes), 'sink got every byte');
     rows.push(rcloneIntoSink.row);
   }
-
   printRows(rows);
   console.log('');
   const peerOf = (copier: CopierMeasurement): RcloneMeasurement | undefined => (copier.name.endsWith('-> S3') ? rcloneIntoStore : rcloneIntoSink);
@@ -611,7 +711,14 @@ async function measureDownload(context: BenchContext, bundle: Bundle, options: O
   console.log('');
   const target = (label: string, met: boolean | undefined, figures: string): void =>
     console.log(`target, ${label}: ${met === undefined ? 'n/a' : met ? 'MET' : 'MISSED'} (${figures})`);
-  target('deployed copier >= 1.1x rclone copyurl into the store', deployed?.rate !== undefined && rcloneIntoStore?.rate !== undefined ? deployed.rate >= 1.1 * rcloneIntoStore.rate : undefined, ratio(deployed?.rate, rcloneIntoStore?.rate));
+  const ratios = roundRatios(rounds);
+  const medianRatio = ratios.length === rounds.length ? median(ratios) : undefined;
+  const roundFigures = rounds.length > 1 && ratios.length > 0 ? `; rounds: ${ratios.map((value) => `${value.toFixed(2)}x`).join(', ')}` : '';
+  target(
+    'deployed copier >= 1.1x rclone copyurl into the store',
+    medianRatio === undefined ? undefined : medianRatio >= 1.1,
+    `${medianRatio === undefined ? 'n/a' : `${medianRatio.toFixed(2)}x`}${rounds.length > 1 ? ', the median of the rounds' : ''}${roundFigures}`,
+  );
   target(
     "deployed copier's CPU s/GiB <= rclone's into the store",
     deployed?.cpuSecondsPerGiB !== undefined && rcloneIntoStore?.cpuSecondsPerGiB !== undefined ? deployed.cpuSecondsPerGiB <= rcloneIntoStore.cpuSecondsPerGiB : undefined,

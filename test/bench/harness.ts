@@ -376,6 +376,20 @@ export function printRows(rows: readonly Row[]): void {
   );
 }
 
+/** The middle value (the mean of the two middle ones for an even count); undefined for none. */
+export function median(values: readonly number[]): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  const upper = sorted[Math.floor(sorted.length / 2)];
+  if (upper === undefined) return undefined;
+  const lower = sorted.length % 2 === 0 ? sorted[sorted.length / 2 - 1] : upper;
+  return lower === undefined ? upper : (lower + upper) / 2;
+}
+
+/** The item whose measure is the median (the lower middle for an even count); undefined for none. */
+export function medianBy<T>(items: readonly T[], measure: (item: T) => number): T | undefined {
+  return [...items].sort((a, b) => measure(a) - measure(b))[Math.floor((items.length - 1) / 2)];
+}
+
 export function ratio(numerator: number | undefined, denominator: number | undefined): string {
   return numerator === undefined || denominator === undefined || denominator === 0 ? 'n/a' : `${(numerator / denominator).toFixed(2)}x`;
 }
