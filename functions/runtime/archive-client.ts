@@ -16,7 +16,14 @@ export interface StoreConnection {
 const clients = new Map<string, S3Client>();
 
 /**
- * One S3 client per store (and access key), kept for the life of the process. For
+ * One S3 client per store (and access key), kept for the life of the process. Without
+ * `Expect: 100-continue`: for every body from 2 MB (each part of a copy) the SDK sends
+ * it through a fresh agent with keep-alive off, so every part paid a new connection (a
+ * TLS handshake and TCP slow start on AWS) and waited for the store to answer
+ * "100 Continue" before sending a byte; the copy's parts now share kept-alive
+ * connections (npm run bench: 0.2-0.3 CPU s/GiB less for the copier, and less for the
+ * store). What it saved, a body not sent when the request is refused, costs one part at
+ * most, and only when the copy fails anyway. For
  * S3-compatible stores (endpoint set) checksums are only sent when required: since SDK
  * v3.729 the client adds flexible checksums that such stores reject on streamed
  * uploads; the copier computes and verifies SHA-256 itself either way. Without
@@ -28,6 +35,7 @@ export function archiveClient(store: StoreConnection, credentials?: StoreAccessK
   if (!client) {
     client = new S3Client({
       region: store.region,
+      expectContinueHeader: false,
       ...(credentials ? { credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey } } : {}),
       ...(store.endpoint
         ? {
