@@ -138,11 +138,12 @@ interface Options {
 }
 
 /**
- * Three rounds: one pair of runs into the store swings by 10 % and more on these shared
- * machines (the store's disk, the host's other work), and the median of three rounds
- * that alternate which peer goes first holds still where one pair does not.
+ * Five rounds: one pair of runs into the store swings by 10-20 % on these shared machines
+ * (the store's disk, the host's other work: 0.91-1.25x in one afternoon's pairs), and the
+ * median of five rounds that alternate which peer goes first holds much stiller than
+ * one pair or three; each round adds about 30 s at 1 GiB.
  */
-const DEFAULT_ROUNDS = 3;
+const DEFAULT_ROUNDS = 5;
 
 const USAGE = `usage: npm run bench [-- --size-mib N] [--only DIRECTION[,DIRECTION]] [--rounds N] [--no-sweep] [--cpu-prof DIR]
   --size-mib N     bytes to copy (download) and to upload, in MiB (default ${DEFAULT_SIZE_MIB};
