@@ -442,19 +442,20 @@ const PARTS_IN_FLIGHT = 4;
 const MAX_PARTS = 9000;
 
 /**
- * 5 MiB parts (the S3 minimum), four uploading while a fifth fills: 25 MiB of part
- * buffers. Measured at 1 GiB with the bench's source, bundle and endpoints (npm run
- * bench, and its sweep into the discard sink): larger parts save little CPU (2.6-3.8
- * CPU s/GiB for 5 to 16 MiB parts, within the machine's noise) and were no faster into
- * the local store (5 MiB x 4: 60 MiB/s, 8 x 4: 56, 16 x 2: 45), while each part in flight
- * adds its size to the peak RSS (165, 191 and 209 MiB into the store, against the 200 MB
- * bound). Four in flight rather than fewer because in AWS every part waits a round trip
- * to S3, which a local store cannot show. A large backup gets parts just big enough to
- * stay within S3's part count.
+ * 8 MiB parts, four uploading while a fifth fills: 40 MiB of part buffers. Measured at
+ * 1 GiB with the bench's source, bundle and endpoints (npm run bench's sweep into the
+ * discard sink, two runs): 8 MiB x 4 took 2.76-3.00 CPU s/GiB at 377-406 MiB/s against
+ * 3.07-3.36 at 336-366 for 5 MiB x 4 (the S3 minimum), with peak RSS within the noise
+ * (138-154 MiB against 144-150); 5 x 8 cost more (3.19-3.70), 16 x 2 swung from 2.83 to
+ * 3.94 and peaked at 173-174 MiB. Part size mattered little while every part opened a
+ * connection of its own (see archiveClient); with kept-alive connections each part's
+ * fixed cost shows. Four in flight rather than fewer because in AWS every part waits a
+ * round trip to S3, which a local store cannot show. 8 MiB is also the AWS CLI's part
+ * size. A large backup gets parts just big enough to stay within S3's part count.
  */
 export function partSizeFor(totalBytes: number | null): number {
   const needed = totalBytes === null ? 0 : Math.ceil(totalBytes / MAX_PARTS / MIB) * MIB;
-  return Math.max(5 * MIB, needed);
+  return Math.max(8 * MIB, needed);
 }
 
 async function openSource(source: DownloadSource, signal: AbortSignal): Promise<OpenedDownload & { readonly close?: () => void }> {

@@ -116,7 +116,7 @@ const COPIER_KEY = 'bench/offsite-copier.bin';
 const MANIFEST_KEY = `${COPIER_KEY}.manifest.json`;
 const RCLONE_KEY = 'bench/rclone-copyurl.bin';
 /** The copier's production defaults (copier.ts); rclone is given the same part size and concurrency. */
-const PART_SIZE = '5Mi';
+const PART_SIZE = '8Mi';
 const PARTS_IN_FLIGHT = 4;
 
 class SetupError extends Error {}
@@ -523,7 +523,7 @@ function medianRclone(runs: readonly RcloneMeasurement[]): RcloneMeasurement | u
  * The copier's part size and parts in flight, measured into the discard sink (the
  * pipeline's own cost, not the store's): CPU per GiB falls as parts grow (fewer
  * requests), peak RSS grows with size × (in flight + the one being filled). The chosen
- * defaults are in copier.ts (partSizeFor, DEFAULT_PARTS_IN_FLIGHT) with the figures.
+ * defaults are in copier.ts (partSizeFor, PARTS_IN_FLIGHT) with the figures.
  */
 const SWEEP: readonly { readonly partMiB: number; readonly inFlight: number }[] = [
   { partMiB: 5, inFlight: 2 },

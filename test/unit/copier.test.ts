@@ -395,13 +395,13 @@ describe('download host policy', () => {
 });
 
 describe('partSizeFor', () => {
-  test('uses 5 MiB parts for ordinary backups and when the size is unknown', () => {
-    expect(partSizeFor(1024 * 1024 * 1024)).toBe(5 * 1024 * 1024);
-    expect(partSizeFor(null)).toBe(5 * 1024 * 1024);
+  test('uses 8 MiB parts for ordinary backups and when the size is unknown', () => {
+    expect(partSizeFor(1024 * 1024 * 1024)).toBe(8 * 1024 * 1024);
+    expect(partSizeFor(null)).toBe(8 * 1024 * 1024);
   });
 
   test('grows the parts of a very large backup so it fits S3’s 10 000-part limit', () => {
-    // Prepare: 100 GiB would need 20 480 parts of 5 MiB.
+    // Prepare: 100 GiB would need 12 800 parts of 8 MiB.
     const size = 100 * 1024 * 1024 * 1024;
 
     // Act
