@@ -18,7 +18,7 @@ export interface ListedPart {
 }
 
 /** S3's minimum size for every part but the last. */
-export const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MIN_PART_BYTES = 5 * 1024 * 1024;
 /** Parts are joined through one buffer of this size, whatever their size (S3 allows 5 GiB parts). */
 const JOIN_BUFFER_BYTES = 8 * 1024 * 1024;
 

@@ -445,9 +445,9 @@ const MAX_PARTS = 9000;
  * 8 MiB parts, four uploading while a fifth fills: 40 MiB of part buffers. Measured at
  * 1 GiB with the bench's source, bundle and endpoints (npm run bench's sweep into the
  * discard sink, two runs): 8 MiB x 4 took 2.76-3.00 CPU s/GiB at 377-406 MiB/s against
- * 3.07-3.36 at 336-366 for 5 MiB x 4 (the S3 minimum), with peak RSS within the noise
- * (138-154 MiB against 144-150); 5 x 8 cost more (3.19-3.70), 16 x 2 swung from 2.83 to
- * 3.94 and peaked at 173-174 MiB. Part size mattered little while every part opened a
+ * 3.07-3.36 at 336-366 for 5 MiB x 4 (the S3 minimum); 5 x 8 cost more (3.19-3.70),
+ * 16 x 2 swung from 2.83 to 3.94 and peaked at 173-174 MiB. The larger buffers cost
+ * about 12 MiB of peak RSS into the store: 160-163 MiB at 1 and 3 GiB, against 148-152. Part size mattered little while every part opened a
  * connection of its own (see archiveClient); with kept-alive connections each part's
  * fixed cost shows. Four in flight rather than fewer because in AWS every part waits a
  * round trip to S3, which a local store cannot show. 8 MiB is also the AWS CLI's part

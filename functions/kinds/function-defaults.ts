@@ -19,8 +19,8 @@ export const COPY_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=2';
 /**
  * The copy function's memory, for the CPU it brings (Lambda gives 1 vCPU at 1,769 MB, in
  * proportion below): the copy needs about 160 MiB of it and is otherwise CPU-bound.
- * npm run bench measures 3.0-3.6 CPU s/GiB for the copy as deployed (rclone copyurl:
- * 5.6-6.2); TLS both ways, which the bench does not have, adds about 1 s/GiB (AES-256-GCM at
+ * npm run bench measures 2.8-3.6 CPU s/GiB for the copy as deployed (rclone copyurl:
+ * 5.5-6.2); TLS both ways, which the bench does not have, adds about 1 s/GiB (AES-256-GCM at
  * 0.5 s/GiB each way). At 1024 MB (0.58 vCPU) that is a ceiling near 135 MiB/s, above
  * what one download stream usually delivers, and up to about 115 GiB within the 15-minute
  * limit; 768 MB would cap a copy near 100 MiB/s, 512 MB near 67 MiB/s (the copier before,

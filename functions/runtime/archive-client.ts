@@ -21,7 +21,7 @@ const clients = new Map<string, S3Client>();
  * it through a fresh agent with keep-alive off, so every part paid a new connection (a
  * TLS handshake and TCP slow start on AWS) and waited for the store to answer
  * "100 Continue" before sending a byte; the copy's parts now share kept-alive
- * connections (npm run bench: 0.2-0.3 CPU s/GiB less for the copier, and less for the
+ * connections (npm run bench: 0.1-0.3 CPU s/GiB less for the copier, and less for the
  * store). What it saved, a body not sent when the request is refused, costs one part at
  * most, and only when the copy fails anyway. For
  * S3-compatible stores (endpoint set) checksums are only sent when required: since SDK

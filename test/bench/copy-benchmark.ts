@@ -153,8 +153,8 @@ const USAGE = `usage: npm run bench [-- --size-mib N] [--only DIRECTION[,DIRECTI
                    which goes first; the speed target is judged on the median of the rounds'
                    ratios (default ${DEFAULT_ROUNDS}, 1 to 9)
   --no-sweep       skip the copier's part size / parallelism sweep (download direction)
-  --cpu-prof DIR   write a V8 CPU profile (.cpuprofile) of the deployed copier's copy into
-                   the store to DIR; npx tsx test/bench/cpuprofile-top.ts FILE sums it up
+  --cpu-prof DIR   write a V8 CPU profile (.cpuprofile) of the deployed copier's first copy
+                   into the store to DIR; npx tsx test/bench/cpuprofile-top.ts FILE sums it up
   Temporary data goes under $TMPDIR (${tmpdir()}); it needs about ${DISK_FACTOR}x N MiB free.`;
 
 function parseOptions(argv: readonly string[]): Options {
@@ -447,9 +447,9 @@ interface StoreRound {
 
 /**
  * The deployed copier and rclone into the store, `rounds` times, alternating which goes
- * first so that neither always meets the store fresh or the other's leftovers: the two
- * runs of one round see nearly the same machine, which on a shared host the runs of one
- * round a minute apart do not (see DEFAULT_ROUNDS).
+ * first so that neither always meets the store fresh or after the other: the two runs of
+ * one round, back to back, see nearly the same machine, where runs minutes apart on a
+ * shared host do not (see DEFAULT_ROUNDS).
  */
 async function runStoreRounds(
   rounds: number,
@@ -647,6 +647,7 @@ async function measureDownload(context: BenchContext, bundle: Bundle, options: O
   const rcloneIntoStore = medianRclone(rounds.flatMap((round) => (round.rclone ? [round.rclone] : [])));
   if (deployed) copiers.push(deployed);
   if (rcloneIntoStore) rows.push(rcloneIntoStore.row);
+  if (options.cpuProfileDir) console.log(`CPU profile of the deployed copier's first round into the store: ${options.cpuProfileDir}`);
 
   // 4. the deployed copier and rclone into the discard sink, once each
   let deployedIntoSink: CopierMeasurement | undefined;
