@@ -1,12 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
-import { archiveKeyFor, manifestKeyFor, type Manifest } from '../../functions/archive/manifest';
+import { archiveKeyFor, manifestKeyFor } from '../../functions/archive/manifest';
 import { localS3Client } from '../support/harness';
 import { runOffsite } from '../support/cli';
+import { putArchivedCopy } from '../support/archived-copy';
 
 const BUCKET = 'verify-status-test';
 const PREFIX = 'backups/';
@@ -29,25 +30,7 @@ function netboxTarget(name: string, schedule?: string): Record<string, unknown> 
 async function plant(s3: S3Client, target: string, createdAt: Date, bytes: Buffer): Promise<string> {
   const sourceBackupId = `b-${createdAt.getTime()}`;
   const objectKey = archiveKeyFor(PREFIX, target, createdAt.toISOString(), sourceBackupId, '.backup');
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: bytes }));
-  const manifest: Manifest = {
-    formatVersion: 1,
-    target,
-    kind: 'netbox-cloud',
-    sourceBackupId,
-    objectKey,
-    sizeBytes: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    sourceChecksum: null,
-    sourceChecksumAlgorithm: null,
-    sourceChecksumVerified: false,
-    sourceSizeBytes: bytes.length,
-    createdAt: createdAt.toISOString(),
-    copiedAt: createdAt.toISOString(),
-    contentType: 'application/octet-stream',
-    source: {},
-  };
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKeyFor(objectKey), Body: JSON.stringify(manifest) }));
+  await putArchivedCopy(s3, BUCKET, { target, objectKey, sourceBackupId, createdAt: createdAt.toISOString(), bytes });
   return objectKey;
 }
 

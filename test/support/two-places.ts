@@ -9,6 +9,7 @@ import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveKeyFor, manifestKeyFor, type Manifest } from '../../functions/archive/manifest';
 import { keyInPlace, type ArchivePlace } from '../../functions/archive/places';
 import { localS3Client } from './harness';
+import { putArchivedCopy } from './archived-copy';
 import { copyToSecondaryForTest } from './secondary-copy';
 
 export const PRIMARY = { bucket: 'archive-primary', prefix: 'backups/' } as const;
@@ -92,25 +93,7 @@ export async function plantCopy(
   const primaryKey = archiveKeyFor(PRIMARY.prefix, target, createdAt.toISOString(), sourceBackupId, '.backup');
   const secondaryKey = keyInPlace(primaryKey, PRIMARY, SECONDARY);
   const copiedAt = (options.copiedAt ?? createdAt).toISOString();
-  const manifest: Manifest = {
-    formatVersion: 1,
-    target,
-    kind: 'netbox-cloud',
-    sourceBackupId,
-    objectKey: primaryKey,
-    sizeBytes: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    sourceChecksum: null,
-    sourceChecksumAlgorithm: null,
-    sourceChecksumVerified: false,
-    sourceSizeBytes: bytes.length,
-    createdAt: createdAt.toISOString(),
-    copiedAt,
-    contentType: 'application/octet-stream',
-    source: {},
-  };
-  await stores.primaryS3.send(new PutObjectCommand({ Bucket: PRIMARY.bucket, Key: primaryKey, Body: bytes }));
-  await stores.primaryS3.send(new PutObjectCommand({ Bucket: PRIMARY.bucket, Key: manifestKeyFor(primaryKey), Body: JSON.stringify(manifest) }));
+  const manifest = await putArchivedCopy(stores.primaryS3, PRIMARY.bucket, { target, objectKey: primaryKey, sourceBackupId, createdAt: createdAt.toISOString(), copiedAt, bytes });
   const mode = options.secondary ?? 'same';
   if (mode === 'same') {
     await copyToSecondaryForTest({ s3: stores.primaryS3, ...PRIMARY }, { s3: stores.secondaryS3, ...SECONDARY }, primaryKey, new Date(copiedAt));

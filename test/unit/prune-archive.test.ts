@@ -24,6 +24,7 @@ import { parseConfig } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
 import type { CliIo } from '../../bin/cli/commands';
 import { PROXMOX_PRUNE_VECTORS } from '../support/proxmox-prune-vectors';
+import { putArchivedCopy } from '../support/archived-copy';
 
 const BUCKET = 'prune-test';
 const TARGET = 'netbox-prod';
@@ -59,26 +60,7 @@ function captureIo(): CliIo & { lines: string[]; errors: string[] } {
 /** A whole copy (object, then manifest) as the copier leaves it. */
 async function plantCopy(s3: S3Client, createdAt: string): Promise<string> {
   const objectKey = archiveKeyFor('backups/', TARGET, createdAt, `b-${createdAt}`, '.tar.gz');
-  const body = Buffer.from(`backup ${createdAt}`);
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: body }));
-  const manifest = {
-    formatVersion: 1,
-    target: TARGET,
-    kind: 'netbox-cloud',
-    sourceBackupId: `b-${createdAt}`,
-    objectKey,
-    sizeBytes: body.length,
-    sha256: '0'.repeat(64),
-    sourceChecksum: null,
-    sourceChecksumAlgorithm: null,
-    sourceChecksumVerified: false,
-    sourceSizeBytes: null,
-    createdAt,
-    copiedAt: createdAt,
-    contentType: 'application/gzip',
-    source: {},
-  };
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKeyFor(objectKey), Body: JSON.stringify(manifest) }));
+  await putArchivedCopy(s3, BUCKET, { target: TARGET, objectKey, sourceBackupId: `b-${createdAt}`, createdAt, bytes: Buffer.from(`backup ${createdAt}`) });
   return objectKey;
 }
 

@@ -8,7 +8,6 @@ import {
   GetObjectRetentionCommand,
   GetObjectTaggingCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,6 +22,7 @@ import { placesStepSummary, prunePlaces } from '../../functions/archive/prune';
 import type { PruneReport, RetentionPolicy } from '../../functions/archive/prune-report';
 import { parseConfig } from '../../functions/config/load';
 import type { OffsiteConfig } from '../../functions/config/schema';
+import { putArchivedCopy } from '../support/archived-copy';
 import { copyToSecondaryForTest, type PlaceAt } from '../support/secondary-copy';
 
 const PRIMARY_BUCKET = 'prune-primary';
@@ -57,26 +57,7 @@ function configFor(primary: LocalS3, secondary: LocalS3, retention: RetentionPol
 /** A whole copy in the primary (object, then manifest) as the copier leaves it. */
 async function plantCopy(place: PlaceAt, createdAt: string): Promise<string> {
   const objectKey = archiveKeyFor(place.prefix, TARGET, createdAt, `b-${createdAt}`, '.tar.gz');
-  const body = Buffer.from(`backup ${createdAt}`);
-  await place.s3.send(new PutObjectCommand({ Bucket: place.bucket, Key: objectKey, Body: body }));
-  const manifest = {
-    formatVersion: 1,
-    target: TARGET,
-    kind: 'netbox-cloud',
-    sourceBackupId: `b-${createdAt}`,
-    objectKey,
-    sizeBytes: body.length,
-    sha256: '0'.repeat(64),
-    sourceChecksum: null,
-    sourceChecksumAlgorithm: null,
-    sourceChecksumVerified: false,
-    sourceSizeBytes: null,
-    createdAt,
-    copiedAt: createdAt,
-    contentType: 'application/gzip',
-    source: {},
-  };
-  await place.s3.send(new PutObjectCommand({ Bucket: place.bucket, Key: manifestKeyFor(objectKey), Body: JSON.stringify(manifest) }));
+  await putArchivedCopy(place.s3, place.bucket, { target: TARGET, objectKey, sourceBackupId: `b-${createdAt}`, createdAt, bytes: Buffer.from(`backup ${createdAt}`) });
   return objectKey;
 }
 
