@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { urlAuthority } from './kit/listen';
 import { completeFromParts } from './local-s3-completion';
+import { UploadParts } from './local-s3-parts';
 
 export interface LocalS3Options {
   directory: string;
@@ -82,12 +83,16 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
-  // CompleteMultipartUpload checks the part list and builds the object as S3 does (local-s3-completion.ts).
-  server.store.putObjectMultipart = (bucket, uploadId, parts) => completeFromParts(server.store, bucket, uploadId, parts);
-
   function uploadsDirectory(bucket: string): string {
     return server.store.getResourcePath(bucket, undefined, 'uploads');
   }
+
+  // Parts are stored where the object will need them (local-s3-parts.ts), and
+  // CompleteMultipartUpload checks the part list and builds the object as S3 does
+  // (local-s3-completion.ts). The middleware below has checked the upload exists.
+  const uploads = new UploadParts();
+  server.store.putPart = (bucket, uploadId, partNumber, content) => uploads.put(join(uploadsDirectory(bucket), uploadId), partNumber, content);
+  server.store.putObjectMultipart = (bucket, uploadId, parts) => completeFromParts(server.store, uploads, bucket, uploadId, parts);
 
   /** The upload's key, or undefined if no such upload is open. */
   async function openUploadKey(bucket: string, uploadId: string): Promise<string | undefined> {
@@ -200,6 +205,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return;
     }
     await rm(join(uploadsDirectory(bucket), uploadId), { recursive: true, force: true });
+    uploads.forget(join(uploadsDirectory(bucket), uploadId));
     context.status = 204;
   }
 

@@ -45,6 +45,8 @@ declare module 's3rver' {
       deleteSubresource(bucket: string, key: string, resourceType: string): Promise<void>;
       /** Writes the object's metadata.json (the allowed headers) and, when given, its object.md5 (the ETag without quotes). */
       putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
+      /** UploadPart's work, called by s3rver's controller with the query's part number as text and the request as the body. */
+      putPart(bucket: string, uploadId: string, partNumber: string, content: IncomingMessage): Promise<{ size: number; md5: string }>;
       /** CompleteMultipartUpload's work, called by s3rver's controller with the request's part list. */
       putObjectMultipart(bucket: string, uploadId: string, parts: readonly { number: number; etag: string }[]): Promise<{ size: number; md5: string }>;
     }

@@ -17,9 +17,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { localS3Client } from '../support/harness';
+import { MIB, md5, patternedBytes, uploadParts as uploadPartsOf } from '../support/multipart-parts';
 
 const BUCKET = 'offsite-archive';
-const MIB = 1024 * 1024;
 
 let directory: string;
 let store: LocalS3;
@@ -37,26 +37,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** Distinct bytes per offset, so a part stitched in the wrong order would not compare equal. */
-function patternedBytes(length: number): Buffer {
-  const bytes = Buffer.alloc(length);
-  for (let offset = 0; offset + 4 <= length; offset += 4) bytes.writeUInt32BE(offset, offset);
-  return bytes;
-}
-
-const md5 = (bytes: Buffer): Buffer => createHash('md5').update(bytes).digest();
-
-/** Uploads each buffer as a part (numbered from 1) of a new multipart upload; the upload stays open. */
-async function uploadParts(key: string, parts: readonly Buffer[]): Promise<{ uploadId: string; etags: string[] }> {
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-  const uploadId = UploadId ?? '';
-  const etags: string[] = [];
-  for (const [index, body] of parts.entries()) {
-    const answer = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: body }));
-    etags.push(answer.ETag ?? '');
-  }
-  return { uploadId, etags };
-}
+const uploadParts = (key: string, parts: readonly Buffer[]): ReturnType<typeof uploadPartsOf> => uploadPartsOf(s3, BUCKET, key, parts);
 
 async function objectExists(key: string): Promise<boolean> {
   return s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
