@@ -13,13 +13,14 @@
 // On disk, per upload directory: `stride` once a part of at least 5 MiB has fixed it;
 // per part, `<n>.md5` (its ETag, written last: a part exists once that file does) and
 // either `<n>.at` ("<offset> <size>" in the assembly) or the file `<n>`.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import S3Error from 's3rver/lib/models/error';
+import type { Md5Worker } from './local-s3-md5';
 
 /** S3's minimum size for every part but the last. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -86,21 +87,18 @@ function plainLength(body: PartBody): number | undefined {
   return typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined;
 }
 
-/** Streams the body into `into`, hashing it on the way (a listener beside the pipe: no stream per chunk between them); its size and MD5. */
-async function receive(body: Readable, into: Writable): Promise<{ sizeBytes: number; md5Hex: string }> {
-  const md5 = createHash('md5');
-  let sizeBytes = 0;
-  body.on('data', (chunk: Buffer) => {
-    md5.update(chunk);
-    sizeBytes += chunk.length;
-  });
-  await pipeline(body, into);
-  return { sizeBytes, md5Hex: md5.digest('hex') };
-}
-
 /** The parts of every open upload of one store, and the little this process remembers about them. */
 export class UploadParts {
   private readonly uploads = new Map<string, UploadState>();
+
+  constructor(private readonly md5: Md5Worker) {}
+
+  /** Streams the body into `into`, its MD5 computed on the worker on the way; its size and MD5. */
+  private async receive(body: Readable, into: Writable): Promise<{ sizeBytes: number; md5Hex: string }> {
+    const hashing = this.md5.stream();
+    await pipeline(body, hashing, into);
+    return { sizeBytes: hashing.sizeBytes, md5Hex: hashing.md5Hex };
+  }
 
   private stateOf(uploadDirectory: string): UploadState {
     let state = this.uploads.get(uploadDirectory);
@@ -136,7 +134,7 @@ export class UploadParts {
       throw error;
     });
     const fits = !state.completing && length !== undefined && stride !== undefined && length <= stride && !state.claimed.has(number);
-    const stored = fits ? await this.putIntoAssembly(uploadDirectory, state, number, (number - 1) * stride, body) : await putIntoFile(uploadDirectory, number, body);
+    const stored = fits ? await this.putIntoAssembly(uploadDirectory, state, number, (number - 1) * stride, body) : await this.putIntoFile(uploadDirectory, number, body);
     return { size: stored.sizeBytes, md5: stored.md5Hex };
   }
 
@@ -148,7 +146,7 @@ export class UploadParts {
       // A part stored before a restart of the store may claim these bytes: it stops counting first.
       await Promise.all([rm(`${record}.md5`, { force: true }), rm(`${record}.at`, { force: true })]);
       const assembly = await open(assemblyPath(uploadDirectory), constants.O_WRONLY | constants.O_CREAT);
-      const stored = await receive(body, assembly.createWriteStream({ start: offset }));
+      const stored = await this.receive(body, assembly.createWriteStream({ start: offset }));
       await writeFile(`${record}.at`, `${offset} ${stored.sizeBytes}`);
       await rm(record, { force: true });
       await writeFile(`${record}.md5`, stored.md5Hex);
@@ -157,6 +155,24 @@ export class UploadParts {
       throw noSuchUploadIfGone(error);
     } finally {
       state.writing -= 1;
+    }
+  }
+
+  /** A part in a file of its own, written beside the old one and renamed over it only once complete. */
+  private async putIntoFile(uploadDirectory: string, number: number, body: PartBody): Promise<{ sizeBytes: number; md5Hex: string }> {
+    const record = join(uploadDirectory, String(number));
+    const incoming = `${record}.incoming-${randomBytes(6).toString('hex')}`;
+    try {
+      const file = await open(incoming, 'w');
+      const stored = await this.receive(body, file.createWriteStream());
+      await rm(`${record}.md5`, { force: true });
+      await rename(incoming, record);
+      await rm(`${record}.at`, { force: true });
+      await writeFile(`${record}.md5`, stored.md5Hex);
+      return stored;
+    } catch (error) {
+      await rm(incoming, { force: true });
+      throw noSuchUploadIfGone(error);
     }
   }
 
@@ -181,24 +197,6 @@ export class UploadParts {
   /** AbortMultipartUpload removed the upload: forget it. */
   forget(uploadDirectory: string): void {
     this.uploads.delete(uploadDirectory);
-  }
-}
-
-/** A part in a file of its own, written beside the old one and renamed over it only once complete. */
-async function putIntoFile(uploadDirectory: string, number: number, body: PartBody): Promise<{ sizeBytes: number; md5Hex: string }> {
-  const record = join(uploadDirectory, String(number));
-  const incoming = `${record}.incoming-${randomBytes(6).toString('hex')}`;
-  try {
-    const file = await open(incoming, 'w');
-    const stored = await receive(body, file.createWriteStream());
-    await rm(`${record}.md5`, { force: true });
-    await rename(incoming, record);
-    await rm(`${record}.at`, { force: true });
-    await writeFile(`${record}.md5`, stored.md5Hex);
-    return stored;
-  } catch (error) {
-    await rm(incoming, { force: true });
-    throw noSuchUploadIfGone(error);
   }
 }
 

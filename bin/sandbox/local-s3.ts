@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { urlAuthority } from './kit/listen';
 import { completeFromParts } from './local-s3-completion';
+import { Md5Worker } from './local-s3-md5';
 import { UploadParts } from './local-s3-parts';
 
 export interface LocalS3Options {
@@ -90,7 +91,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // Parts are stored where the object will need them (local-s3-parts.ts), and
   // CompleteMultipartUpload checks the part list and builds the object as S3 does
   // (local-s3-completion.ts). The middleware below has checked the upload exists.
-  const uploads = new UploadParts();
+  const md5 = new Md5Worker();
+  const uploads = new UploadParts(md5);
   server.store.putPart = (bucket, uploadId, partNumber, content) => uploads.put(join(uploadsDirectory(bucket), uploadId), partNumber, content);
   server.store.putObjectMultipart = (bucket, uploadId, parts) => completeFromParts(server.store, uploads, bucket, uploadId, parts);
 
@@ -280,6 +282,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       // close() alone waits for keep-alive sockets the SDK holds open.
       server.httpServer?.closeAllConnections();
       await closing;
+      await md5.stop();
     },
   };
 }
