@@ -131,7 +131,7 @@ export class UploadParts {
     const length = plainLength(body);
     const stride = await this.strideFor(uploadDirectory, state, length).catch((error: unknown) => {
       body.resume();
-      throw error;
+      throw noSuchUploadIfGone(error);
     });
     const fits = !state.completing && length !== undefined && stride !== undefined && length <= stride && !state.claimed.has(number);
     const stored = fits ? await this.putIntoAssembly(uploadDirectory, state, number, (number - 1) * stride, body) : await this.putIntoFile(uploadDirectory, number, body);
