@@ -25,6 +25,8 @@ import type { Md5Worker } from './local-s3-md5';
 /** S3's minimum size for every part but the last. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MAX_PART_NUMBER = 10_000;
+/** S3's largest object: a part placed beyond it (a sparse part number) keeps a file of its own. */
+const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
 
 /** Where one stored part's bytes are: a file, and the range in it. */
 export interface StoredPart {
@@ -133,7 +135,8 @@ export class UploadParts {
       body.resume();
       throw noSuchUploadIfGone(error);
     });
-    const fits = !state.completing && length !== undefined && stride !== undefined && length <= stride && !state.claimed.has(number);
+    const fits =
+      !state.completing && length !== undefined && stride !== undefined && length <= stride && (number - 1) * stride + length <= MAX_OBJECT_BYTES && !state.claimed.has(number);
     const stored = fits ? await this.putIntoAssembly(uploadDirectory, state, number, (number - 1) * stride, body) : await this.putIntoFile(uploadDirectory, number, body);
     return { size: stored.sizeBytes, md5: stored.md5Hex };
   }
