@@ -1,12 +1,11 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
-import { localS3Client } from '../support/harness';
-import { MIB, completeUpload, createUpload, objectBytes, patternedBytes, uploadPart, uploadParts } from '../support/multipart-parts';
+import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { readObject } from '../support/harness';
+import { localStoreForSuite } from '../support/local-store';
+import { MIB, completeUpload, createUpload, patternedBytes, uploadPart, uploadParts } from '../support/multipart-parts';
 
 // Where the local store keeps the parts of an upload (bin/sandbox/local-s3-parts.ts): in
 // place in one file when they come in one size, in files of their own otherwise. Whichever,
@@ -14,21 +13,7 @@ import { MIB, completeUpload, createUpload, objectBytes, patternedBytes, uploadP
 
 const BUCKET = 'offsite-archive';
 
-let directory: string;
-let store: LocalS3;
-let s3: S3Client;
-
-beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'local-s3-parts-test-'));
-  store = await startLocalS3({ directory, buckets: [BUCKET] });
-  s3 = localS3Client(store);
-});
-
-afterAll(async () => {
-  s3.destroy();
-  await store.stop();
-  await rm(directory, { recursive: true, force: true });
-});
+const local = localStoreForSuite('local-s3-parts-test-', [BUCKET]);
 
 const listed = (etags: readonly string[], numbers: readonly number[]): { partNumber: number; etag: string }[] =>
   numbers.map((partNumber) => ({ partNumber, etag: etags[partNumber - 1] ?? '' }));
@@ -46,32 +31,32 @@ describe('local S3 store, parts of a multipart upload', () => {
     // Prepare
     const key = 'parts/concurrent.bin';
     const parts = [patternedBytes(5 * MIB, 1), patternedBytes(5 * MIB, 2), patternedBytes(5 * MIB, 3), patternedBytes(1000, 4)];
-    const upload = await createUpload(s3, BUCKET, key);
+    const upload = await createUpload(local.s3, BUCKET, key);
 
     // Act
-    const etags = await Promise.all(parts.map((body, index) => uploadPart(s3, BUCKET, upload, index + 1, body)).reverse());
-    await completeUpload(s3, BUCKET, upload, listed(etags.reverse(), [1, 2, 3, 4]));
+    const etags = await Promise.all(parts.map((body, index) => uploadPart(local.s3, BUCKET, upload, index + 1, body)).reverse());
+    await completeUpload(local.s3, BUCKET, upload, listed(etags.reverse(), [1, 2, 3, 4]));
 
     // Assess
-    expect((await objectBytes(s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
+    expect((await readObject(local.s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
   });
 
   test('turns parts of one size that sit in place into the object without writing their bytes again', async () => {
     // Prepare
     const key = 'parts/in-place.bin';
     const parts = [patternedBytes(5 * MIB, 1), patternedBytes(5 * MIB, 2), patternedBytes(77, 3)];
-    const upload = await uploadParts(s3, BUCKET, key, parts);
-    const uploadDirectory = join(directory, BUCKET, '._S3rver_uploads', upload.uploadId);
+    const upload = await uploadParts(local.s3, BUCKET, key, parts);
+    const uploadDirectory = join(local.directory, BUCKET, '._S3rver_uploads', upload.uploadId);
     const heldIn = (await readdir(uploadDirectory)).filter((name) => !name.includes('.') && /^\d+$/.test(name));
     const assembly = await stat(join(uploadDirectory, 'assembly'));
 
     // Act
-    await completeUpload(s3, BUCKET, upload, listed(upload.etags, [1, 2, 3]));
+    await completeUpload(local.s3, BUCKET, upload, listed(upload.etags, [1, 2, 3]));
 
     // Assess
     expect(heldIn).toEqual([]);
-    expect((await stat(join(directory, BUCKET, 'parts', 'in-place.bin._S3rver_object'))).ino).toBe(assembly.ino);
-    expect((await objectBytes(s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
+    expect((await stat(join(local.directory, BUCKET, 'parts', 'in-place.bin._S3rver_object'))).ino).toBe(assembly.ino);
+    expect((await readObject(local.s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
   });
 
   test('keeps the latest upload of a part number, and refuses a completion naming the one it replaced (InvalidPart)', async () => {
@@ -80,77 +65,77 @@ describe('local S3 store, parts of a multipart upload', () => {
     const first = patternedBytes(5 * MIB, 1);
     const again = patternedBytes(5 * MIB, 9);
     const last = patternedBytes(1000, 2);
-    const upload = await uploadParts(s3, BUCKET, key, [first, last]);
+    const upload = await uploadParts(local.s3, BUCKET, key, [first, last]);
     const replaced = upload.etags[0] ?? '';
 
     // Act
-    const latest = await uploadPart(s3, BUCKET, upload, 1, again);
-    const naming = await completeUpload(s3, BUCKET, upload, [{ partNumber: 1, etag: replaced }, ...listed(upload.etags, [2])]).catch((error: unknown) => error);
-    await completeUpload(s3, BUCKET, upload, [{ partNumber: 1, etag: latest }, ...listed(upload.etags, [2])]);
+    const latest = await uploadPart(local.s3, BUCKET, upload, 1, again);
+    const naming = await completeUpload(local.s3, BUCKET, upload, [{ partNumber: 1, etag: replaced }, ...listed(upload.etags, [2])]).catch((error: unknown) => error);
+    await completeUpload(local.s3, BUCKET, upload, [{ partNumber: 1, etag: latest }, ...listed(upload.etags, [2])]);
 
     // Assess
     expect(naming).toMatchObject({ name: 'InvalidPart' });
-    expect((await objectBytes(s3, BUCKET, key)).equals(Buffer.concat([again, last]))).toBe(true);
+    expect((await readObject(local.s3, BUCKET, key)).equals(Buffer.concat([again, last]))).toBe(true);
   });
 
   test('leaves out a part uploaded but not listed, after the last listed part or between two', async () => {
     // Prepare
     const parts = [patternedBytes(5 * MIB, 1), patternedBytes(5 * MIB, 2), patternedBytes(5 * MIB, 3)];
-    const atEnd = await uploadParts(s3, BUCKET, 'parts/not-listed-at-end.bin', parts);
-    const between = await uploadParts(s3, BUCKET, 'parts/not-listed-between.bin', parts);
+    const atEnd = await uploadParts(local.s3, BUCKET, 'parts/not-listed-at-end.bin', parts);
+    const between = await uploadParts(local.s3, BUCKET, 'parts/not-listed-between.bin', parts);
 
     // Act
-    await completeUpload(s3, BUCKET, atEnd, listed(atEnd.etags, [1, 2]));
-    await completeUpload(s3, BUCKET, between, listed(between.etags, [1, 3]));
+    await completeUpload(local.s3, BUCKET, atEnd, listed(atEnd.etags, [1, 2]));
+    await completeUpload(local.s3, BUCKET, between, listed(between.etags, [1, 3]));
 
     // Assess
-    expect((await objectBytes(s3, BUCKET, atEnd.key)).equals(Buffer.concat([parts[0] ?? Buffer.alloc(0), parts[1] ?? Buffer.alloc(0)]))).toBe(true);
-    expect((await objectBytes(s3, BUCKET, between.key)).equals(Buffer.concat([parts[0] ?? Buffer.alloc(0), parts[2] ?? Buffer.alloc(0)]))).toBe(true);
+    expect((await readObject(local.s3, BUCKET, atEnd.key)).equals(Buffer.concat([parts[0] ?? Buffer.alloc(0), parts[1] ?? Buffer.alloc(0)]))).toBe(true);
+    expect((await readObject(local.s3, BUCKET, between.key)).equals(Buffer.concat([parts[0] ?? Buffer.alloc(0), parts[2] ?? Buffer.alloc(0)]))).toBe(true);
   });
 
   test('builds parts of uneven sizes in the order listed', async () => {
     // Prepare: the first part fixes 6 MiB as the parts' place; the second is shorter, the third longer.
     const key = 'parts/uneven.bin';
     const parts = [patternedBytes(6 * MIB, 1), patternedBytes(5 * MIB + 8, 2), patternedBytes(7 * MIB, 3), patternedBytes(100, 4)];
-    const upload = await uploadParts(s3, BUCKET, key, parts);
+    const upload = await uploadParts(local.s3, BUCKET, key, parts);
 
     // Act
-    await completeUpload(s3, BUCKET, upload, listed(upload.etags, [1, 2, 3, 4]));
+    await completeUpload(local.s3, BUCKET, upload, listed(upload.etags, [1, 2, 3, 4]));
 
     // Assess
-    expect((await objectBytes(s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
+    expect((await readObject(local.s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
   });
 
   test('keeps a part as it was when its upload again breaks off', async () => {
     // Prepare
     const key = 'parts/broken-again.bin';
     const parts = [patternedBytes(5 * MIB, 1), patternedBytes(5 * MIB, 2)];
-    const upload = await uploadParts(s3, BUCKET, key, parts);
-    const uploadDirectory = join(directory, BUCKET, '._S3rver_uploads', upload.uploadId);
+    const upload = await uploadParts(local.s3, BUCKET, key, parts);
+    const uploadDirectory = join(local.directory, BUCKET, '._S3rver_uploads', upload.uploadId);
 
     // Act: a MiB of the 5 announced, and the connection is gone once the store is writing them.
-    const request = httpRequest(`${store.endpoint}/${BUCKET}/${key}?partNumber=2&uploadId=${upload.uploadId}`, { method: 'PUT', headers: { 'content-length': String(5 * MIB) } });
+    const request = httpRequest(`${local.store.endpoint}/${BUCKET}/${key}?partNumber=2&uploadId=${upload.uploadId}`, { method: 'PUT', headers: { 'content-length': String(5 * MIB) } });
     const answered = new Promise<unknown>((resolve) => request.on('error', resolve).on('response', resolve));
     request.write(patternedBytes(MIB, 7));
     await until(async () => (await readdir(uploadDirectory)).some((name) => name.includes('.incoming-')));
     request.destroy();
     await answered;
-    await completeUpload(s3, BUCKET, upload, listed(upload.etags, [1, 2]));
+    await completeUpload(local.s3, BUCKET, upload, listed(upload.etags, [1, 2]));
 
     // Assess
-    expect((await objectBytes(s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
+    expect((await readObject(local.s3, BUCKET, key)).equals(Buffer.concat(parts))).toBe(true);
   });
 
   test('refuses a part number outside 1 to 10000 (InvalidArgument) and stores nothing for it', async () => {
     // Prepare
-    const upload = await createUpload(s3, BUCKET, 'parts/part-number.bin');
+    const upload = await createUpload(local.s3, BUCKET, 'parts/part-number.bin');
 
     // Act
-    const refused = await uploadPart(s3, BUCKET, upload, 10_001, patternedBytes(1000)).catch((error: unknown) => error);
+    const refused = await uploadPart(local.s3, BUCKET, upload, 10_001, patternedBytes(1000)).catch((error: unknown) => error);
 
     // Assess
     expect(refused).toMatchObject({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } });
-    expect(await readdir(join(directory, BUCKET, '._S3rver_uploads', upload.uploadId))).toEqual(expect.not.arrayContaining([expect.stringMatching(/^10001/)]));
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: upload.key, UploadId: upload.uploadId }));
+    expect(await readdir(join(local.directory, BUCKET, '._S3rver_uploads', upload.uploadId))).toEqual(expect.not.arrayContaining([expect.stringMatching(/^10001/)]));
+    await local.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: upload.key, UploadId: upload.uploadId }));
   });
 });

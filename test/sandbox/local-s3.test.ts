@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -11,36 +8,20 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
-import { localS3Client } from '../support/harness';
+import { localStoreForSuite } from '../support/local-store';
 import { MIB, md5, patternedBytes, uploadParts as uploadPartsOf } from '../support/multipart-parts';
 
 const BUCKET = 'offsite-archive';
 
-let directory: string;
-let store: LocalS3;
-let s3: S3Client;
+const local = localStoreForSuite('local-s3-test-', [BUCKET]);
 
-beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'local-s3-test-'));
-  store = await startLocalS3({ directory, buckets: [BUCKET] });
-  s3 = localS3Client(store);
-});
-
-afterAll(async () => {
-  s3.destroy();
-  await store.stop();
-  await rm(directory, { recursive: true, force: true });
-});
-
-const uploadParts = (key: string, parts: readonly Buffer[]): ReturnType<typeof uploadPartsOf> => uploadPartsOf(s3, BUCKET, key, parts);
+const uploadParts = (key: string, parts: readonly Buffer[]): ReturnType<typeof uploadPartsOf> => uploadPartsOf(local.s3, BUCKET, key, parts);
 
 async function objectExists(key: string): Promise<boolean> {
-  return s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
+  return local.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
     () => true,
     (error: unknown) => {
       if ((error as { name?: string }).name === 'NotFound') return false;
@@ -50,7 +31,7 @@ async function objectExists(key: string): Promise<boolean> {
 }
 
 async function openUploadIds(): Promise<string[]> {
-  const listing = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+  const listing = await local.s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
   return (listing.Uploads ?? []).map((upload) => upload.UploadId ?? '');
 }
 
@@ -60,9 +41,9 @@ describe('local S3 store', () => {
     const key = 'backups/netbox-prod/manifest.json';
 
     // Act
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '{"ok":true}', ContentType: 'application/json' }));
-    const listing = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'backups/netbox-prod/' }));
-    const object = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '{"ok":true}', ContentType: 'application/json' }));
+    const listing = await local.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'backups/netbox-prod/' }));
+    const object = await local.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
 
     // Assess
     expect(listing.Contents?.map((entry) => entry.Key)).toContain(key);
@@ -75,8 +56,8 @@ describe('local S3 store', () => {
     const content = patternedBytes(12 * MIB + 123);
 
     // Act
-    await new Upload({ client: s3, params: { Bucket: BUCKET, Key: key, Body: content }, partSize: 5 * MIB }).done();
-    const stored = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    await new Upload({ client: local.s3, params: { Bucket: BUCKET, Key: key, Body: content }, partSize: 5 * MIB }).done();
+    const stored = await local.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     const storedBytes = Buffer.from((await stored.Body?.transformToByteArray()) ?? []);
 
     // Assess
@@ -91,10 +72,10 @@ describe('local S3 store', () => {
     const { uploadId, etags } = await uploadParts(key, parts);
 
     // Act
-    const completed = await s3.send(
+    const completed = await local.s3.send(
       new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) } }),
     );
-    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    const head = await local.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
 
     // Assess
     const expected = `"${createHash('md5').update(Buffer.concat(parts.map(md5))).digest('hex')}-2"`;
@@ -110,7 +91,7 @@ describe('local S3 store', () => {
     const wrong = `"${md5(Buffer.from('other bytes')).toString('hex')}"`;
 
     // Act
-    const completing = s3.send(
+    const completing = local.s3.send(
       new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MultipartUpload: { Parts: [{ ETag: etags[0], PartNumber: 1 }, { ETag: wrong, PartNumber: 2 }] } }),
     );
 
@@ -118,7 +99,7 @@ describe('local S3 store', () => {
     await expect(completing).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
     expect(await objectExists(key)).toBe(false);
     expect(await openUploadIds()).toContain(uploadId);
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    await local.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
   });
 
   test('refuses a part below 5 MiB that is not the last (EntityTooSmall), and parts out of order (InvalidPartOrder)', async () => {
@@ -126,7 +107,7 @@ describe('local S3 store', () => {
     const key = 'backups/netbox-prod/small-parts.bin';
     const { uploadId, etags } = await uploadParts(key, [patternedBytes(1024), patternedBytes(1024)]);
     const complete = (order: readonly number[]): Promise<unknown> =>
-      s3.send(
+      local.s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: BUCKET,
           Key: key,
@@ -151,12 +132,12 @@ describe('local S3 store', () => {
   test('lists an open multipart upload and removes it on AbortMultipartUpload', async () => {
     // Prepare
     const key = 'backups/netbox-prod/aborted.bin';
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-    await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: patternedBytes(1024) }));
-    const openBeforeAbort = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    const { UploadId } = await local.s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    await local.s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, Body: patternedBytes(1024) }));
+    const openBeforeAbort = await local.s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
 
     // Act
-    const abort = await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
+    const abort = await local.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
 
     // Assess
     expect(openBeforeAbort.Uploads).toEqual([expect.objectContaining({ Key: key, UploadId, Initiated: expect.any(Date) })]);
@@ -167,13 +148,13 @@ describe('local S3 store', () => {
   test('answers NoSuchUpload for a part or an abort after the upload was aborted', async () => {
     // Prepare
     const key = 'backups/netbox-prod/aborted-twice.bin';
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
+    const { UploadId } = await local.s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    await local.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
 
     // Act
     const lateBody = patternedBytes(1024);
-    const latePart = s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 2, Body: lateBody }));
-    const secondAbort = s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
+    const latePart = local.s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 2, Body: lateBody }));
+    const secondAbort = local.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId }));
 
     // Assess
     await expect(latePart).rejects.toMatchObject({ name: 'NoSuchUpload' });
@@ -186,7 +167,7 @@ describe('local S3 store', () => {
     const command = new ListMultipartUploadsCommand({ Bucket: 'no-such-bucket' });
 
     // Act
-    const listing = s3.send(command);
+    const listing = local.s3.send(command);
 
     // Assess
     await expect(listing).rejects.toMatchObject({ name: 'NoSuchBucket' });

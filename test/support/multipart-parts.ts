@@ -1,7 +1,7 @@
 // Multipart uploads part by part, for the local store's tests: bytes that show a part in
 // the wrong place, and uploads left open for a test to complete its own way.
 import { createHash } from 'node:crypto';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export const MIB = 1024 * 1024;
 
@@ -47,9 +47,4 @@ export function completeUpload(s3: S3Client, bucket: string, upload: OpenUpload,
       MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
     }),
   );
-}
-
-export async function objectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
 }

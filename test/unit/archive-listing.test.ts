@@ -1,37 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { listArchivedCopies } from '../../functions/archive/listing';
-import { localS3Client } from '../support/harness';
+import { localStoreForSuite } from '../support/local-store';
 
 const BUCKET = 'offsite-archive';
-let directory: string;
-let store: LocalS3;
-let s3: S3Client;
-
-beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'catalog-audit-test-'));
-  store = await startLocalS3({ directory, buckets: [BUCKET] });
-  s3 = localS3Client(store);
-});
-
-afterAll(async () => {
-  s3.destroy();
-  await store.stop();
-  await rm(directory, { recursive: true, force: true });
-});
+const local = localStoreForSuite('catalog-audit-test-', [BUCKET]);
 
 test("audit reports under <prefix><target>/audit/ are neither copies nor 'objects without a manifest'", async () => {
   // Prepare
   for (const key of ['backups/dc1/audit/2026-04-02T06-00-00Z.json', 'backups/dc1/audit/2026-04-02T06-00-00Z.md', 'backups/dc1/audit/work/run-1/virtual-machines.json']) {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '{}' }));
+    await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '{}' }));
   }
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/dc1/stray.bin', Body: 'x' }));
+  await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/dc1/stray.bin', Body: 'x' }));
 
   // Act
-  const listing = await listArchivedCopies(s3, BUCKET, 'backups/', 'dc1');
+  const listing = await listArchivedCopies(local.s3, BUCKET, 'backups/', 'dc1');
 
   // Assess
   expect(listing.withoutManifest).toEqual(['backups/dc1/stray.bin']);
@@ -46,11 +28,11 @@ test('a manifest naming an object other than the one beside it is unreadable, no
     sizeBytes: 1, sha256: '0'.repeat(64), sourceChecksum: null, sourceChecksumAlgorithm: null, sourceChecksumVerified: false,
     sourceSizeBytes: null, createdAt: '2026-04-02T02:00:00Z', copiedAt: '2026-04-02T02:01:00Z', contentType: 'application/octet-stream', source: {},
   };
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/new/2026-04-02T02-00-00Z_b-1.backup', Body: 'x' }));
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/new/2026-04-02T02-00-00Z_b-1.backup.manifest.json', Body: JSON.stringify(manifest) }));
+  await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/new/2026-04-02T02-00-00Z_b-1.backup', Body: 'x' }));
+  await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'backups/new/2026-04-02T02-00-00Z_b-1.backup.manifest.json', Body: JSON.stringify(manifest) }));
 
   // Act
-  const listing = await listArchivedCopies(s3, BUCKET, 'backups/', 'new');
+  const listing = await listArchivedCopies(local.s3, BUCKET, 'backups/', 'new');
 
   // Assess
   expect(listing.copies).toEqual([]);
@@ -71,12 +53,12 @@ test('copies made in the same vendor second: the one archived later is the newer
   };
   const copies = [copyOf('b-bbb', '2026-04-02T02:00:01.200Z'), copyOf('a-aaa', '2026-04-02T02:00:01.500Z'), copyOf('c-ccc', '2026-04-02T02:00:01.900Z')];
   for (const { objectKey, manifest } of copies) {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: 'x' }));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${objectKey}.manifest.json`, Body: JSON.stringify(manifest) }));
+    await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: 'x' }));
+    await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${objectKey}.manifest.json`, Body: JSON.stringify(manifest) }));
   }
 
   // Act
-  const listing = await listArchivedCopies(s3, BUCKET, 'backups/', 'same-second');
+  const listing = await listArchivedCopies(local.s3, BUCKET, 'backups/', 'same-second');
 
   // Assess
   expect(listing.copies.map((copy) => copy.manifest.sourceBackupId)).toEqual(['c-ccc', 'a-aaa', 'b-bbb']);

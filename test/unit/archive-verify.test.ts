@@ -1,43 +1,25 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveKeyFor, manifestKeyFor, type Manifest } from '../../functions/archive/manifest';
 import { verifyOldestFirst } from '../../functions/archive/verify';
 import { readVerifications } from '../../functions/archive/verify-records';
-import { localS3Client } from '../support/harness';
+import { localStoreForSuite } from '../support/local-store';
 
 const BUCKET = 'verify-oldest-first';
 const PREFIX = 'backups/';
 const SIZE = 1000;
-let directory: string;
-let store: LocalS3;
-let s3: S3Client;
-
-beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'verify-oldest-'));
-  store = await startLocalS3({ directory, buckets: [BUCKET] });
-  s3 = localS3Client(store);
-});
-
-afterAll(async () => {
-  s3.destroy();
-  await store.stop();
-  await rm(directory, { recursive: true, force: true });
-});
+const local = localStoreForSuite('verify-oldest-', [BUCKET]);
 
 /** A copy as the copier leaves it; `copiedAt` stands for "last verified" until a verify records otherwise. */
 async function plant(target: string, copiedAt: string, body: Buffer = Buffer.alloc(SIZE, copiedAt)): Promise<string> {
   const objectKey = archiveKeyFor(PREFIX, target, copiedAt, `b-${copiedAt}`, '.backup');
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: body }));
+  await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: body }));
   const manifest: Manifest = {
     formatVersion: 1, target, kind: 'netbox-cloud', sourceBackupId: `b-${copiedAt}`, objectKey, sizeBytes: SIZE,
     sha256: createHash('sha256').update(Buffer.alloc(SIZE, copiedAt)).digest('hex'), sourceChecksum: null, sourceChecksumAlgorithm: null,
     sourceChecksumVerified: false, sourceSizeBytes: SIZE, createdAt: copiedAt, copiedAt, contentType: 'application/octet-stream', source: {},
   };
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKeyFor(objectKey), Body: JSON.stringify(manifest) }));
+  await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifestKeyFor(objectKey), Body: JSON.stringify(manifest) }));
   return objectKey;
 }
 
@@ -46,21 +28,21 @@ test('runs within a byte budget read the copies verified longest ago first, acro
   const oldest = await plant('alpha', '2026-01-01T00:00:00.000Z');
   const middle = await plant('beta', '2026-02-01T00:00:00.000Z');
   const newest = await plant('alpha', '2026-03-01T00:00:00.000Z');
-  const archive = [{ name: 'primary' as const, s3, bucket: BUCKET, prefix: PREFIX }];
+  const archive = [{ name: 'primary' as const, s3: local.s3, bucket: BUCKET, prefix: PREFIX }];
   let now = Date.parse('2026-06-01T00:00:00Z');
   const clock = (): Date => new Date((now += 1000));
 
   // Act
   const first = await verifyOldestFirst(archive, ['alpha', 'beta'], clock, { budgetBytes: 2 * SIZE });
-  const afterFirst = await readVerifications(s3, BUCKET, PREFIX, 'alpha');
+  const afterFirst = await readVerifications(local.s3, BUCKET, PREFIX, 'alpha');
   const second = await verifyOldestFirst(archive, ['alpha', 'beta'], clock, { budgetBytes: 2 * SIZE });
 
   // Assess
   expect(first).toMatchObject({ checked: 2, ok: 2, remaining: 1, bad: [], unread: [], notInSecondary: 0 });
   expect([...afterFirst.keys()]).toEqual([oldest]);
   expect(second).toMatchObject({ checked: 2, remaining: 1 });
-  expect((await readVerifications(s3, BUCKET, PREFIX, 'alpha')).has(newest)).toBe(true);
-  expect((await readVerifications(s3, BUCKET, PREFIX, 'beta')).has(middle)).toBe(true);
+  expect((await readVerifications(local.s3, BUCKET, PREFIX, 'alpha')).has(newest)).toBe(true);
+  expect((await readVerifications(local.s3, BUCKET, PREFIX, 'beta')).has(middle)).toBe(true);
 });
 
 test('a copy that cannot be read is reported unread, and a bad copy found in the same run is still recorded', async () => {
@@ -70,7 +52,7 @@ test('a copy that cannot be read is reported unread, and a bad copy found in the
   const failing = {
     send: (command: unknown) => {
       if (command instanceof GetObjectCommand && command.input.Key === unreadable) return Promise.reject(Object.assign(new Error('slow down'), { name: 'SlowDown' }));
-      return s3.send(command as GetObjectCommand);
+      return local.s3.send(command as GetObjectCommand);
     },
   } as unknown as S3Client;
 
@@ -80,7 +62,7 @@ test('a copy that cannot be read is reported unread, and a bad copy found in the
   // Assess
   expect(summary.unread).toEqual([{ place: 'primary', target: 'gamma', objectKey: unreadable, error: 'SlowDown: slow down' }]);
   expect(summary.bad).toEqual([{ place: 'primary', target: 'gamma', objectKey: rotten, result: 'differs' }]);
-  const records = await readVerifications(s3, BUCKET, PREFIX, 'gamma');
+  const records = await readVerifications(local.s3, BUCKET, PREFIX, 'gamma');
   expect(records.get(rotten)?.result).toBe('differs');
   expect(records.has(unreadable)).toBe(false);
 });
