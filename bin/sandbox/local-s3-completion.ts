@@ -12,7 +12,7 @@ import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promi
 import { dirname, join } from 'node:path';
 import S3Error from 's3rver/lib/models/error';
 import type S3rver from 's3rver';
-import { assemblyPath, MIN_PART_BYTES, storedPart, type StoredPart, type UploadParts } from './local-s3-parts';
+import { assemblyPath, isMissingFile, MIN_PART_BYTES, storedPart, type StoredPart, type UploadParts } from './local-s3-parts';
 
 /** A part as s3rver's controller hands it over from the request's XML. */
 export interface ListedPart {
@@ -25,10 +25,6 @@ const JOIN_BUFFER_BYTES = 8 * 1024 * 1024;
 
 const INVALID_PART =
   "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.";
-
-function isMissingFile(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
-}
 
 /** The size of the upload's assembly (0 when it has none): a part recorded past its end is gone. */
 async function assemblySize(uploadDirectory: string): Promise<number> {
@@ -107,10 +103,9 @@ export async function completeFromParts(
   store: S3rver.FilesystemStore,
   uploads: UploadParts,
   bucket: string,
-  uploadId: string,
+  uploadDirectory: string,
   listed: readonly ListedPart[],
 ): Promise<{ readonly size: number; readonly md5: string }> {
-  const uploadDirectory = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
   const completion = uploads.beginCompletion(uploadDirectory);
   try {
     const [key, metadata] = await Promise.all([readFile(join(uploadDirectory, 'key'), 'utf8'), readFile(join(uploadDirectory, 'metadata'), 'utf8')]);

@@ -55,11 +55,16 @@ export function assemblyPath(uploadDirectory: string): string {
   return join(uploadDirectory, 'assembly');
 }
 
-function isMissingFile(error: unknown): boolean {
+/** S3's words for an upload that is not open. */
+export const NO_SUCH_UPLOAD = 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.';
+
+// Structural, not `instanceof Error`: under jest, errors from node:fs come from another realm.
+export function isMissingFile(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
 }
 
-async function readIfPresent(path: string): Promise<string | undefined> {
+/** The file's text, or undefined when it does not exist. */
+export async function readIfPresent(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
@@ -206,7 +211,7 @@ export class UploadParts {
 /** The upload directory vanished under the part (aborted meanwhile): NoSuchUpload, as S3 answers. */
 function noSuchUploadIfGone(error: unknown): unknown {
   if (!isMissingFile(error)) return error;
-  return new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+  return new S3Error('NoSuchUpload', NO_SUCH_UPLOAD);
 }
 
 /** Part `number` as stored: its ETag and where its bytes are; undefined when there is no such part. */

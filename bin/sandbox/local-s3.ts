@@ -12,7 +12,7 @@ import S3rver from 's3rver';
 import { urlAuthority } from './kit/listen';
 import { completeFromParts } from './local-s3-completion';
 import { Md5Worker } from './local-s3-md5';
-import { UploadParts } from './local-s3-parts';
+import { isMissingFile, NO_SUCH_UPLOAD, readIfPresent, UploadParts } from './local-s3-parts';
 
 export interface LocalS3Options {
   directory: string;
@@ -68,11 +68,6 @@ function splitPath(path: string): { bucket?: string; key?: string } {
   return { bucket: decodeURIComponent(bucketSegment), key: key === '' ? undefined : decodeURIComponent(key) };
 }
 
-// Structural, not `instanceof Error`: under jest, errors from node:fs come from another realm.
-function isMissingFile(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
-}
-
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
   const server = new S3rver({
@@ -88,23 +83,22 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     return server.store.getResourcePath(bucket, undefined, 'uploads');
   }
 
+  function uploadDirectory(bucket: string, uploadId: string): string {
+    return join(uploadsDirectory(bucket), uploadId);
+  }
+
   // Parts are stored where the object will need them (local-s3-parts.ts), and
   // CompleteMultipartUpload checks the part list and builds the object as S3 does
   // (local-s3-completion.ts). The middleware below has checked the upload exists.
   const md5 = new Md5Worker();
   const uploads = new UploadParts(md5);
-  server.store.putPart = (bucket, uploadId, partNumber, content) => uploads.put(join(uploadsDirectory(bucket), uploadId), partNumber, content);
-  server.store.putObjectMultipart = (bucket, uploadId, parts) => completeFromParts(server.store, uploads, bucket, uploadId, parts);
+  server.store.putPart = (bucket, uploadId, partNumber, content) => uploads.put(uploadDirectory(bucket, uploadId), partNumber, content);
+  server.store.putObjectMultipart = (bucket, uploadId, parts) => completeFromParts(server.store, uploads, bucket, uploadDirectory(bucket, uploadId), parts);
 
   /** The upload's key, or undefined if no such upload is open. */
   async function openUploadKey(bucket: string, uploadId: string): Promise<string | undefined> {
     if (!SAFE_UPLOAD_ID.test(uploadId)) return undefined;
-    try {
-      return await readFile(join(uploadsDirectory(bucket), uploadId, 'key'), 'utf8');
-    } catch (error) {
-      if (isMissingFile(error)) return undefined;
-      throw error;
-    }
+    return readIfPresent(join(uploadDirectory(bucket, uploadId), 'key'));
   }
 
   async function openUploads(bucket: string): Promise<OpenUpload[]> {
@@ -117,7 +111,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }
     const uploads: OpenUpload[] = [];
     for (const uploadId of uploadIds) {
-      const keyFile = join(uploadsDirectory(bucket), uploadId, 'key');
+      const keyFile = join(uploadDirectory(bucket, uploadId), 'key');
       try {
         const [key, keyStat] = await Promise.all([readFile(keyFile, 'utf8'), stat(keyFile)]);
         uploads.push({ key, uploadId, initiated: keyStat.mtime });
@@ -141,7 +135,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       context,
       404,
       'NoSuchUpload',
-      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+      NO_SUCH_UPLOAD,
       { UploadId: uploadId },
     );
   }
@@ -206,8 +200,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       replyNoSuchUpload(context, uploadId);
       return;
     }
-    await rm(join(uploadsDirectory(bucket), uploadId), { recursive: true, force: true });
-    uploads.forget(join(uploadsDirectory(bucket), uploadId));
+    await rm(uploadDirectory(bucket, uploadId), { recursive: true, force: true });
+    uploads.forget(uploadDirectory(bucket, uploadId));
     context.status = 204;
   }
 
