@@ -2,12 +2,8 @@
 // key asks S3 for SSE-KMS with that key and bucket keys on; a place without one sends no
 // encryption header, so the bucket's default (SSE-S3) applies as before.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
 import { archiveWriter } from '../../functions/archive/archive-writer';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
 import { copyTargetBackup } from '../../functions/archive/copy-handler';
@@ -19,6 +15,7 @@ import { archiveClient } from '../../functions/runtime/archive-client';
 import { archiveLocation } from '../../functions/kinds/vps/handlers/clients';
 import { writeRecord } from '../../functions/kinds/vps/records';
 import type { VpsTarget } from '../../functions/kinds/vps/config';
+import { localStoreForSuite } from '../support/local-store';
 import { localS3Client } from '../support/harness';
 import { chunkedCopyRequest } from '../support/copy-request';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
@@ -41,21 +38,10 @@ function encryptionHeaders(request: SentRequest): Record<string, string | undefi
 }
 
 describe('writes into a place with its own KMS key', () => {
-  let directory: string;
-  let store: LocalS3;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-archive-encryption-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET] });
-  });
-
-  afterAll(async () => {
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const local = localStoreForSuite('offsite-archive-encryption-', [BUCKET]);
 
   function recordingClient(): { s3: S3Client; sent: SentRequest[] } {
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     return { s3, sent };
@@ -130,22 +116,11 @@ describe('writes into a place with its own KMS key', () => {
 });
 
 describe('the second copy under the secondary key', () => {
-  let directory: string;
-  let store: LocalS3;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-secondary-encryption-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET, SECONDARY_BUCKET] });
-  });
-
-  afterAll(async () => {
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const local = localStoreForSuite('offsite-secondary-encryption-', [BUCKET, SECONDARY_BUCKET]);
 
   test("a copy into a secondary with a key asks for SSE-KMS under the secondary's key for its object and its manifest", async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const bytes = randomBytes(11 * MIB);
     await copyToArchive({
       source: { where: 'test', open: () => Promise.resolve({ body: Readable.from([bytes]), contentType: 'application/gzip', contentLength: bytes.length }) },
@@ -156,7 +131,7 @@ describe('the second copy under the secondary key', () => {
       describe: { target: 't', kind: 'netbox-cloud', sourceBackupId: 'b-1', createdAt: '2026-03-23T01:17:10Z', source: {} },
       partSizeBytes: 5 * MIB,
     });
-    const secondaryClient = localS3Client(store);
+    const secondaryClient = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(secondaryClient, sent);
 
@@ -177,35 +152,30 @@ describe('the second copy under the secondary key', () => {
 });
 
 describe('the writers of the primary pass its key', () => {
-  let directory: string;
-  let store: LocalS3;
+  const local = localStoreForSuite('offsite-archive-encryption-callers-', [BUCKET]);
   const savedEnv = { ...process.env };
   /** What the configuration's archive client sends: one client per store, shared with the code under test. */
   const sent: SentRequest[] = [];
 
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-archive-encryption-callers-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET] });
+  beforeAll(() => {
     // The archive client takes the default credential chain, as a function's role does.
-    process.env.AWS_ACCESS_KEY_ID = store.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = store.secretAccessKey;
-    recordRequests(archiveClient({ region: store.region, endpoint: store.endpoint, forcePathStyle: true }), sent);
+    process.env.AWS_ACCESS_KEY_ID = local.store.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = local.store.secretAccessKey;
+    recordRequests(archiveClient({ region: local.store.region, endpoint: local.store.endpoint, forcePathStyle: true }), sent);
   });
 
   beforeEach(() => {
     sent.length = 0;
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     process.env = savedEnv;
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
   });
 
   function configWith(kms: string): OffsiteConfig {
     return parseConfig(
       {
-        archive: { bucket: BUCKET, prefix: 'backups/', region: store.region, endpoint: store.endpoint, forcePathStyle: true, kms },
+        archive: { bucket: BUCKET, prefix: 'backups/', region: local.store.region, endpoint: local.store.endpoint, forcePathStyle: true, kms },
         targets: [
           { name: 'nb', kind: 'netbox-cloud', baseUrl: 'https://api.netboxlabs.com', orgId: 'o', instanceId: 'nb-1', credentials: { env: 'NB_TOKEN' } },
           { name: 'web-01', kind: 'vps', baseUrl: 'https://admin.vps.example', serverId: 12345, credentials: { env: 'VPS_TOKEN' } },

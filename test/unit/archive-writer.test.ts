@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { GetObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { localS3Client, startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { localS3Client } from '../../bin/sandbox/local-s3';
 import { archiveWriter } from '../../functions/archive/archive-writer';
 import { PROTECTED_TAG, setProtection } from '../../functions/archive/prune-protection';
+import { localStoreForSuite } from '../support/local-store';
 import { readObject } from '../support/harness';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
 
@@ -26,18 +26,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 describe('the archive writer', () => {
-  let directory: string;
-  let store: LocalS3;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-archive-writer-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET] });
-  });
-
-  afterAll(async () => {
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const local = localStoreForSuite('offsite-archive-writer-', [BUCKET]);
 
   test('no module but the writer (and the copier streaming a copy) writes into S3', async () => {
     // Prepare
@@ -59,7 +48,7 @@ describe('the archive writer', () => {
 
   test('a document carries the Content-MD5 of its body, which a locked bucket requires', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const document = { formatVersion: 1, target: 't', note: 'ünïcödé' };
@@ -76,7 +65,7 @@ describe('the archive writer', () => {
 
   test('unprotecting a copy whose only tag was the mark deletes the tag set instead of writing an empty one', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     await archiveWriter(s3, BUCKET).putDocument('t/copy.backup', 'bytes', 'application/octet-stream');
     await setProtection(s3, BUCKET, 't/copy.backup', true, false);
     const sent: SentRequest[] = [];
@@ -94,7 +83,7 @@ describe('the archive writer', () => {
 
   test('unprotecting keeps the other tags of the copy', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const writer = archiveWriter(s3, BUCKET);
     await writer.putDocument('t/tagged.backup', 'bytes', 'application/octet-stream');
     await writer.setTags('t/tagged.backup', [{ Key: 'team', Value: 'noc' }, { Key: PROTECTED_TAG, Value: 'true' }]);

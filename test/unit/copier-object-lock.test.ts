@@ -1,11 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { localStoreForSuite } from '../support/local-store';
 import { localS3Client, readObject } from '../support/harness';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
 
@@ -17,18 +14,7 @@ function streamSource(body: Buffer): CopyRequest['source'] {
 }
 
 describe('copyToArchive into an Object Lock bucket', () => {
-  let directory: string;
-  let store: LocalS3;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-copier-lock-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET] });
-  });
-
-  afterAll(async () => {
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const local = localStoreForSuite('offsite-copier-lock-', [BUCKET]);
 
   function request(s3: S3Client, key: string, body: Buffer, extra: Partial<CopyRequest> = {}): CopyRequest {
     return {
@@ -45,7 +31,7 @@ describe('copyToArchive into an Object Lock bucket', () => {
 
   test('sends a CRC32 checksum with every part and the manifest, and a store that ignores checksums still takes the copy', async () => {
     // Prepare: 11 MiB = three parts; the client is the S3-compatible one (checksums only when required).
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const body = randomBytes(11 * MIB);
@@ -66,7 +52,7 @@ describe('copyToArchive into an Object Lock bucket', () => {
 
   test('a copy smaller than one part goes up in one PutObject that carries the checksum', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const body = randomBytes(64 * 1024);
@@ -83,7 +69,7 @@ describe('copyToArchive into an Object Lock bucket', () => {
 
   test('without Object Lock an S3-compatible store gets no checksum headers (as before)', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
 

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { copyToArchive, type CopyRequest } from '../../functions/archive/copier';
 import { PartUpload, crc32Base64, partChecksum, payloadCanGoUnsigned } from '../../functions/archive/part-upload';
-import { startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { localStoreForSuite } from '../support/local-store';
 import { listKeys, localS3Client, openMultipartUploads, readObject } from '../support/harness';
 import { chunkedCopyRequest } from '../support/copy-request';
 import { recordRequests, type SentRequest } from '../support/s3-requests';
@@ -41,24 +38,13 @@ function holdParts(s3: S3Client): { release: () => void; reached: (count: number
 }
 
 describe('PartUpload', () => {
-  let directory: string;
-  let store: LocalS3;
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-part-upload-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET] });
-  });
-
-  afterAll(async () => {
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const local = localStoreForSuite('offsite-part-upload-', [BUCKET]);
 
   const copyRequest = (s3: S3Client, key: string, body: Buffer, extra: Partial<CopyRequest> = {}): CopyRequest => chunkedCopyRequest(s3, BUCKET, key, body, extra);
 
   test('sends the parts of a copy to a loopback store as UNSIGNED-PAYLOAD, so the SDK does not hash them again', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const body = randomBytes(11 * MIB);
@@ -75,7 +61,7 @@ describe('PartUpload', () => {
 
   test('with a checksum, a single-request copy and every part name their algorithm, which an Object Lock bucket requires (x-amz-sdk-checksum-algorithm)', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const sent: SentRequest[] = [];
     recordRequests(s3, sent);
     const small = randomBytes(256 * 1024);
@@ -97,7 +83,7 @@ describe('PartUpload', () => {
 
   test('keeps no more than partsInFlight parts uploading and holds the writer back until one is stored', async () => {
     // Prepare: every UploadPart is held until released.
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     const held = holdParts(s3);
     const upload = new PartUpload({ s3, bucket: BUCKET, key: 't/bounded.backup', contentType: 'application/gzip', partSizeBytes: 5 * MIB, partsInFlight: 2, checksum: undefined, unsignedPayload: true });
     const body = randomBytes(16 * MIB);
@@ -118,7 +104,7 @@ describe('PartUpload', () => {
 
   test('a part the store refuses fails the copy with the store’s error and leaves no object and no open upload', async () => {
     // Prepare: the second part is refused.
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
     s3.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { PartNumber?: number };
@@ -139,7 +125,7 @@ describe('PartUpload', () => {
 
   test('a bucket that does not exist fails the copy with the store’s answer', async () => {
     // Prepare
-    const s3 = localS3Client(store);
+    const s3 = localS3Client(local.store);
 
     // Act
     const failure = copyToArchive({ ...copyRequest(s3, 't/nowhere.backup', randomBytes(11 * MIB)), bucket: 'no-such-bucket' });

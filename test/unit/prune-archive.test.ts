@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DeleteObjectCommand,
   GetObjectLegalHoldCommand,
@@ -14,7 +11,8 @@ import {
   GetObjectCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { localS3Client, startLocalS3, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { localS3Client, type LocalS3 } from '../../bin/sandbox/local-s3';
+import { localStoreForSuite } from '../support/local-store';
 import { pruneCommand } from '../../bin/cli/prune';
 import { protectCommand } from '../../bin/cli/protect';
 import { archiveKeyFor, manifestKeyFor } from '../../functions/archive/manifest';
@@ -70,26 +68,16 @@ async function keysIn(s3: S3Client): Promise<string[]> {
 }
 
 describe('offsite prune and protect against the local store', () => {
-  let store: LocalS3;
-  let directory: string;
-  let s3: S3Client;
+  const local = localStoreForSuite('offsite-prune-', [BUCKET]);
 
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'offsite-prune-'));
-    store = await startLocalS3({ directory, buckets: [BUCKET] });
-    s3 = localS3Client(store);
+  beforeAll(() => {
     // The CLI's archive client takes the store's credentials from the environment, as a user's shell gives them.
-    process.env.AWS_ACCESS_KEY_ID = store.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = store.secretAccessKey;
-  });
-
-  afterAll(async () => {
-    await store.stop();
-    await rm(directory, { recursive: true, force: true });
+    process.env.AWS_ACCESS_KEY_ID = local.store.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = local.store.secretAccessKey;
   });
 
   afterEach(async () => {
-    for (const key of await keysIn(s3)) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    for (const key of await keysIn(local.s3)) await local.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
   });
 
   test.each(PROXMOX_PRUNE_VECTORS.filter((vector) => !vector.copies.some((copy) => copy.protected)).map((v) => [v.name, v] as const))(
@@ -97,11 +85,11 @@ describe('offsite prune and protect against the local store', () => {
     async (_name, vector) => {
       // Prepare
       const planted = new Map<string, string>();
-      for (const copy of vector.copies) planted.set(copy.createdAt, await plantCopy(s3, copy.createdAt));
+      for (const copy of vector.copies) planted.set(copy.createdAt, await plantCopy(local.s3, copy.createdAt));
       const io = captureIo();
 
       // Act
-      const result = await pruneCommand(configFor(store, vector.policy), TARGET, io, { json: true, clock: () => NOW });
+      const result = await pruneCommand(configFor(local.store, vector.policy), TARGET, io, { json: true, clock: () => NOW });
 
       // Assess
       expect(result.exitCode).toBe(0);
@@ -109,7 +97,7 @@ describe('offsite prune and protect against the local store', () => {
         const key = planted.get(createdAt) ?? '';
         return [key, manifestKeyFor(key)];
       });
-      expect(await keysIn(s3)).toEqual(expectedKeys.sort());
+      expect(await keysIn(local.s3)).toEqual(expectedKeys.sort());
       const printed = JSON.parse(io.lines.join('\n')) as PruneReport;
       expect(Object.keys(printed)).toEqual(['target', 'timezone', 'policy', 'dryRun', 'copies']);
     },
@@ -117,13 +105,13 @@ describe('offsite prune and protect against the local store', () => {
 
   test('--dry-run removes nothing and prints the exact JSON of docs/design.md, newest first, with rule and period', async () => {
     // Prepare
-    const older = await plantCopy(s3, '2019-12-03T11:59:15Z');
-    const newer = await plantCopy(s3, '2019-12-04T11:59:15Z');
-    const oldest = await plantCopy(s3, '2019-12-02T11:59:15Z');
+    const older = await plantCopy(local.s3, '2019-12-03T11:59:15Z');
+    const newer = await plantCopy(local.s3, '2019-12-04T11:59:15Z');
+    const oldest = await plantCopy(local.s3, '2019-12-02T11:59:15Z');
     const io = captureIo();
 
     // Act
-    const result = await pruneCommand(configFor(store, { keepLast: 1, keepDaily: 1 }), TARGET, io, { dryRun: true, json: true, clock: () => NOW });
+    const result = await pruneCommand(configFor(local.store, { keepLast: 1, keepDaily: 1 }), TARGET, io, { dryRun: true, json: true, clock: () => NOW });
 
     // Assess
     expect(result.exitCode).toBe(0);
@@ -138,14 +126,14 @@ describe('offsite prune and protect against the local store', () => {
         { objectKey: oldest, sourceBackupId: 'b-2019-12-02T11:59:15Z', createdAt: '2019-12-02T11:59:15.000Z', decision: 'remove', reason: 'outside keep-last 1, keep-daily 1' },
       ],
     });
-    expect(await keysIn(s3)).toHaveLength(6);
+    expect(await keysIn(local.s3)).toHaveLength(6);
   });
 
   test('a protected copy survives a policy that would remove it, shows as protected, and goes once unprotected', async () => {
     // Prepare
-    await plantCopy(s3, '2019-12-04T11:59:15Z');
-    const old = await plantCopy(s3, '2019-12-01T11:59:15Z');
-    const config = configFor(store, { keepLast: 1 });
+    await plantCopy(local.s3, '2019-12-04T11:59:15Z');
+    const old = await plantCopy(local.s3, '2019-12-01T11:59:15Z');
+    const config = configFor(local.store, { keepLast: 1 });
     expect((await protectCommand(config, TARGET, old, captureIo(), { protect: true })).exitCode).toBe(0);
 
     // Act
@@ -156,12 +144,12 @@ describe('offsite prune and protect against the local store', () => {
     // Assess
     expect(kept.report.copies.find((copy) => copy.objectKey === old)).toMatchObject({ decision: 'protected', reason: 'protected' });
     expect(afterUnprotect.report.copies.find((copy) => copy.objectKey === old)).toMatchObject({ decision: 'remove', removal: { done: true } });
-    expect(await keysIn(s3)).not.toContain(old);
+    expect(await keysIn(local.s3)).not.toContain(old);
   });
 
   test('protect refuses a key that is not a copy of the target (exit 2 through InvalidInput)', async () => {
     // Prepare
-    const config = configFor(store, { keepLast: 1 });
+    const config = configFor(local.store, { keepLast: 1 });
 
     // Act / Assess
     await expect(protectCommand(config, TARGET, 'backups/netbox-prod/nothing.tar.gz', captureIo(), { protect: true })).rejects.toThrow(/no manifest/);
@@ -170,7 +158,7 @@ describe('offsite prune and protect against the local store', () => {
 
   test('an interrupted copy left without a manifest is removed; reports, foreign objects and objects beside an unreadable manifest are not', async () => {
     // Prepare
-    const kept = await plantCopy(s3, '2019-12-04T11:59:15Z');
+    const kept = await plantCopy(local.s3, '2019-12-04T11:59:15Z');
     const interrupted = archiveKeyFor('backups/', TARGET, '2019-12-01T11:59:15Z', 'b-cut', '.tar.gz');
     const unreadable = archiveKeyFor('backups/', TARGET, '2019-12-02T11:59:15Z', 'b-unreadable', '.tar.gz');
     const untouchable = [
@@ -181,24 +169,24 @@ describe('offsite prune and protect against the local store', () => {
       manifestKeyFor(unreadable),
     ];
     for (const key of [interrupted, ...untouchable]) {
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key === manifestKeyFor(unreadable) ? '{ not json' : 'bytes' }));
+      await local.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key === manifestKeyFor(unreadable) ? '{ not json' : 'bytes' }));
     }
     const io = captureIo();
 
     // Act
-    const result = await pruneCommand(configFor(store, { keepLast: 1 }), TARGET, io, { json: true, clock: () => NOW });
+    const result = await pruneCommand(configFor(local.store, { keepLast: 1 }), TARGET, io, { json: true, clock: () => NOW });
 
     // Assess
     expect(result.exitCode).toBe(0);
-    expect(await keysIn(s3)).toEqual([kept, manifestKeyFor(kept), ...untouchable].sort());
+    expect(await keysIn(local.s3)).toEqual([kept, manifestKeyFor(kept), ...untouchable].sort());
   });
 
   test('removal deletes the manifest before the object', async () => {
     // Prepare
-    await plantCopy(s3, '2019-12-04T11:59:15Z');
-    const old = await plantCopy(s3, '2019-12-01T11:59:15Z');
+    await plantCopy(local.s3, '2019-12-04T11:59:15Z');
+    const old = await plantCopy(local.s3, '2019-12-01T11:59:15Z');
     const deletes: string[] = [];
-    const recording = localS3Client(store);
+    const recording = localS3Client(local.store);
     recording.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'DeleteObjectCommand') deletes.push((args.input as { Key: string }).Key);
